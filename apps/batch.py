@@ -1,0 +1,108 @@
+"""Processing many videos one after another, with progress bars and a final summary table."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from apps.discovery import VideoInput
+from apps.options import TrackingOptions
+from apps.pipeline import Detector
+from apps.sources import SourceError, VideoFileSource
+from apps.video_job import VideoResult, track_source
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(
+        TextColumn("{task.description}", justify="left"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
+    )
+
+
+def process_video(
+    video: VideoInput,
+    output_root: Path,
+    detect: Detector,
+    options: TrackingOptions,
+    stop: threading.Event,
+    progress: Progress | None = None,
+    extra_summary: dict | None = None,
+) -> VideoResult:
+    """Process one video file into ``output_root / video.output_name``; never raises for input problems."""
+    folder = output_root / video.output_name
+    try:
+        source = VideoFileSource(video.path)
+    except SourceError as error:
+        return VideoResult(input=str(video.path), output_dir=str(folder), status="failed", message=str(error))
+    task = None
+    if progress is not None:
+        task = progress.add_task(f"  {video.path.name}", total=source.info.frame_count, rate="")
+
+    def on_frame(index: int) -> None:
+        if progress is not None and task is not None:
+            elapsed = progress.tasks[task].elapsed or 0.0
+            rate = f"{(index + 1) / elapsed:6.1f} fps" if elapsed > 0 else ""
+            progress.update(task, completed=index + 1, rate=rate)
+
+    try:
+        result = track_source(source, source.info, folder, detect, options, stop=stop, on_frame=on_frame,
+                              extra_summary=extra_summary)
+    finally:
+        source.close()
+        if progress is not None and task is not None:
+            progress.remove_task(task)
+    return result
+
+
+def process_batch(
+    videos: list[VideoInput],
+    output_root: Path,
+    detect: Detector,
+    options: TrackingOptions,
+    stop: threading.Event,
+    console: Console,
+    extra_summary: dict | None = None,
+) -> list[VideoResult]:
+    """Process ``videos`` in order; a failing video is reported and the batch continues."""
+    results: list[VideoResult] = []
+    with _progress(console) as progress:
+        batch_task = progress.add_task("videos", total=len(videos), rate="")
+        for video in videos:
+            if stop.is_set():
+                break
+            result = process_video(video, output_root, detect, options, stop, progress, extra_summary)
+            results.append(result)
+            if not result.ok:
+                progress.console.print(f"[red]{result.status}[/red]: {video.path}: {result.message}")
+            progress.advance(batch_task)
+    return results
+
+
+def summary_table(results: list[VideoResult]) -> Table:
+    """A rich table with one row per input."""
+    table = Table(title="FaceTrack summary")
+    for column in ("input", "status", "frames", "fps", "tracks", "faces", "crops", "output"):
+        table.add_column(column, overflow="fold")
+    for result in results:
+        colour = "green" if result.ok else ("yellow" if result.status == "interrupted" else "red")
+        table.add_row(
+            result.input,
+            f"[{colour}]{result.status}[/{colour}]" + (f"\n{result.message}" if result.message else ""),
+            str(result.frames),
+            f"{result.processing_fps:.1f}",
+            str(result.tracks),
+            str(result.faces_detected),
+            str(result.crops_saved),
+            result.output_dir,
+        )
+    return table

@@ -1,0 +1,256 @@
+"""The ``start.py`` command line (typer).
+
+``python start.py [track] PATH...`` is the default command; ``detect``, ``evaluate``, ``train``
+and ``export`` are sub-commands. Run any of them with ``--help``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from apps.options import CropMode, TrackingOptions
+from tracker import TrackerConfig
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    help="FaceTrack: real-time face detection and tracking in videos, folders and webcams.\n\n"
+    "[bold]python start.py ./media[/bold] tracks every video of a folder (the default command is "
+    "[bold]track[/bold]); [bold]python start.py --webcam 0[/bold] runs live.",
+)
+console = Console(stderr=True)
+
+EXIT_FAILED_ITEMS = 1
+EXIT_USAGE = 2
+
+DetectorOption = Annotated[
+    str, typer.Option("--detector", "-d", help="Detector: faceboxes (fast), ainnoface (accurate) or a path to an .onnx model.")
+]
+ThreadsOption = Annotated[
+    Optional[int], typer.Option("--threads", help="CPU threads for the detector (default: onnxruntime decides).")
+]
+DeviceOption = Annotated[str, typer.Option("--device", help="Execution device: auto, cpu, cuda, tensorrt, coreml, directml.")]
+MaxSideOption = Annotated[
+    int, typer.Option("--max-side", help="Frames are scaled down so their long side is at most this many pixels before detection.")
+]
+
+
+def _load(detector: str, threshold: float, threads: int | None, device: str, max_side: int | None, upscale: float = 1.0):
+    """Load a detector or exit with a clear message before any input is touched."""
+    from detectors import DetectorLoadError, load_detector
+
+    try:
+        loaded = load_detector(detector, score_threshold=threshold, threads=threads, device=device,
+                               max_side=max_side, upscale=upscale)
+    except (DetectorLoadError, ValueError) as error:
+        console.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(EXIT_USAGE) from None
+    console.print(f"detector [bold]{loaded.name}[/bold] on {loaded.providers[0]}")
+    return loaded
+
+
+def _default_display() -> bool:
+    return sys.platform in ("win32", "darwin") or bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+@app.command()
+def track(
+    paths: Annotated[Optional[list[Path]], typer.Argument(help="Video files and/or folders of videos.", show_default=False)] = None,
+    webcam: Annotated[Optional[int], typer.Option("--webcam", help="Track live from this camera index.")] = None,
+    stream: Annotated[Optional[str], typer.Option("--stream", help="Track live from a stream URL (rtsp://, http://, file).")] = None,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output folder; one subfolder per input.")] = Path("facepics"),
+    detector: DetectorOption = "faceboxes",
+    detect_every: Annotated[int, typer.Option("--detect-every", min=1, max=30, help="Run the detector every N frames; tracks are predicted in between.")] = 1,
+    threshold: Annotated[float, typer.Option("--threshold", min=0.0, max=1.0, help="Minimum detector score for a face.")] = 0.5,
+    crops: Annotated[CropMode, typer.Option("--crops", help="best: one crop per track; all: one every --crop-every frames per track; none.")] = CropMode.best,
+    crop_every: Annotated[int, typer.Option("--crop-every", min=1, help="Frames between crops of a track with --crops all.")] = 25,
+    video: Annotated[bool, typer.Option("--video/--no-video", help="Write annotated.mp4 for each input.")] = True,
+    display: Annotated[Optional[bool], typer.Option("--display/--no-display", help="Show a live window (default: on for --webcam/--stream when a screen is available).", show_default=False)] = None,
+    recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Also process videos in subfolders.")] = False,
+    duration: Annotated[Optional[float], typer.Option("--duration", help="Live mode: stop after this many seconds.")] = None,
+    max_age: Annotated[float, typer.Option("--max-age", help="Seconds a lost face is remembered so it gets its id back.")] = 2.0,
+    max_side: MaxSideOption = 1024,
+    threads: ThreadsOption = None,
+    device: DeviceOption = "auto",
+) -> None:
+    """Track faces in videos (default command) or live from a webcam/stream.
+
+    Writes, per input, OUTPUT/<name>/annotated.mp4, tracks.txt (MOTChallenge), tracks.jsonl,
+    faces/<track-id>/*.jpg and summary.json.
+    """
+    from apps.batch import process_batch, summary_table
+    from apps.discovery import discover_inputs
+    from apps.interrupts import StopSignals
+    from apps.live import run_live
+
+    live_device: int | str | None = webcam if webcam is not None else stream
+    if live_device is None and not paths:
+        console.print("[red]error:[/red] give video files or folders, or --webcam N / --stream URL (see --help)")
+        raise typer.Exit(EXIT_USAGE)
+    if webcam is not None and stream is not None:
+        console.print("[red]error:[/red] use either --webcam or --stream, not both")
+        raise typer.Exit(EXIT_USAGE)
+    options = TrackingOptions(
+        detect_every=detect_every,
+        crops=crops,
+        crop_every=crop_every,
+        write_video=video,
+        display=_default_display() if display is None and live_device is not None else bool(display),
+        tracker=TrackerConfig(max_age_seconds=max_age),
+    )
+    inputs, problems = ([], []) if live_device is not None else discover_inputs(list(paths or []), output, recursive)
+    for problem in problems:
+        console.print(f"[red]skipped[/red]: {problem.path}: {problem.reason}")
+    if live_device is None and not inputs:
+        raise typer.Exit(EXIT_FAILED_ITEMS)
+    loaded = _load(detector, threshold, threads, device, max_side)
+    extra = {"detector": loaded.name, "threshold": threshold}
+    with StopSignals() as signals:
+        if live_device is not None:
+            results = [run_live(live_device, output, loaded.detect, options, signals.event, duration=duration)]
+        else:
+            results = process_batch(inputs, output, loaded.detect, options, signals.event, console, extra)
+    Console().print(summary_table(results))
+    if signals.exit_code is not None:
+        raise typer.Exit(signals.exit_code)
+    if problems or any(not result.ok for result in results):
+        raise typer.Exit(EXIT_FAILED_ITEMS)
+
+
+@app.command()
+def detect(
+    path: Annotated[Path, typer.Argument(help="An image, or a folder of images.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the WIDER FACE result files (<stem>.txt).")],
+    detector: DetectorOption = "faceboxes",
+    threshold: Annotated[float, typer.Option("--threshold", min=0.0, max=1.0, help="Minimum detector score.")] = 0.5,
+    draw: Annotated[bool, typer.Option("--draw", help="Also write annotated copies (<stem>.jpg).")] = False,
+    max_side: MaxSideOption = 1024,
+    threads: ThreadsOption = None,
+    device: DeviceOption = "auto",
+) -> None:
+    """Detect faces in still images and write one WIDER FACE result file per image."""
+    from apps.detect_images import detect_images, list_images
+
+    if not path.exists():
+        console.print(f"[red]error:[/red] {path}: no such file or folder")
+        raise typer.Exit(EXIT_USAGE)
+    images = list_images(path)
+    if not images:
+        console.print(f"[red]error:[/red] {path}: no images found")
+        raise typer.Exit(EXIT_FAILED_ITEMS)
+    loaded = _load(detector, threshold, threads, device, max_side)
+    outcomes = detect_images(images, output, loaded.detect, draw)
+    failed = [outcome for outcome in outcomes if outcome.error]
+    for outcome in failed:
+        console.print(f"[red]skipped[/red]: {outcome.path}: {outcome.error}")
+    faces = sum(outcome.faces for outcome in outcomes)
+    console.print(f"{len(outcomes) - len(failed)} images, {faces} faces, {len(failed)} failed -> {output}")
+    if failed:
+        raise typer.Exit(EXIT_FAILED_ITEMS)
+
+
+@app.command()
+def evaluate(
+    data: Annotated[Path, typer.Argument(help="Pascal VOC folder (images/ + annotations/).")] = Path("../shared/data/faces/dev"),
+    detector: DetectorOption = "faceboxes",
+    max_side: MaxSideOption = 1024,
+    upscale: Annotated[float, typer.Option("--upscale", help="Scale frames up by this factor before detection (finds smaller faces, slower).")] = 1.0,
+    subset: Annotated[Optional[Path], typer.Option("--subset", help="Text file listing the image stems to use (e.g. dev-clean.txt).")] = None,
+    threads: ThreadsOption = None,
+    device: DeviceOption = "auto",
+) -> None:
+    """AP@0.5 overall and per face size (<16, 16-32, 32-64, >=64 px) on a VOC-labelled folder."""
+    from rich.table import Table
+
+    from detectors.datasets import read_voc_folder
+    from detectors.evaluation.ap import SIZE_BUCKETS
+    from detectors.evaluation.runner import evaluate_detector, format_ap_row
+
+    stems = subset.read_text().split() if subset else None
+    samples = read_voc_folder(data, stems)
+    if not samples:
+        console.print(f"[red]error:[/red] no annotated images in {data}")
+        raise typer.Exit(EXIT_USAGE)
+    loaded = _load(detector, 0.05, threads, device, max_side if upscale == 1.0 else None, upscale)
+    results, ms = evaluate_detector(loaded.detect, samples)
+    table = Table(title=f"AP@0.5 on {data} ({len(samples)} images)")
+    for column in ["detector", *SIZE_BUCKETS, "ms/image"]:
+        table.add_column(column)
+    table.add_row(loaded.name, *format_ap_row(results), f"{ms:.1f}")
+    table.add_row("faces", *[str(results[name]["faces"]) for name in SIZE_BUCKETS], "")
+    Console().print(table)
+
+
+@app.command()
+def train(
+    run_dir: Annotated[Path, typer.Option("--run-dir", help="Folder for checkpoints and log.jsonl; an existing run is resumed.")] = Path("runs/faceboxes-small"),
+    variant: Annotated[str, typer.Option("--variant", help="FaceBoxes variant: small (extra stride-16 anchors) or paper.")] = "small",
+    train_sets: Annotated[list[Path], typer.Option("--train-set", help="VOC training folders (repeat the option).")] = [Path("../shared/data/faces/train"), Path("../shared/data/pseudo")],  # noqa: B006
+    dev_set: Annotated[Path, typer.Option("--dev-set", help="VOC folder for the per-epoch AP.")] = Path("../shared/data/faces/dev"),
+    epochs: Annotated[int, typer.Option("--epochs", min=1, help="Total epochs of the schedule.")] = 72,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 16,
+    image_size: Annotated[int, typer.Option("--image-size", help="Side of the square training crops.")] = 512,
+    learning_rate: Annotated[float, typer.Option("--lr", help="Peak learning rate (AdamW, one-cycle).")] = 2e-3,
+    workers: Annotated[int, typer.Option("--workers", min=0, help="Data-loading processes.")] = 2,
+    threads: Annotated[int, typer.Option("--threads", min=1, help="Torch CPU threads.")] = 2,
+) -> None:
+    """Train (or resume) a FaceBoxes detector on Pascal VOC folders (needs the 'train' extra: torch)."""
+    try:
+        from detectors.training.train import TrainConfig
+        from detectors.training.train import train as run_training
+    except ImportError as error:
+        console.print(f"[red]error:[/red] training needs torch: pip install -e '.[train]' ({error})")
+        raise typer.Exit(EXIT_USAGE) from None
+    config = TrainConfig(
+        run_dir=str(run_dir), variant=variant, train_sets=[str(p) for p in train_sets], dev_set=str(dev_set),
+        epochs=epochs, batch_size=batch_size, image_size=image_size, learning_rate=learning_rate,
+        workers=workers, threads=threads,
+    )
+    run_training(config, log=console.print)
+
+
+@app.command()
+def export(
+    checkpoint: Annotated[Path, typer.Argument(help="Training checkpoint (best.pt or last.pt).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="ONNX file to write.")] = Path("detectors/weights/faceboxes.onnx"),
+) -> None:
+    """Export a training checkpoint to ONNX (dynamic input size) for the runtime."""
+    try:
+        from detectors.training.export import export_checkpoint
+    except ImportError as error:
+        console.print(f"[red]error:[/red] export needs torch and onnx: pip install -e '.[train]' ({error})")
+        raise typer.Exit(EXIT_USAGE) from None
+    path = export_checkpoint(checkpoint, output)
+    console.print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
+
+
+COMMANDS = {"track", "detect", "evaluate", "train", "export"}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: ``track`` is implied when the first argument is not a command name."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] not in COMMANDS and args[0] not in ("--help", "-h"):
+        args.insert(0, "track")
+    try:
+        app(args=args, prog_name="start.py", standalone_mode=False)
+    except typer.Exit as done:
+        return done.exit_code
+    except (typer.Abort, KeyboardInterrupt):
+        console.print("aborted")
+        return 130
+    except Exception as error:  # click usage errors and anything unexpected: one clear line
+        import click
+
+        if isinstance(error, click.ClickException):
+            error.show()
+            return error.exit_code
+        raise
+    return 0

@@ -1,0 +1,71 @@
+"""The ``detect`` command: faces in still images, written as WIDER FACE result files."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from apps.drawing import draw_faces
+from detectors.datasets.voc import IMAGE_SUFFIXES
+from tracker import TrackedFace
+
+IMAGE_EXTENSIONS = frozenset(IMAGE_SUFFIXES) | {".webp", ".tif", ".tiff"}
+
+
+@dataclass
+class ImageOutcome:
+    """Result of one image: number of faces, or the reason it failed."""
+
+    path: Path
+    faces: int = 0
+    error: str = ""
+
+
+def list_images(path: Path) -> list[Path]:
+    """The image itself, or every image directly inside a folder (sorted)."""
+    if path.is_file():
+        return [path]
+    return sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+
+
+def wider_result_text(image_name: str, detections: np.ndarray) -> str:
+    """A WIDER FACE result file: image name, face count, then ``x y w h score`` per face."""
+    lines = [image_name, str(len(detections))]
+    for x1, y1, x2, y2, score in detections:
+        lines.append(f"{x1:.1f} {y1:.1f} {x2 - x1:.1f} {y2 - y1:.1f} {score:.4f}")
+    return "\n".join(lines) + "\n"
+
+
+def _read_image(path: Path) -> np.ndarray | None:
+    # imdecode on the raw bytes handles unicode paths that cv2.imread cannot open on some systems.
+    data = np.fromfile(str(path), dtype=np.uint8)
+    return cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+
+
+def detect_images(
+    images: Iterable[Path], output: Path, detect: Callable[[np.ndarray], np.ndarray], draw: bool = False
+) -> list[ImageOutcome]:
+    """Detect faces in each image, writing ``output/<stem>.txt`` (and ``<stem>.jpg`` with ``draw``)."""
+    output.mkdir(parents=True, exist_ok=True)
+    outcomes = []
+    for path in images:
+        try:
+            image = _read_image(path)
+        except OSError as error:
+            outcomes.append(ImageOutcome(path, error=f"cannot read ({error.strerror or error})"))
+            continue
+        if image is None:
+            outcomes.append(ImageOutcome(path, error="not a readable image"))
+            continue
+        detections = detect(image)
+        (output / f"{path.stem}.txt").write_text(wider_result_text(path.name, detections))
+        if draw:
+            faces = [TrackedFace(i + 1, det[:4], float(det[4]), True, 1, 1) for i, det in enumerate(detections)]
+            canvas = draw_faces(image.copy(), faces)
+            cv2.imwrite(str(output / f"{path.stem}.jpg"), canvas)
+        outcomes.append(ImageOutcome(path, faces=len(detections)))
+    return outcomes

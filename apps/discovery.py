@@ -1,0 +1,90 @@
+"""Finding the videos to process and giving each a unique output folder name."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+VIDEO_EXTENSIONS = frozenset(
+    {".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".flv", ".ts", ".mts", ".3gp"}
+)
+
+
+@dataclass(frozen=True)
+class VideoInput:
+    """A video to process and its output folder, relative to the output root."""
+
+    path: Path
+    output_name: Path
+
+
+@dataclass(frozen=True)
+class InputProblem:
+    """An input argument that yields nothing to process."""
+
+    path: Path
+    reason: str
+
+
+def _is_inside(path: Path, folder: Path) -> bool:
+    try:
+        path.resolve().relative_to(folder.resolve())
+        return True
+    except ValueError:
+        return False
+
+
+def _videos_in(folder: Path, recursive: bool, output_root: Path) -> list[Path]:
+    pattern = "**/*" if recursive else "*"
+    found = []
+    for path in folder.glob(pattern):
+        if path.suffix.lower() in VIDEO_EXTENSIONS and path.is_file() and not _is_inside(path, output_root):
+            found.append(path)
+    return sorted(found)
+
+
+def _unique(name: Path, extension: str, used: set[Path]) -> Path:
+    candidate = name
+    if candidate in used:
+        candidate = name.with_name(f"{name.name}_{extension.lstrip('.').lower()}")
+    counter = 2
+    base = candidate
+    while candidate in used:
+        candidate = base.with_name(f"{base.name}-{counter}")
+        counter += 1
+    used.add(candidate)
+    return candidate
+
+
+def discover_inputs(
+    paths: list[Path], output_root: Path, recursive: bool = False
+) -> tuple[list[VideoInput], list[InputProblem]]:
+    """Expand files and folders into videos to process.
+
+    Folders contribute the files with a video extension (subfolders too with ``recursive``),
+    never anything inside ``output_root``. A file named explicitly is always tried, whatever
+    its extension. Output names mirror the path below the folder given (``sub/clip`` for
+    ``folder/sub/clip.mp4``), so equal names in different subfolders never collide; remaining
+    collisions get the extension or a counter appended.
+
+    Returns:
+        The inputs in order, and the arguments that yielded nothing (with the reason).
+    """
+    inputs: list[VideoInput] = []
+    problems: list[InputProblem] = []
+    used: set[Path] = set()
+    for argument in paths:
+        if not argument.exists():
+            problems.append(InputProblem(argument, "no such file or folder"))
+            continue
+        if argument.is_file():
+            inputs.append(VideoInput(argument, _unique(Path(argument.stem), argument.suffix, used)))
+            continue
+        videos = _videos_in(argument, recursive, output_root)
+        if not videos:
+            hint = "" if recursive else " (use --recursive to search subfolders)"
+            problems.append(InputProblem(argument, f"no videos in this folder{hint}"))
+        for video in videos:
+            relative = video.relative_to(argument).with_suffix("")
+            inputs.append(VideoInput(video, _unique(relative, video.suffix, used)))
+    return inputs, problems

@@ -1,0 +1,38 @@
+"""Options of a tracking run, shared by the file, batch and live modes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+from tracker import TrackerConfig
+
+
+class CropMode(str, Enum):
+    """Which face crops are written to ``faces/<track-id>/``."""
+
+    best = "best"
+    all = "all"
+    none = "none"
+
+
+@dataclass
+class TrackingOptions:
+    """How one video is processed.
+
+    Attributes:
+        detect_every: Run the detector on every N-th frame; tracks are predicted in between.
+        crops: ``best`` (one crop per track), ``all`` (one every ``crop_every`` frames per track,
+            plus the best) or ``none``.
+        crop_every: Frames between two crops of a track in ``all`` mode.
+        write_video: Write ``annotated.mp4``.
+        display: Show a window with the annotated frames (live mode); ``q`` stops.
+        tracker: Tracker settings.
+    """
+
+    detect_every: int = 1
+    crops: CropMode = CropMode.best
+    crop_every: int = 25
+    write_video: bool = True
+    display: bool = False
+    tracker: TrackerConfig = field(default_factory=TrackerConfig)

@@ -1,0 +1,230 @@
+"""The threaded capture -> detect+track -> write pipeline.
+
+Three stages run concurrently, joined by bounded queues so memory stays flat:
+
+* a **capture** thread pulls frames from the source;
+* a **process** thread runs the detector every ``detect_every`` frames and the tracker on every
+  frame;
+* the **calling thread** writes (video, track files, crops), shows the live window and reports
+  progress. Writing stays on the calling thread because GUI toolkits need the main thread.
+
+File mode never drops a frame (blocking queues). Live mode replaces a waiting frame with the
+newer one, so the processing always works on the newest frame. A ``stop`` event (set by a
+signal handler, the ``q`` key or a failing stage) makes every stage finish promptly; frames
+already processed are still written and every live track is finalised, so partial outputs are
+valid. An exception in any stage is re-raised in the calling thread after all threads ended.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from tracker import FaceTracker, FinishedTrack, TrackedFace
+
+_END = object()
+_POLL_SECONDS = 0.05
+_JOIN_SECONDS = 5.0
+
+Detector = Callable[[np.ndarray], np.ndarray]
+
+
+@dataclass
+class ProcessedFrame:
+    """One frame after detection and tracking."""
+
+    index: int
+    frame: np.ndarray
+    faces: list[TrackedFace]
+    finished: list[FinishedTrack]
+    detections: int | None
+    """Faces found by the detector on this frame, None when it did not run."""
+
+
+@dataclass
+class Finalised:
+    """The tracks still alive at the end of the video, finalised by the tracker."""
+
+    finished: list[FinishedTrack]
+
+
+@dataclass
+class PipelineStats:
+    """Counters of one run."""
+
+    frames_read: int = 0
+    frames_written: int = 0
+    frames_dropped: int = 0
+    detector_runs: int = 0
+    faces_detected: int = 0
+    errors: list[BaseException] = field(default_factory=list)
+
+
+class FrameProcessor:
+    """The detect+track stage: detector every ``detect_every`` frames, tracker on every frame."""
+
+    def __init__(self, detect: Detector, tracker: FaceTracker, detect_every: int = 1) -> None:
+        if detect_every < 1:
+            raise ValueError("detect_every must be at least 1")
+        self.detect = detect
+        self.tracker = tracker
+        self.detect_every = detect_every
+
+    def process(self, index: int, frame: np.ndarray) -> ProcessedFrame:
+        """Detect (on every ``detect_every``-th frame) and track one frame."""
+        detections = self.detect(frame) if index % self.detect_every == 0 else None
+        faces = self.tracker.update(detections, frame)
+        found = None if detections is None else len(detections)
+        return ProcessedFrame(index, frame, faces, self.tracker.pop_finished(), found)
+
+    def finish(self) -> list[FinishedTrack]:
+        """Finalise every live track (end of video or stop)."""
+        return self.tracker.finalize()
+
+
+def _put(target: queue.Queue, item: object, give_up: threading.Event) -> bool:
+    """Blocking put that returns False instead once ``give_up`` is set."""
+    while not give_up.is_set():
+        try:
+            target.put(item, timeout=_POLL_SECONDS)
+            return True
+        except queue.Full:
+            continue
+    return False
+
+
+def _put_latest(target: queue.Queue, item: object, stats: PipelineStats) -> None:
+    """Non-blocking put for live mode: a frame still waiting is replaced by the newer one."""
+    while True:
+        try:
+            target.put_nowait(item)
+            return
+        except queue.Full:
+            try:
+                target.get_nowait()
+                stats.frames_dropped += 1
+            except queue.Empty:
+                pass
+
+
+def _get(source: queue.Queue, stop: threading.Event) -> object:
+    """Blocking get that returns ``_END`` once ``stop`` is set."""
+    while True:
+        try:
+            return source.get(timeout=_POLL_SECONDS)
+        except queue.Empty:
+            if stop.is_set():
+                return _END
+
+
+class Pipeline:
+    """Runs the three stages for one source; see the module docstring."""
+
+    def __init__(
+        self,
+        frames: Iterable[np.ndarray],
+        processor: FrameProcessor,
+        live: bool = False,
+        queue_size: int = 8,
+        stop: threading.Event | None = None,
+    ) -> None:
+        self.frames = frames
+        self.processor = processor
+        self.live = live
+        self.stop = stop if stop is not None else threading.Event()
+        self.stats = PipelineStats()
+        self._frames_in: queue.Queue = queue.Queue(maxsize=1 if live else queue_size)
+        self._frames_out: queue.Queue = queue.Queue(maxsize=2 if live else queue_size)
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+        # Set when the consumer is gone or a stage failed: nobody will read the output queue.
+        self._abort = threading.Event()
+
+    def _fail(self, error: BaseException) -> None:
+        with self._lock:
+            self.stats.errors.append(error)
+        self._abort.set()
+        self.stop.set()
+
+    def _capture_loop(self) -> None:
+        try:
+            for index, frame in enumerate(self.frames):
+                if self.stop.is_set():
+                    break
+                self.stats.frames_read += 1
+                if self.live:
+                    _put_latest(self._frames_in, (index, frame), self.stats)
+                elif not _put(self._frames_in, (index, frame), self.stop):
+                    break
+        except BaseException as error:  # noqa: BLE001 - every failure must reach the caller
+            self._fail(error)
+        finally:
+            _put(self._frames_in, _END, self.stop)
+
+    def _process_loop(self) -> None:
+        try:
+            while not self.stop.is_set():
+                item = _get(self._frames_in, self.stop)
+                if item is _END:
+                    break
+                result = self.processor.process(*item)
+                if result.detections is not None:
+                    self.stats.detector_runs += 1
+                    self.stats.faces_detected += result.detections
+                if not _put(self._frames_out, result, self.stop):
+                    break
+            if not self._abort.is_set():
+                _put(self._frames_out, Finalised(self.processor.finish()), self._abort)
+        except BaseException as error:  # noqa: BLE001
+            self._fail(error)
+        finally:
+            _put(self._frames_out, _END, self._abort)
+
+    def results(self) -> Iterable[ProcessedFrame | Finalised]:
+        """Start the stages and yield their results in order on the calling thread.
+
+        The generator ends when the source is exhausted or ``stop`` is set; it re-raises the
+        first stage error after every thread has ended.
+        """
+        self._threads = [
+            threading.Thread(target=self._capture_loop, name="facetrack-capture", daemon=True),
+            threading.Thread(target=self._process_loop, name="facetrack-process", daemon=True),
+        ]
+        for thread in self._threads:
+            thread.start()
+        reached_end = False
+        try:
+            while True:
+                item = self._next_result()
+                if item is _END:
+                    reached_end = True
+                    break
+                if isinstance(item, ProcessedFrame):
+                    self.stats.frames_written += 1
+                yield item
+        finally:
+            if not reached_end:  # the consumer failed or stopped early
+                self._abort.set()
+                self.stop.set()
+            self._join()
+        if self.stats.errors:
+            raise self.stats.errors[0]
+
+    def _next_result(self) -> object:
+        while True:
+            try:
+                return self._frames_out.get(timeout=_POLL_SECONDS)
+            except queue.Empty:
+                if not any(thread.is_alive() for thread in self._threads):
+                    try:
+                        return self._frames_out.get_nowait()
+                    except queue.Empty:
+                        return _END
+
+    def _join(self) -> None:
+        for thread in self._threads:
+            thread.join(_JOIN_SECONDS)

@@ -1,0 +1,199 @@
+"""One video (or live source) through the pipeline into its output folder.
+
+Layout of the output folder::
+
+    annotated.mp4   boxes and track ids drawn on every frame
+    tracks.txt      MOTChallenge: frame,id,x,y,w,h,score,-1,-1,-1 (frames from 1)
+    tracks.jsonl    one JSON object per frame: {"frame", "time", "faces": [{"id", "box", "score", "detected"}]}
+    faces/<id>/     best.jpg per track (and frame_NNNNNN.jpg with --crops all)
+    summary.json    frames, duration, fps achieved, faces detected, tracks, status
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+
+from apps.drawing import draw_faces, draw_fps
+from apps.options import CropMode, TrackingOptions
+from apps.pipeline import Detector, Finalised, FrameProcessor, Pipeline, PipelineStats, ProcessedFrame
+from apps.sources import SourceInfo
+from apps.writers import AnnotatedVideoWriter, CropStore, OutputWriteError, TrackFileWriter, write_json_atomic
+from tracker import FaceTracker, FinishedTrack
+from tracker.quality import extract_crop
+
+WINDOW_TITLE = "FaceTrack (q to stop)"
+
+
+@dataclass
+class VideoResult:
+    """Outcome of one input.
+
+    ``status`` is ``complete``, ``interrupted`` or ``failed``; ``message`` explains failures.
+    """
+
+    input: str
+    output_dir: str
+    status: str
+    message: str = ""
+    frames: int = 0
+    duration_seconds: float = 0.0
+    input_fps: float = 0.0
+    processing_fps: float = 0.0
+    wall_seconds: float = 0.0
+    detector_runs: int = 0
+    faces_detected: int = 0
+    tracks: int = 0
+    crops_saved: int = 0
+    frames_dropped: int = 0
+
+    @property
+    def ok(self) -> bool:
+        """True when the input was processed to its end."""
+        return self.status == "complete"
+
+
+class VideoOutputs:
+    """Writes everything for one input; call :meth:`close` on every exit path."""
+
+    def __init__(self, folder: Path, info: SourceInfo, options: TrackingOptions) -> None:
+        self.folder = folder
+        self.info = info
+        self.options = options
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise OutputWriteError(f"cannot create output folder {folder}: {error.strerror}") from error
+        self.tracks = TrackFileWriter(folder / "tracks.txt", folder / "tracks.jsonl")
+        self.crops = CropStore(folder / "faces")
+        self.video: AnnotatedVideoWriter | None = None
+        self.track_ids: set[int] = set()
+        self._last_crop_frame: dict[int, int] = {}
+        self.frames = 0
+
+    def write(self, item: ProcessedFrame, live_fps: float | None = None) -> None:
+        """Write one processed frame: track lines, periodic crops, annotated video frame."""
+        frame = item.frame
+        timestamp = item.index / self.info.fps
+        self.tracks.write_frame(item.index, timestamp, item.faces)
+        self.track_ids.update(face.track_id for face in item.faces)
+        if self.options.crops is CropMode.all:
+            self._save_periodic_crops(item)
+        for finished in item.finished:
+            self.save_best(finished)
+        if self.options.write_video or self.options.display:
+            annotated = draw_faces(frame.copy() if self.options.display else frame, item.faces)
+            if self.options.write_video:
+                if self.video is None:
+                    self.video = AnnotatedVideoWriter(
+                        self.folder / "annotated.mp4", self.info.fps, (frame.shape[1], frame.shape[0])
+                    )
+                self.video.write(annotated)
+            if self.options.display:
+                cv2.imshow(WINDOW_TITLE, draw_fps(annotated, live_fps or 0.0, len(item.faces)))
+        self.frames += 1
+
+    def _save_periodic_crops(self, item: ProcessedFrame) -> None:
+        for face in item.faces:
+            last = self._last_crop_frame.get(face.track_id)
+            if face.detected and (last is None or item.index - last >= self.options.crop_every):
+                self.crops.save(face.track_id, f"frame_{item.index + 1:06d}", extract_crop(item.frame, face.box))
+                self._last_crop_frame[face.track_id] = item.index
+
+    def save_best(self, track: FinishedTrack) -> None:
+        """Save the best crop of a finished track (unless crops are off)."""
+        if self.options.crops is not CropMode.none:
+            self.crops.save_best(track)
+
+    def close(self, result: VideoResult, extra: dict[str, Any]) -> None:
+        """Finish every file and write ``summary.json`` last."""
+        try:
+            if self.video is not None:
+                self.video.close()
+        finally:
+            self.tracks.close()
+        write_json_atomic(self.folder / "summary.json", {**asdict(result), **extra})
+
+
+def _fill_result(result: VideoResult, outputs: VideoOutputs | None, stats: PipelineStats, started: float) -> None:
+    result.wall_seconds = round(time.perf_counter() - started, 3)
+    result.frames = outputs.frames if outputs else 0
+    result.duration_seconds = round(result.frames / result.input_fps, 3) if result.input_fps else 0.0
+    result.processing_fps = round(result.frames / result.wall_seconds, 2) if result.wall_seconds > 0 else 0.0
+    result.detector_runs = stats.detector_runs
+    result.faces_detected = stats.faces_detected
+    result.tracks = len(outputs.track_ids) if outputs else 0
+    result.crops_saved = outputs.crops.saved if outputs else 0
+    result.frames_dropped = stats.frames_dropped
+
+
+def track_source(
+    frames: Any,
+    info: SourceInfo,
+    folder: Path,
+    detect: Detector,
+    options: TrackingOptions,
+    live: bool = False,
+    stop: threading.Event | None = None,
+    on_frame: Callable[[int], None] | None = None,
+    extra_summary: dict[str, Any] | None = None,
+) -> VideoResult:
+    """Run the pipeline over ``frames`` and write every output into ``folder``.
+
+    Never raises for problems of this input: failures are reported in the returned result
+    (status ``failed``) and the outputs written so far are closed properly.
+    """
+    stop = stop if stop is not None else threading.Event()
+    result = VideoResult(input=info.name, output_dir=str(folder), status="complete", input_fps=info.fps)
+    tracker = FaceTracker(options.tracker, fps=info.fps)
+    pipeline = Pipeline(frames, FrameProcessor(detect, tracker, options.detect_every), live=live, stop=stop)
+    outputs: VideoOutputs | None = None
+    started = time.perf_counter()
+    try:
+        outputs = VideoOutputs(folder, info, options)
+        for item in pipeline.results():
+            if isinstance(item, Finalised):
+                for finished in item.finished:
+                    outputs.save_best(finished)
+                continue
+            elapsed = time.perf_counter() - started
+            outputs.write(item, live_fps=(outputs.frames + 1) / elapsed if elapsed > 0 else None)
+            if options.display and cv2.waitKey(1) & 0xFF in (ord("q"), 27):
+                stop.set()
+            if on_frame is not None:
+                on_frame(item.index)
+        if stop.is_set() and not live:
+            result.status, result.message = "interrupted", "stopped before the end of the input"
+    except Exception as error:  # noqa: BLE001 - one bad input must not stop a batch
+        result.status, result.message = "failed", _describe_error(error)
+    finally:
+        _fill_result(result, outputs, pipeline.stats, started)
+        if options.display:
+            cv2.destroyAllWindows()
+        if outputs is not None:
+            try:
+                outputs.close(result, {"options": _options_summary(options), **(extra_summary or {})})
+            except OutputWriteError as error:
+                result.status, result.message = "failed", str(error)
+    return result
+
+
+def _describe_error(error: BaseException) -> str:
+    text = str(error) or type(error).__name__
+    return text if isinstance(error, (OutputWriteError, OSError, ValueError)) else f"{type(error).__name__}: {text}"
+
+
+def _options_summary(options: TrackingOptions) -> dict[str, Any]:
+    return {
+        "detect_every": options.detect_every,
+        "crops": options.crops.value,
+        "crop_every": options.crop_every,
+        "write_video": options.write_video,
+        "tracker": asdict(options.tracker),
+    }

@@ -1,0 +1,148 @@
+"""Output writers of one video: annotated video, MOT/JSONL track files, face crops, summary.
+
+Every file is written under a temporary ``*.partial`` name and renamed when it is complete, so a
+crash can never leave a file that looks finished but is not. Track files are written one
+complete line at a time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, TextIO
+
+import cv2
+import numpy as np
+
+from tracker import FinishedTrack, TrackedFace
+
+PARTIAL_SUFFIX = ".partial"
+
+
+class OutputWriteError(RuntimeError):
+    """An output file could not be written (permissions, disk full, codec missing)."""
+
+
+def partial_path(path: Path) -> Path:
+    """The temporary name used while ``path`` is being written (keeps the extension last)."""
+    return path.with_name(f"{path.stem}{PARTIAL_SUFFIX}{path.suffix}")
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temporary file and a rename."""
+    temporary = partial_path(path)
+    try:
+        temporary.write_bytes(data)
+        os.replace(temporary, path)
+    except OSError as error:
+        temporary.unlink(missing_ok=True)
+        raise OutputWriteError(f"cannot write {path}: {error.strerror or error}") from error
+
+
+def write_json_atomic(path: Path, payload: dict[str, Any]) -> None:
+    """Write a JSON document atomically (indented, UTF-8)."""
+    write_bytes_atomic(path, (json.dumps(payload, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+
+
+class AnnotatedVideoWriter:
+    """MP4 writer for annotated frames; the file appears under its final name on :meth:`close`."""
+
+    def __init__(self, path: Path, fps: float, size: tuple[int, int]) -> None:
+        self.path = path
+        self._temporary = partial_path(path)
+        self._writer = cv2.VideoWriter(str(self._temporary), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
+        if not self._writer.isOpened():
+            self._temporary.unlink(missing_ok=True)
+            raise OutputWriteError(f"cannot create video {path} ({size[0]}x{size[1]} at {fps:.2f} fps)")
+        self.size = size
+        self.frames = 0
+
+    def write(self, frame: np.ndarray) -> None:
+        """Append one BGR frame (resized if a broken stream changed its size mid-way)."""
+        if (frame.shape[1], frame.shape[0]) != self.size:
+            frame = cv2.resize(frame, self.size)
+        self._writer.write(frame)
+        self.frames += 1
+
+    def close(self) -> None:
+        """Finish the file and give it its final name (idempotent)."""
+        if self._writer is None:
+            return
+        self._writer.release()
+        self._writer = None
+        if self._temporary.exists():
+            os.replace(self._temporary, self.path)
+
+
+class TrackFileWriter:
+    """``tracks.txt`` (MOTChallenge) and ``tracks.jsonl`` (one JSON object per frame)."""
+
+    def __init__(self, mot_path: Path, jsonl_path: Path) -> None:
+        self._targets = [(mot_path, partial_path(mot_path)), (jsonl_path, partial_path(jsonl_path))]
+        try:
+            self._mot: TextIO | None = open(self._targets[0][1], "w", encoding="utf-8")
+            self._jsonl: TextIO | None = open(self._targets[1][1], "w", encoding="utf-8")
+        except OSError as error:
+            raise OutputWriteError(f"cannot create track files in {mot_path.parent}: {error.strerror}") from error
+
+    def write_frame(self, frame_index: int, timestamp: float, faces: list[TrackedFace]) -> None:
+        """Write the faces of one frame (``frame_index`` counted from 0; MOT frames from 1)."""
+        mot_lines = []
+        records = []
+        for face in faces:
+            x1, y1, x2, y2 = (float(v) for v in face.box)
+            mot_lines.append(
+                f"{frame_index + 1},{face.track_id},{x1:.2f},{y1:.2f},{x2 - x1:.2f},{y2 - y1:.2f},{face.score:.4f},-1,-1,-1\n"
+            )
+            records.append({
+                "id": face.track_id,
+                "box": [round(x1, 2), round(y1, 2), round(x2, 2), round(y2, 2)],
+                "score": round(float(face.score), 4),
+                "detected": bool(face.detected),
+            })
+        frame_record = {"frame": frame_index + 1, "time": round(timestamp, 4), "faces": records}
+        try:
+            self._mot.write("".join(mot_lines))
+            self._jsonl.write(json.dumps(frame_record) + "\n")
+        except OSError as error:
+            raise OutputWriteError(f"cannot write track files: {error.strerror}") from error
+
+    def close(self) -> None:
+        """Flush and give both files their final names (idempotent)."""
+        for handle in (self._mot, self._jsonl):
+            if handle is not None:
+                handle.close()
+        self._mot = self._jsonl = None
+        for final, temporary in self._targets:
+            if temporary.exists():
+                os.replace(temporary, final)
+
+
+class CropStore:
+    """Face crops in ``faces/<track-id>/``: ``best.jpg`` per finished track, or periodic crops."""
+
+    def __init__(self, folder: Path, jpeg_quality: int = 92) -> None:
+        self.folder = folder
+        self.jpeg_quality = jpeg_quality
+        self.saved = 0
+
+    def save(self, track_id: int, name: str, crop: np.ndarray) -> Path:
+        """Save one crop as ``faces/<track_id>/<name>.jpg``."""
+        ok, encoded = cv2.imencode(".jpg", crop, [cv2.IMWRITE_JPEG_QUALITY, self.jpeg_quality])
+        if not ok:
+            raise OutputWriteError(f"cannot encode a crop of track {track_id}")
+        path = self.folder / str(track_id) / f"{name}.jpg"
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise OutputWriteError(f"cannot create {path.parent}: {error.strerror}") from error
+        write_bytes_atomic(path, encoded.tobytes())
+        self.saved += 1
+        return path
+
+    def save_best(self, track: FinishedTrack) -> Path | None:
+        """Save the best crop of a finished track (if it has one)."""
+        if track.best_crop is None or track.best_crop.size == 0:
+            return None
+        return self.save(track.track_id, "best", track.best_crop)

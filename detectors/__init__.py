@@ -1,0 +1,58 @@
+"""Face detectors of FaceTrack behind one small runtime API.
+
+>>> from detectors import load_detector
+>>> detector = load_detector("faceboxes", score_threshold=0.5)
+>>> detections = detector.detect(frame)  # (N, 5) float32: x1, y1, x2, y2, score
+
+Only numpy, OpenCV and onnxruntime are needed here; torch is needed only for training/export.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from detectors.runtime import DetectorLoadError, OnnxFaceDetector
+
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+
+#: Shipped detector names -> ONNX files in :data:`WEIGHTS_DIR`.
+BUILTIN_DETECTORS = {
+    "faceboxes": "faceboxes.onnx",
+    "ainnoface": "ainnoface.onnx",
+}
+
+
+def resolve_model_path(name_or_path: str | Path) -> Path:
+    """The ONNX file for a built-in detector name or an explicit path.
+
+    Raises:
+        DetectorLoadError: For unknown names and missing files.
+    """
+    key = str(name_or_path)
+    if key in BUILTIN_DETECTORS:
+        path = WEIGHTS_DIR / BUILTIN_DETECTORS[key]
+        if not path.is_file():
+            raise DetectorLoadError(f"the {key!r} detector weights are not installed (expected {path})")
+        return path
+    path = Path(key)
+    if path.suffix.lower() != ".onnx" and not path.exists():
+        raise DetectorLoadError(f"unknown detector {key!r}: use one of {', '.join(BUILTIN_DETECTORS)} or an .onnx file")
+    return path
+
+
+def load_detector(name_or_path: str | Path = "faceboxes", score_threshold: float = 0.5, **options) -> OnnxFaceDetector:
+    """Load a face detector by name (``faceboxes``, ``ainnoface``) or from an ``.onnx`` file.
+
+    Args:
+        name_or_path: Built-in detector name or path to an exported model.
+        score_threshold: Minimum score of returned faces.
+        **options: ``nms_threshold``, ``max_side``, ``upscale``, ``threads``, ``device``
+            (see :class:`detectors.runtime.OnnxFaceDetector`).
+
+    Raises:
+        DetectorLoadError: If the model cannot be found or is not a FaceTrack detector.
+    """
+    return OnnxFaceDetector(resolve_model_path(name_or_path), score_threshold=score_threshold, **options)
+
+
+__all__ = ["BUILTIN_DETECTORS", "DetectorLoadError", "OnnxFaceDetector", "load_detector", "resolve_model_path"]

@@ -1,0 +1,61 @@
+"""Pascal VOC reader: ``images/<stem>.jpg`` + ``annotations/<stem>.xml`` with class ``face``."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+
+from detectors.datasets.sample import FaceSample
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
+
+
+def parse_voc_xml(xml_path: Path, image_path: Path, class_name: str = "face") -> FaceSample:
+    """Parse one VOC annotation file; ``difficult`` objects become ignore regions."""
+    root = ET.parse(xml_path).getroot()
+    boxes, ignore = [], []
+    for obj in root.iter("object"):
+        name = (obj.findtext("name") or "").strip()
+        if name != class_name:
+            continue
+        bndbox = obj.find("bndbox")
+        if bndbox is None:
+            continue
+        box = [float(bndbox.findtext(key, "nan")) for key in ("xmin", "ymin", "xmax", "ymax")]
+        if not np.all(np.isfinite(box)) or box[2] <= box[0] or box[3] <= box[1]:
+            continue
+        difficult = (obj.findtext("difficult") or "0").strip() == "1"
+        (ignore if difficult else boxes).append(box)
+    return FaceSample(
+        image_path=image_path,
+        boxes=np.asarray(boxes, dtype=np.float32).reshape(-1, 4),
+        ignore=np.asarray(ignore, dtype=np.float32).reshape(-1, 4),
+    )
+
+
+def _find_image(images_dir: Path, stem: str) -> Path | None:
+    for suffix in IMAGE_SUFFIXES:
+        candidate = images_dir / f"{stem}{suffix}"
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def read_voc_folder(folder: str | Path, stems: list[str] | None = None) -> list[FaceSample]:
+    """All annotated images of a VOC folder, sorted by stem (or only ``stems`` if given).
+
+    Annotations without a matching image are skipped.
+    """
+    folder = Path(folder)
+    xml_files = sorted((folder / "annotations").glob("*.xml"))
+    wanted = set(stems) if stems is not None else None
+    samples = []
+    for xml_path in xml_files:
+        if wanted is not None and xml_path.stem not in wanted:
+            continue
+        image_path = _find_image(folder / "images", xml_path.stem)
+        if image_path is not None:
+            samples.append(parse_voc_xml(xml_path, image_path))
+    return samples

@@ -1,0 +1,118 @@
+"""AP@0.5 with VOC all-point interpolation, overall and per face-size bucket.
+
+Matching follows the WIDER FACE / COCO conventions: detections are taken by descending score
+and each matches the still-unmatched face with the highest IoU >= 0.5; a detection that only
+overlaps an ignore region (VOC ``difficult``) is dropped (neither true nor false positive).
+For a size bucket (size = sqrt(w * h)) faces outside the bucket become ignore regions and
+unmatched detections whose size falls outside the bucket are dropped (COCO's area-range rule).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from detectors.boxes import pairwise_iou
+from detectors.datasets.sample import FaceSample
+
+#: name -> [low, high) face size in pixels.
+SIZE_BUCKETS: dict[str, tuple[float, float]] = {
+    "all": (0.0, float("inf")),
+    ">=64": (64.0, float("inf")),
+    "32-64": (32.0, 64.0),
+    "16-32": (16.0, 32.0),
+    "<16": (0.0, 16.0),
+}
+
+
+def _sizes(boxes: np.ndarray) -> np.ndarray:
+    wh = np.clip(boxes[:, 2:4] - boxes[:, 0:2], 0, None)
+    return np.sqrt(wh[:, 0] * wh[:, 1])
+
+
+def average_precision(recall: np.ndarray, precision: np.ndarray) -> float:
+    """VOC all-point interpolated AP from a recall/precision curve (detections by score)."""
+    recall = np.concatenate([[0.0], recall, [1.0]])
+    precision = np.concatenate([[0.0], precision, [0.0]])
+    precision = np.maximum.accumulate(precision[::-1])[::-1]
+    changes = np.flatnonzero(recall[1:] != recall[:-1])
+    return float(np.sum((recall[changes + 1] - recall[changes]) * precision[changes + 1]))
+
+
+def match_image(
+    detections: np.ndarray, faces: np.ndarray, ignore: np.ndarray, iou_threshold: float = 0.5
+) -> np.ndarray:
+    """Label each detection of one image: 1 true positive, 0 false positive, -1 dropped.
+
+    ``detections`` must be sorted by descending score.
+    """
+    labels = np.zeros(len(detections), dtype=np.int8)
+    if len(detections) == 0:
+        return labels
+    boxes = detections[:, :4]
+    face_iou = pairwise_iou(boxes, faces) if len(faces) else np.zeros((len(boxes), 0))
+    ignore_iou = pairwise_iou(boxes, ignore).max(axis=1) if len(ignore) else np.zeros(len(boxes))
+    taken = np.zeros(len(faces), dtype=bool)
+    for index in range(len(boxes)):
+        candidates = np.where(taken, -1.0, face_iou[index]) if len(faces) else np.zeros(0)
+        best = int(candidates.argmax()) if candidates.size else -1
+        if best >= 0 and candidates[best] >= iou_threshold:
+            taken[best] = True
+            labels[index] = 1
+        elif ignore_iou[index] >= iou_threshold:
+            labels[index] = -1
+    return labels
+
+
+def _bucket_ap(
+    samples: Sequence[FaceSample], detections: Sequence[np.ndarray], low: float, high: float, iou_threshold: float
+) -> tuple[float, int]:
+    scores, labels = [], []
+    num_faces = 0
+    for sample, dets in zip(samples, detections):
+        dets = dets[np.argsort(-dets[:, 4], kind="stable")] if len(dets) else np.zeros((0, 5), np.float32)
+        sizes = _sizes(sample.boxes)
+        inside = (sizes >= low) & (sizes < high)
+        faces = sample.boxes[inside]
+        ignore = np.concatenate([sample.ignore, sample.boxes[~inside]], axis=0)
+        image_labels = match_image(dets, faces, ignore, iou_threshold)
+        det_sizes = _sizes(dets[:, :4])
+        outside = (det_sizes < low) | (det_sizes >= high)
+        image_labels[(image_labels == 0) & outside] = -1
+        keep = image_labels >= 0
+        scores.append(dets[keep, 4])
+        labels.append(image_labels[keep])
+        num_faces += len(faces)
+    if num_faces == 0:
+        return float("nan"), 0
+    all_scores = np.concatenate(scores)
+    all_labels = np.concatenate(labels)
+    order = np.argsort(-all_scores, kind="stable")
+    true_positives = np.cumsum(all_labels[order] == 1)
+    false_positives = np.cumsum(all_labels[order] == 0)
+    recall = true_positives / num_faces
+    precision = true_positives / np.maximum(true_positives + false_positives, 1)
+    return average_precision(recall, precision), num_faces
+
+
+def evaluate_detections(
+    samples: Sequence[FaceSample], detections: Sequence[np.ndarray], iou_threshold: float = 0.5
+) -> dict[str, dict[str, float]]:
+    """AP per size bucket.
+
+    Args:
+        samples: Ground truth per image.
+        detections: (N_i, 5) ``x1, y1, x2, y2, score`` per image, same order as ``samples``.
+
+    Returns:
+        ``{bucket: {"ap": float, "faces": int}}`` for every bucket of :data:`SIZE_BUCKETS`
+        (AP is NaN for a bucket without faces).
+    """
+    if len(samples) != len(detections):
+        raise ValueError("one detection array per sample is required")
+    results = {}
+    for name, (low, high) in SIZE_BUCKETS.items():
+        ap, count = _bucket_ap(samples, detections, low, high, iou_threshold)
+        results[name] = {"ap": ap, "faces": count}
+    return results

@@ -1,0 +1,57 @@
+"""Frame preparation for the detectors: colour conversion, scaling and padding."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+
+def to_bgr(frame: np.ndarray) -> np.ndarray:
+    """Return a 3-channel uint8 BGR view of a grayscale, BGR or BGRA frame.
+
+    Raises:
+        ValueError: For empty frames or unsupported shapes.
+    """
+    if not isinstance(frame, np.ndarray):
+        raise ValueError(f"expected a numpy image, got {type(frame).__name__}")
+    if frame.size == 0 or frame.ndim not in (2, 3) or frame.shape[0] == 0 or frame.shape[1] == 0:
+        raise ValueError(f"cannot detect faces in an empty frame of shape {frame.shape}")
+    if frame.dtype != np.uint8:
+        if np.issubdtype(frame.dtype, np.floating) and frame.max(initial=0) <= 1.0:
+            frame = frame * 255.0
+        frame = np.clip(frame, 0, 255).astype(np.uint8)
+    if frame.ndim == 2 or frame.shape[2] == 1:
+        return cv2.cvtColor(frame.reshape(frame.shape[0], frame.shape[1]), cv2.COLOR_GRAY2BGR)
+    if frame.shape[2] == 4:
+        return cv2.cvtColor(frame, cv2.COLOR_BGRA2BGR)
+    if frame.shape[2] == 3:
+        return frame
+    raise ValueError(f"unsupported number of channels: {frame.shape[2]}")
+
+
+def input_scale(height: int, width: int, max_side: int | None, upscale: float = 1.0) -> float:
+    """Scale applied to a frame before detection: ``upscale``, capped so the long side fits ``max_side``."""
+    scale = upscale
+    if max_side is not None and max(height, width) * scale > max_side:
+        scale = max_side / max(height, width)
+    return scale
+
+
+def letterbox(frame: np.ndarray, scale: float, multiple: int) -> np.ndarray:
+    """Resize ``frame`` by ``scale`` and zero-pad bottom/right to a multiple of ``multiple``.
+
+    Returns a (1, 3, H, W) float32 BGR tensor in 0..255 (NCHW). Padding uses the BGR mean so it
+    looks like a neutral background to the network.
+    """
+    height, width = frame.shape[:2]
+    new_w = max(int(round(width * scale)), 1)
+    new_h = max(int(round(height * scale)), 1)
+    if (new_w, new_h) != (width, height):
+        interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+        frame = cv2.resize(frame, (new_w, new_h), interpolation=interpolation)
+    padded_h = -(-new_h // multiple) * multiple
+    padded_w = -(-new_w // multiple) * multiple
+    canvas = np.empty((padded_h, padded_w, 3), dtype=np.float32)
+    canvas[:] = (104.0, 117.0, 123.0)
+    canvas[:new_h, :new_w] = frame
+    return np.ascontiguousarray(canvas.transpose(2, 0, 1)[None])

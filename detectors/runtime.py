@@ -1,0 +1,92 @@
+"""ONNX Runtime face detector: the only detector code the application needs at run time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from detectors.anchors import AnchorLevel
+from detectors.inference import ScalePolicy, detect_frame
+from detectors.postprocess import PostprocessConfig
+from detectors.providers import choose_providers
+
+
+class DetectorLoadError(RuntimeError):
+    """The model file is missing, unreadable or not a FaceTrack detector."""
+
+
+def _parse_levels(text: str) -> tuple[AnchorLevel, ...]:
+    """Parse the ``anchor_levels`` metadata: ``stride:size/density,size/density;...``."""
+    levels = []
+    for chunk in text.split(";"):
+        stride, anchors = chunk.split(":")
+        pairs = [pair.split("/") for pair in anchors.split(",")]
+        levels.append(
+            AnchorLevel(int(stride), tuple(int(size) for size, _ in pairs), tuple(int(d) for _, d in pairs))
+        )
+    return tuple(levels)
+
+
+def format_levels(levels: tuple[AnchorLevel, ...]) -> str:
+    """Inverse of the metadata parser: the ``anchor_levels`` string stored in exported models."""
+    return ";".join(
+        f"{level.stride}:" + ",".join(f"{s}/{d}" for s, d in zip(level.sizes, level.densities)) for level in levels
+    )
+
+
+class OnnxFaceDetector:
+    """A face detector running an exported FaceTrack ONNX model.
+
+    The model's anchor layout and padding multiple are read from its metadata, so any model
+    exported by ``start.py export`` works without code changes. The session is created once.
+    """
+
+    def __init__(
+        self,
+        model_path: str | Path,
+        score_threshold: float = 0.5,
+        nms_threshold: float = 0.4,
+        max_side: int | None = 1024,
+        upscale: float = 1.0,
+        threads: int | None = None,
+        device: str = "auto",
+    ) -> None:
+        import onnxruntime as ort
+
+        path = Path(model_path)
+        if not path.is_file():
+            raise DetectorLoadError(f"model file not found: {path}")
+        options = ort.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+        options.log_severity_level = 3
+        providers = choose_providers(ort.get_available_providers(), device)
+        try:
+            self.session = ort.InferenceSession(str(path), sess_options=options, providers=providers)
+        except Exception as error:  # onnxruntime raises several unrelated exception types
+            raise DetectorLoadError(f"{path} is not a valid ONNX model: {error}") from error
+        metadata = self.session.get_modelmeta().custom_metadata_map
+        if metadata.get("facetrack_model") is None or "anchor_levels" not in metadata:
+            raise DetectorLoadError(f"{path} is an ONNX model but not a FaceTrack face detector (metadata missing)")
+        self.name = metadata["facetrack_model"]
+        self.levels = _parse_levels(metadata["anchor_levels"])
+        self.pad_multiple = int(metadata.get("pad_multiple", "32"))
+        self.providers = self.session.get_providers()
+        self.scale_policy = ScalePolicy(max_side=max_side, upscale=upscale)
+        self.post = PostprocessConfig(score_threshold=score_threshold, nms_threshold=nms_threshold)
+        self._input_name = self.session.get_inputs()[0].name
+
+    def _forward(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        deltas, scores = self.session.run(None, {self._input_name: batch})
+        return deltas[0], scores[0]
+
+    def detect(self, frame: np.ndarray) -> np.ndarray:
+        """Faces in an HxW(x1/3/4) frame as an (N, 5) float32 ``x1, y1, x2, y2, score`` array.
+
+        Boxes are in the frame's pixel coordinates, sorted by descending score.
+
+        Raises:
+            ValueError: If the frame is empty or not an image array.
+        """
+        return detect_frame(frame, self._forward, self.levels, self.pad_multiple, self.scale_policy, self.post)

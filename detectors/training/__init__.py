@@ -1,0 +1,1 @@
+"""Training of the detectors (needs torch; never imported by the runtime)."""

@@ -1,0 +1,114 @@
+"""Training-time augmentation of FaceBoxes (numpy + OpenCV).
+
+Following the paper: colour distortion, a random square crop of 0.3-1.0 of the short side
+(faces are kept when their centre falls inside the crop), horizontal flip and a resize to the
+training size with a random interpolation. Faces that end up smaller than ``min_face`` pixels
+become ignore regions rather than positives, so the model is not pushed towards faces it cannot
+see.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+INTERPOLATIONS = (cv2.INTER_LINEAR, cv2.INTER_CUBIC, cv2.INTER_AREA, cv2.INTER_NEAREST, cv2.INTER_LANCZOS4)
+CROP_SCALES = (0.3, 0.45, 0.6, 0.8, 1.0)
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    """Augmentation parameters.
+
+    Attributes:
+        size: Side of the square training image.
+        min_face: Faces below this size (sqrt(w*h), after resizing) become ignore regions.
+        crop_tries: Attempts to find a crop that keeps at least one face.
+    """
+
+    size: int = 640
+    min_face: float = 6.0
+    crop_tries: int = 30
+
+
+def distort_colours(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Random brightness, contrast, saturation and hue changes, each with probability 0.5."""
+    out = image.astype(np.float32)
+    if rng.random() < 0.5:
+        out += rng.uniform(-32, 32)
+    if rng.random() < 0.5:
+        out *= rng.uniform(0.5, 1.5)
+    out = np.clip(out, 0, 255).astype(np.uint8)
+    if rng.random() < 0.5 or rng.random() < 0.5:
+        hsv = cv2.cvtColor(out, cv2.COLOR_BGR2HSV).astype(np.float32)
+        if rng.random() < 0.5:
+            hsv[..., 1] *= rng.uniform(0.5, 1.5)
+        if rng.random() < 0.5:
+            hsv[..., 0] = (hsv[..., 0] + rng.uniform(-9, 9)) % 180  # OpenCV hue is 0..180: +-18 deg
+        hsv = np.clip(hsv, 0, [180, 255, 255])
+        out = cv2.cvtColor(hsv.astype(np.uint8), cv2.COLOR_HSV2BGR)
+    return out
+
+
+def _centres_inside(boxes: np.ndarray, crop: np.ndarray) -> np.ndarray:
+    centres = (boxes[:, 0:2] + boxes[:, 2:4]) / 2
+    return np.all((centres >= crop[0:2]) & (centres < crop[2:4]), axis=1)
+
+
+def random_square_crop(
+    image: np.ndarray, boxes: np.ndarray, ignore: np.ndarray, rng: np.random.Generator, tries: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Crop a random square of 0.3-1.0 x the short side keeping the faces centred inside it.
+
+    Falls back to a square of the short side when no crop keeps a face.
+    """
+    height, width = image.shape[:2]
+    short = min(height, width)
+    crop = None
+    for _ in range(tries):
+        side = max(int(short * rng.choice(CROP_SCALES)), 1)
+        x0 = int(rng.integers(0, width - side + 1))
+        y0 = int(rng.integers(0, height - side + 1))
+        candidate = np.array([x0, y0, x0 + side, y0 + side], dtype=np.float32)
+        if len(boxes) == 0 or _centres_inside(boxes, candidate).any():
+            crop = candidate
+            break
+    if crop is None:
+        x0 = int(rng.integers(0, width - short + 1))
+        y0 = int(rng.integers(0, height - short + 1))
+        crop = np.array([x0, y0, x0 + short, y0 + short], dtype=np.float32)
+
+    def shift(selected: np.ndarray) -> np.ndarray:
+        moved = selected.copy()
+        moved[:, 0:2] = np.maximum(moved[:, 0:2], crop[0:2]) - crop[0:2]
+        moved[:, 2:4] = np.minimum(moved[:, 2:4], crop[2:4]) - crop[0:2]
+        return moved
+
+    kept = shift(boxes[_centres_inside(boxes, crop)])
+    kept_ignore = shift(ignore[_centres_inside(ignore, crop)])
+    x0, y0, x1, y1 = crop.astype(int)
+    return image[y0:y1, x0:x1], kept, kept_ignore
+
+
+def augment(
+    image: np.ndarray, boxes: np.ndarray, ignore: np.ndarray, rng: np.random.Generator, config: AugmentConfig
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Apply the full training augmentation; returns ``(image, boxes, ignore)`` at ``config.size``."""
+    image = distort_colours(image, rng)
+    image, boxes, ignore = random_square_crop(image, boxes, ignore, rng, config.crop_tries)
+    if rng.random() < 0.5:
+        image = image[:, ::-1]
+        width = image.shape[1]
+        boxes = np.stack([width - boxes[:, 2], boxes[:, 1], width - boxes[:, 0], boxes[:, 3]], axis=1)
+        ignore = np.stack([width - ignore[:, 2], ignore[:, 1], width - ignore[:, 0], ignore[:, 3]], axis=1)
+    scale = config.size / image.shape[0]
+    interpolation = INTERPOLATIONS[int(rng.integers(len(INTERPOLATIONS)))]
+    image = cv2.resize(np.ascontiguousarray(image), (config.size, config.size), interpolation=interpolation)
+    boxes = boxes.reshape(-1, 4) * scale
+    ignore = ignore.reshape(-1, 4) * scale
+    sizes = np.sqrt(np.clip(boxes[:, 2] - boxes[:, 0], 0, None) * np.clip(boxes[:, 3] - boxes[:, 1], 0, None))
+    too_small = sizes < config.min_face
+    ignore = np.concatenate([ignore, boxes[too_small]], axis=0)
+    return image, boxes[~too_small].astype(np.float32), ignore.astype(np.float32)

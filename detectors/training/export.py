@@ -1,0 +1,71 @@
+"""ONNX export of trained detectors (dynamic input height and width)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+
+
+class InferenceWrapper(nn.Module):
+    """Exposes the runtime contract: ``deltas`` (1, A, 4) and face ``scores`` (1, A)."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        deltas, logits = self.model(images)
+        return deltas, torch.softmax(logits, dim=-1)[..., 1]
+
+
+def export_onnx(model: nn.Module, path: str | Path, metadata: dict[str, str], opset: int = 17) -> Path:
+    """Export ``model`` (in eval mode) to ``path`` with dynamic H/W and string ``metadata``."""
+    import onnx
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wrapper = InferenceWrapper(model).eval()
+    example = torch.rand(1, 3, 256, 384) * 255
+    torch.onnx.export(
+        wrapper,
+        (example,),
+        str(path),
+        input_names=["images"],
+        output_names=["deltas", "scores"],
+        dynamic_axes={"images": {2: "height", 3: "width"}, "deltas": {1: "anchors"}, "scores": {1: "anchors"}},
+        opset_version=opset,
+        dynamo=False,
+    )
+    proto = onnx.load(str(path))
+    for key, value in metadata.items():
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, value
+    onnx.save(proto, str(path))
+    return path
+
+
+def export_checkpoint(checkpoint_path: str | Path, output_path: str | Path, model_card: dict[str, str] | None = None) -> Path:
+    """Export a FaceBoxes training checkpoint (``best.pt``/``last.pt``) to a runtime ONNX model.
+
+    The anchor layout and padding multiple are written into the ONNX metadata, which is all the
+    runtime needs to decode the outputs.
+    """
+    from detectors.faceboxes.config import PAD_MULTIPLE
+    from detectors.faceboxes.model import build_faceboxes
+    from detectors.runtime import format_levels
+
+    state = torch.load(checkpoint_path, weights_only=True)
+    variant = state["config"]["variant"]
+    model = build_faceboxes(variant)
+    model.load_state_dict(state["model"])
+    model.eval()
+    metadata = {
+        "facetrack_model": f"faceboxes-{variant}",
+        "anchor_levels": format_levels(model.config.levels),
+        "pad_multiple": str(PAD_MULTIPLE),
+        "epoch": str(state.get("epoch", "")),
+    }
+    metadata.update(model_card or {})
+    return export_onnx(model, output_path, metadata)

@@ -1,0 +1,42 @@
+"""Shared fixtures: randomly initialised FaceBoxes models exported to ONNX once per session."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable, NamedTuple
+
+import pytest
+
+
+class ExportedModel(NamedTuple):
+    model: Any  # the torch FaceBoxes (eval mode); do not modify it in tests
+    path: Path  # the exported ONNX file with FaceTrack metadata
+
+
+@pytest.fixture(scope="session")
+def exported_faceboxes(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], ExportedModel]:
+    """``exported_faceboxes(variant)``: a seeded random FaceBoxes ``variant`` and its ONNX export (cached)."""
+    cache: dict[str, ExportedModel] = {}
+
+    def get(variant: str = "small") -> ExportedModel:
+        if variant not in cache:
+            import torch
+
+            from detectors.faceboxes.config import PAD_MULTIPLE
+            from detectors.faceboxes.model import build_faceboxes
+            from detectors.runtime import format_levels
+            from detectors.training.export import export_onnx
+
+            torch.set_num_threads(1)
+            torch.manual_seed(1234)
+            model = build_faceboxes(variant).eval()
+            path = tmp_path_factory.mktemp(f"onnx-{variant}") / f"faceboxes-{variant}.onnx"
+            metadata = {
+                "facetrack_model": f"faceboxes-{variant}",
+                "anchor_levels": format_levels(model.config.levels),
+                "pad_multiple": str(PAD_MULTIPLE),
+            }
+            export_onnx(model, path, metadata)
+            cache[variant] = ExportedModel(model, path)
+        return cache[variant]
+
+    return get

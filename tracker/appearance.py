@@ -1,0 +1,67 @@
+"""Cheap colour appearance cue: HSV hue/saturation histograms of face boxes.
+
+Each face is described by a 2-D hue x saturation histogram (value/brightness is
+left out so that lighting changes matter less) of a fixed grid of pixels
+sampled inside its box. The histogram ``p`` (summing to 1) is stored as its
+element-wise square root ``e = sqrt(p)``, a unit vector: the Bhattacharyya
+coefficient of two histograms is then the dot product ``e1 . e2``, so the
+distance matrix between all tracks and all detections is one matrix product.
+The distance ``sqrt(1 - e1 . e2)`` equals OpenCV's
+``cv2.compareHist(p1, p2, cv2.HISTCMP_BHATTACHARYYA)`` for normalised histograms.
+
+Sampling a fixed grid (16 x 16 pixels per face) and converting all faces of a
+frame in a single ``cv2.cvtColor`` call keeps the cost at a few tens of
+microseconds for 50 faces, independent of the face sizes.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+HUE_BINS = 16
+SATURATION_BINS = 8
+EMBEDDING_SIZE = HUE_BINS * SATURATION_BINS
+GRID = 16
+"""Pixels sampled per box side."""
+INNER_FRACTION = 0.8
+"""Central part of the box that is sampled (the border is mostly background)."""
+
+
+def colour_embeddings(frame: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """Return an (N, EMBEDDING_SIZE) float32 array of sqrt-histograms of the boxes.
+
+    ``frame`` is an HxWx3 uint8 BGR image and ``boxes`` an (N, 4) array of
+    ``[x1, y1, x2, y2]``; boxes reaching outside the frame sample its border.
+    """
+    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    count = len(boxes)
+    if count == 0:
+        return np.zeros((0, EMBEDDING_SIZE), dtype=np.float32)
+    height, width = frame.shape[:2]
+    steps = (0.5 - INNER_FRACTION / 2.0) + INNER_FRACTION * (np.arange(GRID) + 0.5) / GRID
+    xs = boxes[:, 0:1] + steps[None, :] * (boxes[:, 2:3] - boxes[:, 0:1])
+    ys = boxes[:, 1:2] + steps[None, :] * (boxes[:, 3:4] - boxes[:, 1:2])
+    xs = np.clip(xs.astype(np.intp), 0, width - 1)
+    ys = np.clip(ys.astype(np.intp), 0, height - 1)
+    pixels = frame[ys[:, :, None], xs[:, None, :]]  # (N, GRID, GRID, 3)
+    hsv = cv2.cvtColor(pixels.reshape(count * GRID, GRID, 3), cv2.COLOR_BGR2HSV)
+    hue_bin = hsv[..., 0].astype(np.intp) * HUE_BINS // 180
+    sat_bin = hsv[..., 1].astype(np.intp) * SATURATION_BINS // 256
+    bins = (hue_bin * SATURATION_BINS + sat_bin).reshape(count, GRID * GRID)
+    bins += (np.arange(count) * EMBEDDING_SIZE)[:, None]
+    counts = np.bincount(bins.ravel(), minlength=count * EMBEDDING_SIZE)
+    hist = counts.reshape(count, EMBEDDING_SIZE) / float(GRID * GRID)
+    return np.sqrt(hist).astype(np.float32)
+
+
+def appearance_distance_matrix(embeddings_a: np.ndarray, embeddings_b: np.ndarray) -> np.ndarray:
+    """Return the (M, N) Bhattacharyya distances in [0, 1] between two embedding sets."""
+    coefficient = np.asarray(embeddings_a, np.float64) @ np.asarray(embeddings_b, np.float64).T
+    return np.sqrt(np.clip(1.0 - coefficient, 0.0, 1.0))
+
+
+def blend_embedding(current: np.ndarray, new: np.ndarray, momentum: float) -> np.ndarray:
+    """Move ``current`` towards ``new`` by ``momentum`` and renormalise to unit length."""
+    blended = (1.0 - momentum) * current + momentum * new
+    return (blended / max(float(np.linalg.norm(blended)), 1e-12)).astype(np.float32)

@@ -1,0 +1,60 @@
+"""Vectorised box geometry: IoU and centre distance matrices, box conversions.
+
+Boxes are ``[x1, y1, x2, y2]`` rows in pixels. The Kalman state uses the
+``[cx, cy, aspect, height]`` parameterisation with ``aspect = width / height``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def iou_matrix(boxes_a: np.ndarray, boxes_b: np.ndarray) -> np.ndarray:
+    """Return the (M, N) intersection-over-union matrix of two box arrays.
+
+    ``boxes_a`` is (M, 4) and ``boxes_b`` is (N, 4); degenerate boxes give 0.
+    """
+    a = np.asarray(boxes_a, dtype=np.float64).reshape(-1, 4)
+    b = np.asarray(boxes_b, dtype=np.float64).reshape(-1, 4)
+    inter_w = np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0])
+    inter_h = np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1])
+    inter = np.clip(inter_w, 0.0, None) * np.clip(inter_h, 0.0, None)
+    area_a = np.clip(a[:, 2] - a[:, 0], 0.0, None) * np.clip(a[:, 3] - a[:, 1], 0.0, None)
+    area_b = np.clip(b[:, 2] - b[:, 0], 0.0, None) * np.clip(b[:, 3] - b[:, 1], 0.0, None)
+    union = area_a[:, None] + area_b[None, :] - inter
+    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0.0)
+
+
+def centre_distance_matrix(boxes_a: np.ndarray, boxes_b: np.ndarray) -> np.ndarray:
+    """Return the (M, N) distances between box centres, in heights of ``boxes_a``.
+
+    Normalising by the (track) box height makes the value comparable across
+    face sizes: 1.0 means "one face height away".
+    """
+    a = np.asarray(boxes_a, dtype=np.float64).reshape(-1, 4)
+    b = np.asarray(boxes_b, dtype=np.float64).reshape(-1, 4)
+    centre_a = (a[:, :2] + a[:, 2:]) / 2.0
+    centre_b = (b[:, :2] + b[:, 2:]) / 2.0
+    dist = np.linalg.norm(centre_a[:, None, :] - centre_b[None, :, :], axis=2)
+    height = np.maximum(a[:, 3] - a[:, 1], 1e-6)
+    return dist / height[:, None]
+
+
+def xyxy_to_cxcyah(box: np.ndarray) -> np.ndarray:
+    """Convert one ``[x1, y1, x2, y2]`` box to ``[cx, cy, width / height, height]``."""
+    x1, y1, x2, y2 = (float(v) for v in box[:4])
+    height = y2 - y1
+    return np.array([(x1 + x2) / 2.0, (y1 + y2) / 2.0, (x2 - x1) / height, height])
+
+
+def cxcyah_to_xyxy(state: np.ndarray) -> np.ndarray:
+    """Convert ``[cx, cy, width / height, height]`` back to ``[x1, y1, x2, y2]``."""
+    cx, cy, aspect, height = (float(v) for v in state[:4])
+    half_w = aspect * height / 2.0
+    half_h = height / 2.0
+    return np.array([cx - half_w, cy - half_h, cx + half_w, cy + half_h])
+
+
+def clip_box(box: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Clip a ``[x1, y1, x2, y2]`` box to the frame ``[0, width] x [0, height]``."""
+    return np.clip(box, 0.0, [width, height, width, height])

@@ -1,0 +1,130 @@
+"""State of one tracked face: Kalman filter, lifecycle counters, appearance, best crop."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .appearance import blend_embedding
+from .kalman import FaceKalman
+from .quality import crop_quality, extract_crop, quality_upper_bound
+from .results import FinishedTrack
+
+
+@dataclass(eq=False)
+class BestCrop:
+    """The best-quality crop seen so far for a track."""
+
+    crop: np.ndarray
+    quality: float
+    frame_index: int
+    box: np.ndarray
+
+
+class Track:
+    """One face track. Tentative until it gets a ``track_id`` on confirmation.
+
+    Lifecycle counters: ``hits`` counts matched detections, ``misses`` counts
+    consecutive *detector* frames without a match (frames without detector run
+    do not count) and ``frames_since_update`` counts video frames since the last
+    match. A track with ``misses > 0`` is lost. ``last_crop_check_hit`` is the
+    value of ``hits`` when a crop was last scored.
+    """
+
+    def __init__(self, box: np.ndarray, score: float, frame_index: int, embedding: np.ndarray | None) -> None:
+        """Start a tentative track from a detection on frame ``frame_index``."""
+        self.kalman = FaceKalman(box)
+        self.track_id: int | None = None
+        self.first_frame = frame_index
+        self.last_frame = frame_index
+        self.hits = 1
+        self.misses = 0
+        self.frames_since_update = 0
+        self.score = float(score)
+        self.embedding = embedding
+        self.best: BestCrop | None = None
+        self.last_crop_check_hit = 0
+
+    @property
+    def confirmed(self) -> bool:
+        """True once the track has an id."""
+        return self.track_id is not None
+
+    @property
+    def lost(self) -> bool:
+        """True if the detector missed the track on its last run."""
+        return self.misses > 0
+
+    @property
+    def box(self) -> np.ndarray:
+        """Current ``[x1, y1, x2, y2]`` Kalman estimate."""
+        return self.kalman.box
+
+    def predict(self) -> None:
+        """Advance the track by one video frame."""
+        self.kalman.predict()
+        self.frames_since_update += 1
+
+    def update(
+        self,
+        box: np.ndarray,
+        score: float,
+        frame_index: int,
+        embedding: np.ndarray | None,
+        appearance_momentum: float,
+    ) -> None:
+        """Correct the track with a matched detection; ``embedding`` None keeps the appearance."""
+        self.kalman.update(box)
+        self.hits += 1
+        self.misses = 0
+        self.frames_since_update = 0
+        self.last_frame = frame_index
+        self.score = float(score)
+        if embedding is not None:
+            self.embedding = (
+                embedding if self.embedding is None else blend_embedding(self.embedding, embedding, appearance_momentum)
+            )
+
+    def mark_missed(self) -> None:
+        """Record that the detector ran and did not find this track."""
+        self.misses += 1
+
+    def crop_gain(
+        self, frame_shape: tuple[int, ...], box: np.ndarray, score: float, margin: float, check_every: int
+    ) -> float:
+        """Return by how much the crop of a detection could at most beat the best crop.
+
+        The ratio of the detection's quality upper bound to the best quality so
+        far: infinite without a crop, 0 if a crop was scored less than
+        ``check_every`` hits ago; values <= 1 mean it cannot win.
+        """
+        if self.best is None:
+            return math.inf
+        if self.hits - self.last_crop_check_hit < check_every:
+            return 0.0
+        return quality_upper_bound(frame_shape, box, score, margin) / max(self.best.quality, 1e-12)
+
+    def offer_crop(self, frame: np.ndarray, box: np.ndarray, score: float, frame_index: int, margin: float) -> None:
+        """Score the crop of the detection ``box`` and keep it if it beats the best crop."""
+        self.last_crop_check_hit = self.hits
+        crop = extract_crop(frame, box, margin)
+        quality = crop_quality(crop, score)
+        if crop.size and (self.best is None or quality > self.best.quality):
+            self.best = BestCrop(crop=crop, quality=quality, frame_index=frame_index, box=np.array(box[:4], float))
+
+    def finish(self) -> FinishedTrack:
+        """Return the record of this (confirmed) track for crop saving."""
+        assert self.track_id is not None, "only confirmed tracks are finished"
+        best = self.best
+        return FinishedTrack(
+            track_id=self.track_id,
+            first_frame=self.first_frame,
+            last_frame=self.last_frame,
+            hits=self.hits,
+            best_crop=None if best is None else best.crop,
+            best_quality=0.0 if best is None else best.quality,
+            best_frame=-1 if best is None else best.frame_index,
+            best_box=None if best is None else best.box,
+        )
