@@ -144,8 +144,8 @@ def _simulate(spec: ClipSpec, aspect: float, rng: np.random.Generator) -> _Traje
     n, dt = spec.frames, 1.0 / spec.fps
     t = np.arange(n) * dt
     base = _base_size(spec, rng)
-    size = base * np.exp(spec.scale_variation * np.sin(2 * math.pi * t / rng.uniform(4, 10) + rng.uniform(0, 2 * math.pi)))
-    turn = rng.uniform(-1, 1) * spec.max_turn_rate * np.sin(2 * math.pi * t / rng.uniform(3, 8) + rng.uniform(0, 2 * math.pi))
+    size = base * np.exp(spec.scale_variation * _slow_wave(t, (4.0, 10.0), rng))
+    turn = rng.uniform(-1, 1) * spec.max_turn_rate * _slow_wave(t, (3.0, 8.0), rng)
     speed = rng.uniform(*spec.speed_range)
     half_w, half_h = size * math.sqrt(aspect) / 2, size / math.sqrt(aspect) / 2
     x = rng.uniform(half_w[0], spec.width - half_w[0])
@@ -164,6 +164,11 @@ def _simulate(spec: ClipSpec, aspect: float, rng: np.random.Generator) -> _Traje
     return _Trajectory(cx, cy, size)
 
 
+def _slow_wave(t: np.ndarray, period_range: tuple[float, float], rng: np.random.Generator) -> np.ndarray:
+    """A sine of the times ``t`` (seconds) with a random period in ``period_range`` and a random phase."""
+    return np.sin(2 * math.pi * t / rng.uniform(*period_range) + rng.uniform(0, 2 * math.pi))
+
+
 def _heading_to_centre(spec: ClipSpec, x: float, y: float, rng: np.random.Generator) -> float:
     """Heading from (x, y) towards a random point of the central half of the frame."""
     tx = rng.uniform(0.25, 0.75) * spec.width
@@ -171,7 +176,9 @@ def _heading_to_centre(spec: ClipSpec, x: float, y: float, rng: np.random.Genera
     return math.atan2(ty - y, tx - x)
 
 
-def _steer_at_border(spec: ClipSpec, x: float, y: float, heading: float, half: tuple[float, float], rng: np.random.Generator) -> float:
+def _steer_at_border(
+    spec: ClipSpec, x: float, y: float, heading: float, half: tuple[float, float], rng: np.random.Generator
+) -> float:
     """Bounce off the frame edges, or (allow_exit) head back in once fully outside the frame."""
     vx, vy = math.cos(heading), math.sin(heading)
     half_w, half_h = half

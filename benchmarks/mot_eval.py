@@ -31,6 +31,8 @@ COUNT_METRICS = {m for m in METRICS if m.startswith(("num_", "mostly_", "partial
 
 #: One hypothesis: (track id, (x1, y1, x2, y2)).
 Hypothesis = tuple[int, Sequence[float]]
+#: Tracker output of a clip: the hypotheses of each frame, indexed by frame.
+Tracked = Sequence[Sequence[Hypothesis]]
 
 
 def iou_matrix(boxes_a: np.ndarray, boxes_b: np.ndarray) -> np.ndarray:
@@ -61,7 +63,7 @@ def _drop_ignored(gt: list[GroundTruthBox], hyps: list[Hypothesis]) -> tuple[lis
     return kept_gt, [h for i, h in enumerate(hyps) if i not in dropped]
 
 
-def accumulate(gt_boxes: Sequence[GroundTruthBox], tracked_per_frame: Sequence[Sequence[Hypothesis]]) -> mm.MOTAccumulator:
+def accumulate(gt_boxes: Sequence[GroundTruthBox], tracked_per_frame: Tracked) -> mm.MOTAccumulator:
     """Build a motmetrics accumulator; ``tracked_per_frame[f]`` holds the hypotheses of frame f."""
     by_frame: dict[int, list[GroundTruthBox]] = defaultdict(list)
     for g in gt_boxes:
@@ -85,14 +87,14 @@ def _with_derived(row: Mapping[str, float]) -> dict[str, float]:
     return out
 
 
-def evaluate_many(runs: Mapping[str, tuple[Sequence[GroundTruthBox], Sequence[Sequence[Hypothesis]]]]) -> dict[str, dict[str, float]]:
+def evaluate_many(runs: Mapping[str, tuple[Sequence[GroundTruthBox], Tracked]]) -> dict[str, dict[str, float]]:
     """Metrics per named run plus an ``OVERALL`` entry aggregating all runs."""
     accs = [accumulate(gt, tracked) for gt, tracked in runs.values()]
     summary = mm.metrics.create().compute_many(accs, metrics=METRICS, names=list(runs), generate_overall=True)
     return {str(name): _with_derived(row) for name, row in summary.iterrows()}
 
 
-def evaluate_tracking(gt_boxes: Sequence[GroundTruthBox], tracked_per_frame: Sequence[Sequence[Hypothesis]]) -> dict[str, float]:
+def evaluate_tracking(gt_boxes: Sequence[GroundTruthBox], tracked_per_frame: Tracked) -> dict[str, float]:
     """MOTA, MOTP (1 - IoU), IDF1, ID switches (also per 1000 GT boxes), MT/PT/ML, FP, FN, ..."""
     summary = mm.metrics.create().compute(accumulate(gt_boxes, tracked_per_frame), metrics=METRICS, name="clip")
     return _with_derived(summary.iloc[0])

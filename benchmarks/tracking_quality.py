@@ -28,8 +28,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from apps.synthetic import ClipSpec, FaceSprite, GroundTruthBox, render_clip, sprites_from_voc, synthetic_sprites  # noqa: E402
-from benchmarks.mot_eval import Hypothesis, evaluate_many, format_table  # noqa: E402
+from apps.synthetic import (  # noqa: E402
+    ClipSpec, FaceSprite, GroundTruthBox, render_clip, sprites_from_voc, synthetic_sprites,
+)
+from benchmarks.mot_eval import Hypothesis, Tracked, evaluate_many, format_table  # noqa: E402
 
 DEV_FACES = ROOT.parent / "shared" / "data" / "faces" / "dev"
 TARGET_IDF1 = 0.95
@@ -42,6 +44,10 @@ COLUMNS = {
 
 #: (frame index, frame, its ground truth) -> (N, 5) float32 detections.
 Detector = Callable[[int, np.ndarray, list[GroundTruthBox]], np.ndarray]
+#: (name, spec, sprites, detector) of one clip.
+Clip = tuple[str, ClipSpec, list[FaceSprite], Detector]
+#: Metrics by setting name, then by clip name (plus "OVERALL").
+Metrics = dict[str, dict[str, dict[str, float]]]
 
 
 @dataclass
@@ -103,12 +109,13 @@ def run_clip(spec: ClipSpec, sprites: list[FaceSprite], detector: Detector, runs
 
 
 def run_name(use_appearance: bool, detect_every: int) -> str:
+    """Name of a setting, e.g. ``appearance k=3`` (detector every 3rd frame)."""
     return f"{'appearance' if use_appearance else 'motion-only'} k={detect_every}"
 
 
-def evaluate_runs(clips: Iterable[tuple[str, ClipSpec, list[FaceSprite], Detector]], settings: list[tuple[bool, int]]) -> dict[str, dict[str, dict[str, float]]]:
+def evaluate_runs(clips: Iterable[Clip], settings: list[tuple[bool, int]]) -> Metrics:
     """Metrics per setting name, per clip name (+ OVERALL), with tracker ms/frame."""
-    results: dict[str, dict] = {run_name(*s): {} for s in settings}
+    results: dict[str, dict[str, tuple[list[GroundTruthBox], Tracked]]] = {run_name(*s): {} for s in settings}
     times: dict[str, list[tuple[float, int]]] = {name: [] for name in results}
     for clip_name, spec, sprites, detector in clips:
         runs = [Run(run_name(a, k), a, k) for a, k in settings]
@@ -126,7 +133,7 @@ def evaluate_runs(clips: Iterable[tuple[str, ClipSpec, list[FaceSprite], Detecto
     return metrics
 
 
-def print_report(title: str, metrics: dict[str, dict[str, dict[str, float]]], main: str) -> None:
+def print_report(title: str, metrics: Metrics, main: str) -> None:
     """Per-clip table of the main setting, then the OVERALL row of every setting."""
     print(f"\n== {title}: {main}, per clip ==")
     print(format_table([{"run": clip, **m} for clip, m in metrics[main].items()], COLUMNS))
@@ -147,7 +154,10 @@ def oracle_mode(args: argparse.Namespace) -> None:
     """Tracker on noisy, lossy, sparse ground-truth detections."""
     clips = []
     for seed in range(args.clips):
-        sprites = sprites_from_voc(DEV_FACES, args.faces, seed) if args.sprites == "voc" else synthetic_sprites(args.faces, seed)
+        if args.sprites == "voc":
+            sprites = sprites_from_voc(DEV_FACES, args.faces, seed)
+        else:
+            sprites = synthetic_sprites(args.faces, seed)
         clips.append((f"clip{seed}", clip_spec(args, seed), sprites, OracleDetector(seed)))
     settings = [(a, k) for a in (True, False) for k in range(1, 6)]
     metrics = evaluate_runs(clips, settings)
@@ -174,10 +184,14 @@ def e2e_mode(args: argparse.Namespace) -> None:
     detector = load_real_detector()
     if detector is None:
         return
-    clips = [(f"clip{seed}", clip_spec(args, seed, min_size=60, max_size=140), sprites_from_voc(DEV_FACES, args.faces, seed), detector)
-             for seed in range(args.clips)]
+    clips = [
+        (f"clip{seed}", clip_spec(args, seed, min_size=60, max_size=140),
+         sprites_from_voc(DEV_FACES, args.faces, seed), detector)
+        for seed in range(args.clips)
+    ]
     settings = [(a, args.detect_every) for a in (True, False)]
-    print_report("end-to-end (faceboxes, score >= 0.3)", evaluate_runs(clips, settings), run_name(True, args.detect_every))
+    metrics = evaluate_runs(clips, settings)
+    print_report("end-to-end (faceboxes, score >= 0.3)", metrics, run_name(True, args.detect_every))
 
 
 def main() -> None:
@@ -188,7 +202,8 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=250, help="frames per clip")
     parser.add_argument("--faces", type=int, default=4, help="faces per clip")
     parser.add_argument("--detect-every", type=int, default=3, choices=range(1, 6), help="k of the main setting")
-    parser.add_argument("--sprites", choices=["synthetic", "voc"], default="synthetic", help="faces of the oracle clips")
+    parser.add_argument("--sprites", choices=["synthetic", "voc"], default="synthetic",
+                        help="faces of the oracle clips (voc: crops from ../shared/data/faces/dev)")
     args = parser.parse_args()
     if args.mode in ("oracle", "all"):
         oracle_mode(args)

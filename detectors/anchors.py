@@ -27,7 +27,7 @@ class AnchorLevel:
     """
 
     stride: int
-    sizes: tuple[int, ...]
+    sizes: tuple[float, ...]
     densities: tuple[int, ...]
 
     @property

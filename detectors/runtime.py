@@ -23,7 +23,7 @@ def _parse_levels(text: str) -> tuple[AnchorLevel, ...]:
         stride, anchors = chunk.split(":")
         pairs = [pair.split("/") for pair in anchors.split(",")]
         levels.append(
-            AnchorLevel(int(stride), tuple(int(size) for size, _ in pairs), tuple(int(d) for _, d in pairs))
+            AnchorLevel(int(stride), tuple(float(size) for size, _ in pairs), tuple(int(d) for _, d in pairs))
         )
     return tuple(levels)
 
@@ -31,7 +31,7 @@ def _parse_levels(text: str) -> tuple[AnchorLevel, ...]:
 def format_levels(levels: tuple[AnchorLevel, ...]) -> str:
     """Inverse of the metadata parser: the ``anchor_levels`` string stored in exported models."""
     return ";".join(
-        f"{level.stride}:" + ",".join(f"{s}/{d}" for s, d in zip(level.sizes, level.densities)) for level in levels
+        f"{level.stride}:" + ",".join(f"{s:.10g}/{d}" for s, d in zip(level.sizes, level.densities)) for level in levels
     )
 
 

@@ -24,7 +24,10 @@ BACKGROUND = (128, 128, 128)
 SHARED_DEV = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "faces" / "dev"
 
 
-def solid_sprites(colours: list[tuple[int, int, int]], margin_colour: tuple[int, int, int] | None = None) -> list[FaceSprite]:
+Colour = tuple[int, int, int]
+
+
+def solid_sprites(colours: list[Colour], margin_colour: Colour | None = None) -> list[FaceSprite]:
     """Sprites whose face box (central 60 %) is one solid colour; the margin too unless given."""
     sprites = []
     for colour in colours:

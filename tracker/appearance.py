@@ -28,6 +28,12 @@ INNER_FRACTION = 0.8
 """Central part of the box that is sampled (the border is mostly background)."""
 
 
+_HUE_TO_BIN = (np.arange(256) * HUE_BINS // 180) * SATURATION_BINS
+"""Lookup table: OpenCV 8-bit hue (0-179) to the hue part of the bin index."""
+_SATURATION_TO_BIN = np.arange(256) * SATURATION_BINS // 256
+"""Lookup table: 8-bit saturation to the saturation part of the bin index."""
+
+
 def colour_embeddings(frame: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     """Return an (N, EMBEDDING_SIZE) float32 array of sqrt-histograms of the boxes.
 
@@ -44,11 +50,10 @@ def colour_embeddings(frame: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     ys = boxes[:, 1:2] + steps[None, :] * (boxes[:, 3:4] - boxes[:, 1:2])
     xs = np.clip(xs.astype(np.intp), 0, width - 1)
     ys = np.clip(ys.astype(np.intp), 0, height - 1)
-    pixels = frame[ys[:, :, None], xs[:, None, :]]  # (N, GRID, GRID, 3)
+    flat_index = (ys[:, :, None] * width + xs[:, None, :]).ravel()
+    pixels = np.take(frame.reshape(-1, 3), flat_index, axis=0)
     hsv = cv2.cvtColor(pixels.reshape(count * GRID, GRID, 3), cv2.COLOR_BGR2HSV)
-    hue_bin = hsv[..., 0].astype(np.intp) * HUE_BINS // 180
-    sat_bin = hsv[..., 1].astype(np.intp) * SATURATION_BINS // 256
-    bins = (hue_bin * SATURATION_BINS + sat_bin).reshape(count, GRID * GRID)
+    bins = (_HUE_TO_BIN[hsv[..., 0]] + _SATURATION_TO_BIN[hsv[..., 1]]).reshape(count, GRID * GRID)
     bins += (np.arange(count) * EMBEDDING_SIZE)[:, None]
     counts = np.bincount(bins.ravel(), minlength=count * EMBEDDING_SIZE)
     hist = counts.reshape(count, EMBEDDING_SIZE) / float(GRID * GRID)
@@ -56,12 +61,22 @@ def colour_embeddings(frame: np.ndarray, boxes: np.ndarray) -> np.ndarray:
 
 
 def appearance_distance_matrix(embeddings_a: np.ndarray, embeddings_b: np.ndarray) -> np.ndarray:
-    """Return the (M, N) Bhattacharyya distances in [0, 1] between two embedding sets."""
-    coefficient = np.asarray(embeddings_a, np.float64) @ np.asarray(embeddings_b, np.float64).T
-    return np.sqrt(np.clip(1.0 - coefficient, 0.0, 1.0))
+    """Return the (M, N) Bhattacharyya distances in [0, 1] between two embedding sets.
+
+    Rows are renormalised to unit length first, so blended embeddings (see
+    :func:`blend_embedding`) can be passed as they are.
+    """
+    a = np.asarray(embeddings_a, np.float64)
+    b = np.asarray(embeddings_b, np.float64)
+    a = a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)
+    b = b / np.maximum(np.linalg.norm(b, axis=1, keepdims=True), 1e-12)
+    return np.sqrt(np.clip(1.0 - a @ b.T, 0.0, 1.0))
 
 
 def blend_embedding(current: np.ndarray, new: np.ndarray, momentum: float) -> np.ndarray:
-    """Move ``current`` towards ``new`` by ``momentum`` and renormalise to unit length."""
-    blended = (1.0 - momentum) * current + momentum * new
-    return (blended / max(float(np.linalg.norm(blended)), 1e-12)).astype(np.float32)
+    """Return the moving average ``(1 - momentum) * current + momentum * new``.
+
+    The result is not renormalised (the distance does it), keeping this per-track
+    update to a single cheap expression.
+    """
+    return (1.0 - momentum) * current + momentum * new

@@ -46,10 +46,17 @@ MIN_ASPECT = 0.1
 """Smallest aspect ratio a prediction may reach."""
 
 
-def _height_scaled_std(height: float, aspect_std: float, fraction: float) -> np.ndarray:
-    """Return ``[h*f, h*f, aspect_std, h*f]``: std of (cx, cy, a, h) type entries."""
-    scaled = fraction * height
-    return np.array([scaled, scaled, aspect_std, scaled])
+def _noise(height: float, fractions: tuple[float, ...], aspect_stds: tuple[float, ...]) -> np.ndarray:
+    """Return a diagonal covariance for blocks of ``[cx, cy, a, h]``-like entries.
+
+    Block ``i`` has std ``fractions[i] * height`` on cx, cy, h and the fixed
+    ``aspect_stds[i]`` on the aspect ratio.
+    """
+    std = []
+    for fraction, aspect_std in zip(fractions, aspect_stds):
+        scaled = fraction * height
+        std += [scaled, scaled, aspect_std, scaled]
+    return np.diag(np.square(std))
 
 
 class FaceKalman:
@@ -63,14 +70,7 @@ class FaceKalman:
         kf.H = np.eye(4, 8)
         measurement = xyxy_to_cxcyah(box)
         kf.x = np.concatenate([measurement, np.zeros(4)]).reshape(8, 1)
-        height = measurement[3]
-        std = np.concatenate(
-            [
-                _height_scaled_std(height, ASPECT_STD, 2.0 * POSITION_STD),
-                _height_scaled_std(height, ASPECT_VELOCITY_STD, 10.0 * VELOCITY_STD),
-            ]
-        )
-        kf.P = np.diag(std**2)
+        kf.P = _noise(measurement[3], (2.0 * POSITION_STD, 10.0 * VELOCITY_STD), (ASPECT_STD, ASPECT_VELOCITY_STD))
         self._kf = kf
 
     @property
@@ -85,14 +85,8 @@ class FaceKalman:
 
     def predict(self) -> None:
         """Advance the state by one frame, keeping height and aspect positive."""
-        height = self._kf.x[3, 0]
-        std = np.concatenate(
-            [
-                _height_scaled_std(height, ASPECT_STD, POSITION_STD),
-                _height_scaled_std(height, ASPECT_VELOCITY_STD, VELOCITY_STD),
-            ]
-        )
-        self._kf.predict(Q=np.diag(std**2))
+        x = self._kf.x
+        self._kf.predict(Q=_noise(x[3, 0], (POSITION_STD, VELOCITY_STD), (ASPECT_STD, ASPECT_VELOCITY_STD)))
         x = self._kf.x
         for index, minimum in ((3, MIN_HEIGHT), (2, MIN_ASPECT)):
             if x[index, 0] < minimum:
@@ -101,6 +95,5 @@ class FaceKalman:
 
     def update(self, box: np.ndarray) -> None:
         """Correct the state with a measured ``[x1, y1, x2, y2]`` box."""
-        measurement = xyxy_to_cxcyah(box)
-        std = _height_scaled_std(self._kf.x[3, 0], ASPECT_MEASUREMENT_STD, POSITION_STD)
-        self._kf.update(measurement, R=np.diag(std**2))
+        height = self._kf.x[3, 0]
+        self._kf.update(xyxy_to_cxcyah(box), R=_noise(height, (POSITION_STD,), (ASPECT_MEASUREMENT_STD,)))
