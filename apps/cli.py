@@ -194,7 +194,7 @@ def train(
     variant: Annotated[str, typer.Option("--variant", help="FaceBoxes variant: small (extra stride-16 anchors) or paper.")] = "small",
     train_sets: Annotated[list[Path], typer.Option("--train-set", help="VOC training folders (repeat the option).")] = [Path("../shared/data/faces/train"), Path("../shared/data/pseudo")],  # noqa: B006
     dev_set: Annotated[Path, typer.Option("--dev-set", help="VOC folder for the per-epoch AP.")] = Path("../shared/data/faces/dev"),
-    epochs: Annotated[int, typer.Option("--epochs", min=1, help="Total epochs of the schedule.")] = 72,
+    epochs: Annotated[int, typer.Option("--epochs", min=1, help="Total epochs of the schedule.")] = 45,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 16,
     image_size: Annotated[int, typer.Option("--image-size", help="Side of the square training crops.")] = 512,
     learning_rate: Annotated[float, typer.Option("--lr", help="Peak learning rate (AdamW, one-cycle).")] = 2e-3,

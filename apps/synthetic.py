@@ -58,7 +58,15 @@ class FaceSprite:
 
 @dataclass
 class ClipSpec:
-    """Parameters of a synthetic clip. Sizes are sqrt(w * h) of face boxes."""
+    """Parameters of a synthetic clip (all randomness comes from ``seed``).
+
+    Face sizes are sqrt(w * h) of face boxes in pixels; each face gets a base
+    size such that its slow scale oscillation stays within [min_size, max_size].
+    ``allow_exit`` lets faces leave the frame (they turn back half a face beyond
+    the edge); without it they bounce off the edges and stay fully inside.
+    ``occluder`` adds a vertical striped bar that sweeps across the frame in
+    front of all faces.
+    """
 
     width: int = 640
     height: int = 480
@@ -70,7 +78,7 @@ class ClipSpec:
     max_size: int = 120
     allow_exit: bool = True
     occluder: bool = True
-    min_visible: float = 0.3
+    min_visible: float = 0.3  # ground truth with a lower visible_fraction is marked ignored
     speed_range: tuple[float, float] = (40.0, 110.0)  # pixels per second
     max_turn_rate: float = 0.5  # radians per second
     scale_variation: float = 0.2  # size varies within base * exp(+-scale_variation)

@@ -28,6 +28,8 @@ METRICS = [
     "mostly_tracked", "partially_tracked", "mostly_lost",
 ]
 COUNT_METRICS = {m for m in METRICS if m.startswith(("num_", "mostly_", "partially_"))}
+#: What happened to a face between its last match and an ID switch -> metric name.
+SWITCH_CAUSES = {"outside": "switches_after_exit", "hidden": "switches_after_hidden", "visible": "switches_in_view"}
 
 #: One hypothesis: (track id, (x1, y1, x2, y2)).
 Hypothesis = tuple[int, Sequence[float]]
@@ -79,25 +81,53 @@ def accumulate(gt_boxes: Sequence[GroundTruthBox], tracked_per_frame: Tracked) -
     return acc
 
 
-def _with_derived(row: Mapping[str, float]) -> dict[str, float]:
-    """Convert a motmetrics summary row to plain numbers plus switches per 1000 GT boxes."""
+def switch_causes(gt_boxes: Sequence[GroundTruthBox], acc: mm.MOTAccumulator) -> dict[str, int]:
+    """Count ID switches by what happened to the face since it was last matched.
+
+    ``switches_after_exit``: it left the frame; ``switches_after_hidden``: it was
+    ignored (mostly hidden) but stayed in the frame; ``switches_in_view``: it
+    stayed evaluable (e.g. a swap between crossing faces, or a missed detection).
+    """
+    state = {(g.frame, g.face_id): "hidden" if g.ignored else "visible" for g in gt_boxes}
+    causes = dict.fromkeys(SWITCH_CAUSES.values(), 0)
+    last_match: dict[int, int] = {}
+    events = acc.mot_events.reset_index()
+    matches = events.loc[events.Type.isin(["MATCH", "SWITCH"]), ["FrameId", "Type", "OId"]]
+    for frame, kind, face in matches.itertuples(index=False):
+        face, frame = int(face), int(frame)
+        if kind == "SWITCH":
+            between = {state.get((f, face), "outside") for f in range(last_match.get(face, frame) + 1, frame)}
+            cause = "outside" if "outside" in between else "hidden" if "hidden" in between else "visible"
+            causes[SWITCH_CAUSES[cause]] += 1
+        last_match[face] = frame
+    return causes
+
+
+def _metrics(row: Mapping[str, float], causes: Mapping[str, int]) -> dict[str, float]:
+    """A motmetrics summary row as plain numbers, plus switches per 1000 GT boxes and switch causes."""
     out = {k: int(v) if k in COUNT_METRICS else float(v) for k, v in row.items()}
     objects = out["num_objects"]
     out["switches_per_1000"] = 1000.0 * out["num_switches"] / objects if objects else 0.0
+    out.update(causes)
     return out
 
 
 def evaluate_many(runs: Mapping[str, tuple[Sequence[GroundTruthBox], Tracked]]) -> dict[str, dict[str, float]]:
     """Metrics per named run plus an ``OVERALL`` entry aggregating all runs."""
-    accs = [accumulate(gt, tracked) for gt, tracked in runs.values()]
-    summary = mm.metrics.create().compute_many(accs, metrics=METRICS, names=list(runs), generate_overall=True)
-    return {str(name): _with_derived(row) for name, row in summary.iterrows()}
+    accs = {name: accumulate(gt, tracked) for name, (gt, tracked) in runs.items()}
+    causes = {name: switch_causes(runs[name][0], acc) for name, acc in accs.items()}
+    causes["OVERALL"] = {key: sum(c[key] for c in causes.values()) for key in SWITCH_CAUSES.values()}
+    summary = mm.metrics.create().compute_many(
+        list(accs.values()), metrics=METRICS, names=list(accs), generate_overall=True
+    )
+    return {str(name): _metrics(row, causes[str(name)]) for name, row in summary.iterrows()}
 
 
 def evaluate_tracking(gt_boxes: Sequence[GroundTruthBox], tracked_per_frame: Tracked) -> dict[str, float]:
-    """MOTA, MOTP (1 - IoU), IDF1, ID switches (also per 1000 GT boxes), MT/PT/ML, FP, FN, ..."""
-    summary = mm.metrics.create().compute(accumulate(gt_boxes, tracked_per_frame), metrics=METRICS, name="clip")
-    return _with_derived(summary.iloc[0])
+    """MOTA, MOTP (1 - IoU), IDF1, ID switches (also per 1000 GT boxes, and by cause), MT/PT/ML, FP, FN, ..."""
+    acc = accumulate(gt_boxes, tracked_per_frame)
+    summary = mm.metrics.create().compute(acc, metrics=METRICS, name="clip")
+    return _metrics(summary.iloc[0], switch_causes(gt_boxes, acc))
 
 
 def format_table(rows: Sequence[Mapping[str, object]], columns: Mapping[str, str]) -> str:

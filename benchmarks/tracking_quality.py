@@ -3,7 +3,7 @@
 Modes:
 
 * ``oracle``: detections are the ground-truth boxes of visible (not ignored)
-  faces with Gaussian corner noise (4 % of the box size), 20 % of them dropped
+  faces with Gaussian corner noise (sigma 4 % of the box size), 20 % of them dropped
   and random scores in [0.5, 1]; the "detector" runs every k-th frame only
   (``None`` is passed on the other frames). Reports a per-clip table for the
   main setting, then an ablation over the appearance cue and k = 1..5.
@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -33,13 +34,18 @@ from apps.synthetic import (  # noqa: E402
 )
 from benchmarks.mot_eval import Hypothesis, Tracked, evaluate_many, format_table  # noqa: E402
 
+if TYPE_CHECKING:
+    from tracker import FaceTracker
+
 DEV_FACES = ROOT.parent / "shared" / "data" / "faces" / "dev"
 TARGET_IDF1 = 0.95
 TARGET_SWITCHES_PER_1000 = 1.0
 COLUMNS = {
     "run": "run", "num_frames": "frames", "num_objects": "GT boxes", "mota": "MOTA", "idf1": "IDF1",
-    "num_switches": "IDsw", "switches_per_1000": "IDsw/1k", "mostly_tracked": "MT", "partially_tracked": "PT",
-    "mostly_lost": "ML", "num_false_positives": "FP", "num_misses": "FN", "ms_per_frame": "ms/frame",
+    "num_switches": "IDsw", "switches_per_1000": "IDsw/1k", "switches_after_exit": "sw:exit",
+    "switches_after_hidden": "sw:hidden", "switches_in_view": "sw:view",
+    "mostly_tracked": "MT", "partially_tracked": "PT", "mostly_lost": "ML",
+    "num_false_positives": "FP", "num_misses": "FN", "ms_per_frame": "ms/frame",
 }
 
 #: (frame index, frame, its ground truth) -> (N, 5) float32 detections.
@@ -66,9 +72,9 @@ class OracleDetector:
         for g in (g for g in truth if not g.ignored):
             keep, jitter, score = rng.random() >= self.drop, rng.standard_normal(4), rng.uniform(*self.score_range)
             if keep:
-                x1, y1, x2, y2 = g.box
-                scale = np.array([x2 - x1, y2 - y1, x2 - x1, y2 - y1]) * self.noise
-                rows.append([*(np.array(g.box) + jitter * scale), score])
+                box = np.array(g.box)
+                width, height = box[2] - box[0], box[3] - box[1]
+                rows.append([*(box + jitter * self.noise * np.array([width, height, width, height])), score])
         return np.array(rows, np.float32).reshape(-1, 5)
 
 
@@ -77,14 +83,13 @@ class Run:
     """One tracker configuration fed from a shared frame stream."""
 
     name: str
-    use_appearance: bool
+    tracker: FaceTracker
     detect_every: int
-    tracker: object = None
     tracked: list[list[Hypothesis]] = field(default_factory=list)
     seconds: float = 0.0
 
 
-def make_tracker(use_appearance: bool, fps: float) -> object:
+def make_tracker(use_appearance: bool, fps: float) -> FaceTracker:
     """A fresh FaceTracker (imported late so that a missing package fails with a clear message)."""
     from tracker import FaceTracker, TrackerConfig
 
@@ -94,8 +99,6 @@ def make_tracker(use_appearance: bool, fps: float) -> object:
 def run_clip(spec: ClipSpec, sprites: list[FaceSprite], detector: Detector, runs: list[Run]) -> list[GroundTruthBox]:
     """Render the clip once, feed every run's tracker, record hypotheses; return the ground truth."""
     truth_all: list[GroundTruthBox] = []
-    for run in runs:
-        run.tracker, run.tracked, run.seconds = make_tracker(run.use_appearance, spec.fps), [], 0.0
     for index, (frame, truth) in enumerate(render_clip(spec, sprites)):
         truth_all.extend(truth)
         detections = detector(index, frame, truth) if any(index % r.detect_every == 0 for r in runs) else None
@@ -118,7 +121,7 @@ def evaluate_runs(clips: Iterable[Clip], settings: list[tuple[bool, int]]) -> Me
     results: dict[str, dict[str, tuple[list[GroundTruthBox], Tracked]]] = {run_name(*s): {} for s in settings}
     times: dict[str, list[tuple[float, int]]] = {name: [] for name in results}
     for clip_name, spec, sprites, detector in clips:
-        runs = [Run(run_name(a, k), a, k) for a, k in settings]
+        runs = [Run(run_name(a, k), make_tracker(a, spec.fps), k) for a, k in settings]
         truth = run_clip(spec, sprites, detector, runs)
         for run in runs:
             results[run.name][clip_name] = (truth, run.tracked)

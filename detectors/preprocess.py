@@ -38,7 +38,7 @@ def input_scale(height: int, width: int, max_side: int | None, upscale: float = 
 
 
 def letterbox(frame: np.ndarray, scale: float, multiple: int) -> np.ndarray:
-    """Resize ``frame`` by ``scale`` and zero-pad bottom/right to a multiple of ``multiple``.
+    """Resize ``frame`` by ``scale`` and pad bottom/right to a multiple of ``multiple``.
 
     Returns a (1, 3, H, W) float32 BGR tensor in 0..255 (NCHW). Padding uses the BGR mean so it
     looks like a neutral background to the network.

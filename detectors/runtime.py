@@ -70,8 +70,11 @@ class OnnxFaceDetector:
         if metadata.get("facetrack_model") is None or "anchor_levels" not in metadata:
             raise DetectorLoadError(f"{path} is an ONNX model but not a FaceTrack face detector (metadata missing)")
         self.name = metadata["facetrack_model"]
-        self.levels = _parse_levels(metadata["anchor_levels"])
-        self.pad_multiple = int(metadata.get("pad_multiple", "32"))
+        try:
+            self.levels = _parse_levels(metadata["anchor_levels"])
+            self.pad_multiple = int(metadata.get("pad_multiple", "32"))
+        except ValueError as error:
+            raise DetectorLoadError(f"{path}: unreadable anchor metadata ({error})") from error
         self.providers = self.session.get_providers()
         self.scale_policy = ScalePolicy(max_side=max_side, upscale=upscale)
         self.post = PostprocessConfig(score_threshold=score_threshold, nms_threshold=nms_threshold)

@@ -1,8 +1,10 @@
 """Shared fixtures: randomly initialised FaceBoxes models exported to ONNX once per session."""
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, NamedTuple
+from typing import Any, NamedTuple
 
 import pytest
 

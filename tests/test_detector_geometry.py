@@ -1,4 +1,5 @@
 """Anchors, box coding, IoU / NMS and post-processing of the face detectors."""
+
 from __future__ import annotations
 
 import math
@@ -11,7 +12,6 @@ from detectors.box_coding import centers_to_corners, corners_to_centers, decode,
 from detectors.boxes import box_area, nms, pairwise_iou
 from detectors.faceboxes.config import PAPER_LEVELS, SMALL_FACE_LEVELS, VARIANTS
 from detectors.postprocess import PostprocessConfig, postprocess
-
 
 # --------------------------------------------------------------------------------------------- anchors
 
@@ -35,7 +35,13 @@ def test_paper_anchor_count_at_1024() -> None:
     assert np.all(anchors[21_504:21_760, 2] == 256)
     assert np.all(anchors[21_760:, 2] == 512)
     sizes, counts = np.unique(anchors[:, 2], return_counts=True)
-    assert dict(zip(sizes.tolist(), counts.tolist())) == {32.0: 16_384, 64.0: 4_096, 128.0: 1_024, 256.0: 256, 512.0: 64}
+    assert dict(zip(sizes.tolist(), counts.tolist())) == {
+        32.0: 16_384,
+        64.0: 4_096,
+        128.0: 1_024,
+        256.0: 256,
+        512.0: 64,
+    }
 
 
 def test_small_variant_adds_a_stride16_level() -> None:
@@ -73,7 +79,9 @@ def test_small_level_centres_of_one_cell() -> None:
     anchors = generate_anchors(SMALL_FACE_LEVELS, 64, 64)  # stride-16 map 4x4
     first_cells = anchors[: 2 * 4].reshape(2, 4, 4)
     np.testing.assert_array_equal(first_cells[0], [[4, 4, 16, 16], [12, 4, 16, 16], [4, 12, 16, 16], [12, 12, 16, 16]])
-    np.testing.assert_array_equal(first_cells[1][:, :2], [[20, 4], [28, 4], [20, 12], [28, 12]])  # next cell to the right
+    np.testing.assert_array_equal(
+        first_cells[1][:, :2], [[20, 4], [28, 4], [20, 12], [28, 12]]
+    )  # next cell to the right
 
 
 def test_anchor_cache_returns_read_only_arrays() -> None:

@@ -1,4 +1,5 @@
 """Frame preparation (colour conversion, scaling, letterboxing) and provider choice."""
+
 from __future__ import annotations
 
 import numpy as np

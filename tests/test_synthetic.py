@@ -179,8 +179,19 @@ def test_evaluate_counts_id_swap() -> None:
     truth = two_face_truth()
     metrics = evaluate_tracking([g for frame in truth for g in frame], tracks_from_truth(truth, swap_from=10))
     assert metrics["num_switches"] == 2
+    assert metrics["switches_in_view"] == 2
     assert metrics["switches_per_1000"] == pytest.approx(50.0)
     assert metrics["idf1"] == pytest.approx(0.5)
+
+
+def test_switch_after_leaving_the_frame_is_attributed_to_the_exit() -> None:
+    truth = [frame_truth if not 5 <= f < 10 else frame_truth[1:] for f, frame_truth in enumerate(two_face_truth())]
+    tracked = [[(100 + g.face_id + (10 if f >= 10 and g.face_id == 1 else 0), g.box) for g in frame_truth]
+               for f, frame_truth in enumerate(truth)]
+    metrics = evaluate_tracking([g for frame in truth for g in frame], tracked)
+    assert metrics["num_switches"] == 1
+    assert metrics["switches_after_exit"] == 1
+    assert metrics["switches_in_view"] == 0
 
 
 def test_evaluate_ignores_hidden_faces_both_ways() -> None:

@@ -28,12 +28,6 @@ INNER_FRACTION = 0.8
 """Central part of the box that is sampled (the border is mostly background)."""
 
 
-_HUE_TO_BIN = (np.arange(256) * HUE_BINS // 180) * SATURATION_BINS
-"""Lookup table: OpenCV 8-bit hue (0-179) to the hue part of the bin index."""
-_SATURATION_TO_BIN = np.arange(256) * SATURATION_BINS // 256
-"""Lookup table: 8-bit saturation to the saturation part of the bin index."""
-
-
 def colour_embeddings(frame: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     """Return an (N, EMBEDDING_SIZE) float32 array of sqrt-histograms of the boxes.
 
@@ -52,9 +46,9 @@ def colour_embeddings(frame: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     ys = np.clip(ys.astype(np.intp), 0, height - 1)
     flat_index = (ys[:, :, None] * width + xs[:, None, :]).ravel()
     pixels = np.take(frame.reshape(-1, 3), flat_index, axis=0)
-    hsv = cv2.cvtColor(pixels.reshape(count * GRID, GRID, 3), cv2.COLOR_BGR2HSV)
-    bins = (_HUE_TO_BIN[hsv[..., 0]] + _SATURATION_TO_BIN[hsv[..., 1]]).reshape(count, GRID * GRID)
-    bins += (np.arange(count) * EMBEDDING_SIZE)[:, None]
+    hsv = cv2.cvtColor(pixels.reshape(1, -1, 3), cv2.COLOR_BGR2HSV)[0].astype(np.uint16)  # one wide row: fastest
+    bins = (hsv[:, 0] * HUE_BINS // 180) * SATURATION_BINS + hsv[:, 1] * SATURATION_BINS // 256
+    bins = bins.reshape(count, GRID * GRID) + (np.arange(count) * EMBEDDING_SIZE)[:, None]
     counts = np.bincount(bins.ravel(), minlength=count * EMBEDDING_SIZE)
     hist = counts.reshape(count, EMBEDDING_SIZE) / float(GRID * GRID)
     return np.sqrt(hist).astype(np.float32)

@@ -1,16 +1,13 @@
-"""Gated assignment of detections to tracks (Hungarian algorithm).
+"""Gated costs of (track, detection) pairs and their assignment (Hungarian algorithm).
 
-The cost of a (track, detection) pair is built in two steps:
-
-1. :func:`motion_cost` - ``1 - IoU`` of the predicted track box and the
-   detection; pairs below the IoU gate are impossible, except for lost tracks
-   (re-identification): they may match a detection within a radius (in track
-   box heights) at cost ``1 + distance / radius``, i.e. always worse than any
-   overlapping pair and better the closer it is.
-2. :func:`add_appearance` - optionally mixes in the colour-histogram distance
-   ``(1 - w) * motion + w * appearance`` and forbids re-identification pairs
-   whose colours differ too much (distance alone is weak evidence after an
-   occlusion).
+* :func:`iou_cost` - ``1 - IoU`` of predicted track boxes and detections;
+  pairs below the IoU gate are impossible.
+* :func:`distance_cost` - centre distance in track box heights divided by a
+  radius; pairs beyond the radius are impossible. Used to re-identify lost
+  tracks whose prediction drifted off the face during an occlusion.
+* :func:`add_appearance` - mixes in the colour-histogram distance
+  ``(1 - w) * motion + w * appearance`` and optionally forbids pairs whose
+  colours differ too much (needed when motion evidence is weak).
 
 :func:`assign` then solves the linear assignment over the allowed pairs.
 """
@@ -25,17 +22,15 @@ from scipy.optimize import linear_sum_assignment
 from .geometry import centre_distance_matrix, iou_matrix
 
 FORBIDDEN_COST = 1e6
-"""Cost put on impossible pairs so the solver never prefers them."""
+"""Cost put on impossible pairs; the solver only uses them to fill the assignment and they are dropped."""
 
 
 @dataclass(frozen=True, eq=False)
-class MotionCost:
-    """Motion cost matrix with its gating masks, all of shape (tracks, detections)."""
+class GatedCost:
+    """Cost matrix of (track, detection) pairs and the mask of allowed pairs, both (tracks, detections)."""
 
     cost: np.ndarray
     allowed: np.ndarray
-    reid_pairs: np.ndarray
-    """Allowed pairs that rely on the re-identification distance gate, not on IoU."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -48,39 +43,28 @@ class Assignment:
     unmatched_detections: np.ndarray
 
 
-def motion_cost(
-    track_boxes: np.ndarray,
-    detection_boxes: np.ndarray,
-    iou_gate: float,
-    reid_tracks: np.ndarray,
-    reid_radius: float,
-) -> MotionCost:
-    """Return the gated motion cost between predicted track boxes and detections.
-
-    ``reid_tracks`` is a boolean per track telling which tracks (the lost ones)
-    may also match non-overlapping detections within ``reid_radius`` box heights.
-    """
+def iou_cost(track_boxes: np.ndarray, detection_boxes: np.ndarray, iou_gate: float) -> GatedCost:
+    """Return the cost ``1 - IoU``, allowing only pairs with ``IoU >= iou_gate``."""
     iou = iou_matrix(track_boxes, detection_boxes)
-    overlapping = iou >= iou_gate
-    cost = 1.0 - iou
-    reid_pairs = np.zeros_like(overlapping)
-    if reid_radius > 0.0 and np.any(reid_tracks):
-        distance = centre_distance_matrix(track_boxes, detection_boxes)
-        reid_pairs = np.asarray(reid_tracks, bool)[:, None] & ~overlapping & (distance <= reid_radius)
-        cost = np.where(overlapping, cost, 1.0 + distance / reid_radius)
-    return MotionCost(cost=cost, allowed=overlapping | reid_pairs, reid_pairs=reid_pairs)
+    return GatedCost(cost=1.0 - iou, allowed=iou >= iou_gate)
+
+
+def distance_cost(track_boxes: np.ndarray, detection_boxes: np.ndarray, radius: float) -> GatedCost:
+    """Return the centre distance in track box heights over ``radius``, allowing pairs within the radius."""
+    distance = centre_distance_matrix(track_boxes, detection_boxes)
+    return GatedCost(cost=distance / radius, allowed=distance <= radius)
 
 
 def add_appearance(
-    motion: MotionCost,
+    gated: GatedCost,
     appearance_distance: np.ndarray,
     weight: float,
-    reid_max_distance: float,
-) -> MotionCost:
-    """Mix an appearance distance matrix into the cost and gate re-id pairs by it."""
-    cost = (1.0 - weight) * motion.cost + weight * appearance_distance
-    rejected = motion.reid_pairs & (appearance_distance > reid_max_distance)
-    return MotionCost(cost=cost, allowed=motion.allowed & ~rejected, reid_pairs=motion.reid_pairs & ~rejected)
+    max_distance: float | None = None,
+) -> GatedCost:
+    """Mix an appearance distance matrix into the cost; forbid pairs above ``max_distance`` if given."""
+    cost = (1.0 - weight) * gated.cost + weight * appearance_distance
+    allowed = gated.allowed if max_distance is None else gated.allowed & (appearance_distance <= max_distance)
+    return GatedCost(cost=cost, allowed=allowed)
 
 
 def assign(cost: np.ndarray, allowed: np.ndarray) -> Assignment:
@@ -91,8 +75,12 @@ def assign(cost: np.ndarray, allowed: np.ndarray) -> Assignment:
         rows, cols = linear_sum_assignment(np.where(allowed, cost, FORBIDDEN_COST))
         keep = allowed[rows, cols]
         matches = np.stack([rows[keep], cols[keep]], axis=1).astype(np.intp)
+    track_free = np.ones(num_tracks, dtype=bool)
+    track_free[matches[:, 0]] = False
+    detection_free = np.ones(num_detections, dtype=bool)
+    detection_free[matches[:, 1]] = False
     return Assignment(
         matches=matches,
-        unmatched_tracks=np.setdiff1d(np.arange(num_tracks), matches[:, 0]),
-        unmatched_detections=np.setdiff1d(np.arange(num_detections), matches[:, 1]),
+        unmatched_tracks=np.flatnonzero(track_free),
+        unmatched_detections=np.flatnonzero(detection_free),
     )

@@ -35,9 +35,10 @@ class TrackerConfig:
     * ``low_iou_gate`` (0.4): stricter IoU gate for the low-score round, because
       low-score detections are less reliable and should only extend a track
       they clearly overlap (ByteTrack uses 0.5 there; faces move more).
-    * ``use_appearance`` (True): add a colour-histogram distance to the cost.
-      It breaks ties between crossing faces and re-identifies faces after an
-      occlusion. Exposed so a benchmark can measure its effect.
+    * ``use_appearance`` (True): add a colour-histogram distance to the cost of
+      every round. It breaks ties between crossing faces and picks the right
+      lost track when re-identifying a face after an occlusion. Exposed so a
+      benchmark can measure its effect.
     * ``appearance_weight`` (0.3): weight of the appearance distance in the
       cost ``(1 - w) * motion + w * appearance``. Motion stays the main cue
       (colour histograms of faces are similar between people), appearance only
@@ -46,19 +47,21 @@ class TrackerConfig:
       track's histogram; 0.1 at 25 fps averages over ~0.4 s, robust to a few
       bad frames but following slow lighting changes.
 
-    Re-identification of lost tracks (tracks that missed at least one detector
-    frame):
+    Re-identification of lost tracks (confirmed tracks that missed at least one
+    detector frame), in a third round after the IoU rounds:
 
-    * ``reid_max_center_distance`` (2.0): a lost track may also match a
-      detection whose IoU is below the gate when the centre distance is at most
-      this many predicted box heights. During an occlusion the constant-velocity
+    * ``reid_max_center_distance`` (2.0): a lost track may match a left-over
+      high-score detection whose centre is at most this many predicted box
+      heights away, whatever the IoU. During an occlusion the constant-velocity
       prediction drifts, so the returning face often no longer overlaps it;
-      two box heights covers a face that stopped or turned during ~1-2 s
-      without reaching over to a neighbouring face in a crowd.
-    * ``reid_max_distance`` (0.5): with appearance enabled, such a re-id pair
-      is only allowed if the Bhattacharyya distance of the colour histograms is
-      at most this value. The same face under slightly different light scores
-      about 0.1-0.35; differently coloured faces/hair/skin 0.5 and more.
+      two box heights covers a face that stopped or turned during ~1-2 s.
+      0 disables this round.
+    * ``reid_max_distance`` (0.5): with appearance enabled, such a pair is only
+      allowed if the Bhattacharyya distance of the colour histograms is at most
+      this value: distance alone is weak evidence, and a new face appearing
+      next to a lost track must not take its id. The same face under slightly
+      different light scores about 0.1-0.35, differently coloured faces, hair
+      or skin 0.5 and more.
 
     Lifecycle:
 
@@ -77,13 +80,14 @@ class TrackerConfig:
 
     * ``crop_margin`` (0.2): margin around the detection box, as a fraction of
       the box size on each side, for the saved crop (keeps hair and chin).
-    * ``quality_check_every`` (3): a track's current detection is only scored
-      for crop quality on every n-th hit (and only if it could beat the best
-      crop so far). Consecutive frames are nearly identical, so checking every
-      third detection loses little while cutting the per-frame work by 3x.
-    * ``max_crop_checks`` (8): at most this many crops are scored per frame
+    * ``quality_check_every`` (5): a track's detection is scored for crop
+      quality at most on every 5th hit (0.2 s at 25 fps), and only if it could
+      beat the best crop so far. Consecutive frames are nearly identical, so
+      this loses little while cutting the crop work by 5x.
+    * ``max_crop_checks`` (4): at most this many crops are scored per frame
       (those that could improve their track's best crop the most come first),
-      bounding the crop work to well under a millisecond with 50 faces.
+      bounding the crop work to a fraction of a millisecond however many faces
+      are visible; with 50 faces each is still checked about twice a second.
     """
 
     high_score: float = 0.5
@@ -99,8 +103,8 @@ class TrackerConfig:
     max_coast_frames: int = 2
     max_age_seconds: float = 2.0
     crop_margin: float = 0.2
-    quality_check_every: int = 3
-    max_crop_checks: int = 8
+    quality_check_every: int = 5
+    max_crop_checks: int = 4
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.low_score <= self.high_score:

@@ -1,4 +1,4 @@
-"""Multi-face tracker: SORT-style Kalman tracks with ByteTrack two-round association.
+"""Multi-face tracker: SORT-style Kalman tracks, ByteTrack two-score association, re-identification.
 
 Per video frame, :meth:`FaceTracker.update`:
 
@@ -6,10 +6,14 @@ Per video frame, :meth:`FaceTracker.update`:
 2. if the detector ran on this frame:
 
    * round 1 - detections scoring at least ``high_score`` against all tracks
-     (tentative, confirmed and lost); lost tracks may also be re-identified by
-     centre distance and colour when the prediction drifted off the face;
+     (tentative, confirmed and lost), gated by IoU;
    * round 2 - detections in ``[low_score, high_score)`` against the confirmed
-     tracks left over, IoU only with a stricter gate (ByteTrack);
+     tracks left over, with a stricter IoU gate (ByteTrack);
+   * round 3 - re-identification: high-score detections left over against
+     lost tracks left over, gated by centre distance (and colour): during an
+     occlusion the prediction may drift so far that IoU is zero. Running it
+     after the IoU rounds keeps it from stealing a detection that an active
+     track overlaps;
    * tracks left unmatched record a miss, unmatched high-score detections
      start tentative tracks, tracks with ``min_hits`` hits get the next id;
    * the detections that could most improve their track's best crop are
@@ -19,18 +23,24 @@ Per video frame, :meth:`FaceTracker.update`:
    ``max_age_seconds``, queueing the confirmed ones for :meth:`pop_finished`;
 4. returns the confirmed tracks that are matched or have coasted for at most
    ``max_coast_frames`` detector frames.
+
+In every round the cost mixes the motion cost with the colour-histogram
+distance when ``use_appearance`` is on, which breaks ties between crossing faces.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 import numpy as np
 
 from .appearance import appearance_distance_matrix, colour_embeddings
-from .association import Assignment, add_appearance, assign, motion_cost
+from .association import GatedCost, add_appearance, assign, distance_cost, iou_cost
 from .config import TrackerConfig
-from .geometry import clip_box
+from .geometry import clip_boxes
 from .results import FinishedTrack, TrackedFace
-from .track import Track
+from .track import Track, track_boxes
 
 
 def _valid_detections(detections: np.ndarray) -> np.ndarray:
@@ -53,7 +63,7 @@ class FaceTracker:
             raise ValueError("fps must be positive")
         self.config = config if config is not None else TrackerConfig()
         self.fps = float(fps)
-        self.max_age_frames = int(round(self.config.max_age_seconds * self.fps))
+        self.max_age_frames = round(self.config.max_age_seconds * self.fps)
         self._tracks: list[Track] = []
         self._finished: list[FinishedTrack] = []
         self._next_id = 1
@@ -94,70 +104,109 @@ class FaceTracker:
         return self.pop_finished()
 
     def _associate(self, detections: np.ndarray, frame: np.ndarray | None) -> None:
-        """Run both association rounds on a detector frame and update the track set."""
-        cfg = self.config
-        scores = detections[:, 4]
+        """Match a detector frame's detections to the tracks and update the track set."""
         embeddings = None
-        if cfg.use_appearance and frame is not None:
+        if self.config.use_appearance and frame is not None:
             embeddings = colour_embeddings(frame, detections[:, :4])
-        high = np.flatnonzero(scores >= cfg.high_score)
-        low = np.flatnonzero((scores >= cfg.low_score) & (scores < cfg.high_score))
-
-        first = self._match(self._tracks, detections, high, embeddings, cfg.iou_gate, allow_reid=True)
-        matched = {int(t) for t in first.matches[:, 0]}
-        leftover = [t for i, t in enumerate(self._tracks) if i not in matched and t.confirmed]
-        second = self._match(leftover, detections, low, embeddings, cfg.low_iou_gate, allow_reid=False)
-
-        pairs = [(self._tracks[t], high[d]) for t, d in first.matches]
-        pairs += [(leftover[t], low[d]) for t, d in second.matches]
-        for track, index in pairs:
-            embedding = embeddings[index] if embeddings is not None and scores[index] >= cfg.high_score else None
-            track.update(detections[index, :4], scores[index], self._frame_index, embedding, cfg.appearance_momentum)
-        updated = {id(track) for track, _ in pairs}
+        pairs, unmatched_high = self._match_rounds(detections, embeddings)
+        self._update_tracks(pairs, detections, embeddings)
+        pairs += self._start_tracks(unmatched_high, detections, embeddings)
         for track in self._tracks:
-            if id(track) not in updated:
-                track.mark_missed()
-
-        for index in high[first.unmatched_detections]:
-            embedding = None if embeddings is None else embeddings[index]
-            track = Track(detections[index, :4], scores[index], self._frame_index, embedding)
-            pairs.append((track, index))
-            self._tracks.append(track)
-
-        for track in self._tracks:
-            if not track.confirmed and track.hits >= cfg.min_hits:
+            if not track.confirmed and track.hits >= self.config.min_hits:
                 track.track_id = self._next_id
                 self._next_id += 1
         if frame is not None:
             self._update_best_crops(pairs, detections, frame)
 
-    def _match(
-        self,
-        tracks: list[Track],
-        detections: np.ndarray,
-        indices: np.ndarray,
-        embeddings: np.ndarray | None,
-        iou_gate: float,
-        *,
-        allow_reid: bool,
-    ) -> Assignment:
-        """Assign the detections of rows ``indices`` to ``tracks``; lost tracks may re-id if allowed."""
+    def _match_rounds(
+        self, detections: np.ndarray, embeddings: np.ndarray | None
+    ) -> tuple[list[tuple[Track, int]], np.ndarray]:
+        """Return the (track, detection row) matches of all rounds and the unmatched high-score rows."""
         cfg = self.config
-        track_boxes = np.array([track.box for track in tracks]).reshape(-1, 4)
-        reid_tracks = np.array([allow_reid and track.lost and track.confirmed for track in tracks], dtype=bool)
-        cost = motion_cost(track_boxes, detections[indices, :4], iou_gate, reid_tracks, cfg.reid_max_center_distance)
+        scores = detections[:, 4]
+        high = np.flatnonzero(scores >= cfg.high_score)
+        low = np.flatnonzero((scores >= cfg.low_score) & (scores < cfg.high_score))
+        boxes = track_boxes(self._tracks)
+        everyone = list(range(len(self._tracks)))
+        first, free, high_left = self._round(
+            boxes, everyone, detections, high, embeddings, partial(iou_cost, iou_gate=cfg.iou_gate)
+        )
+        confirmed = [i for i in free if self._tracks[i].confirmed]
+        second, free, _ = self._round(
+            boxes, confirmed, detections, low, embeddings, partial(iou_cost, iou_gate=cfg.low_iou_gate)
+        )
+        if cfg.reid_max_center_distance <= 0.0:
+            return first + second, high_left
+        lost = [i for i in free if self._tracks[i].lost]
+        reid = partial(distance_cost, radius=cfg.reid_max_center_distance)
+        third, _, high_left = self._round(boxes, lost, detections, high_left, embeddings, reid, cfg.reid_max_distance)
+        return first + second + third, high_left
+
+    def _round(
+        self,
+        boxes: np.ndarray,
+        track_rows: list[int],
+        detections: np.ndarray,
+        rows: np.ndarray,
+        embeddings: np.ndarray | None,
+        cost: Callable[[np.ndarray, np.ndarray], GatedCost],
+        max_appearance_distance: float | None = None,
+    ) -> tuple[list[tuple[Track, int]], list[int], np.ndarray]:
+        """Run one association round between some tracks and some detections.
+
+        ``boxes`` are the predicted boxes of all tracks, ``track_rows`` the
+        tracks and ``rows`` the detections taking part; ``cost`` gives the gated
+        motion cost. Returns the (track, detection row) matches, the unmatched
+        track rows and the unmatched detection rows.
+        """
+        if not track_rows or not len(rows):
+            return [], track_rows, rows
+        tracks = [self._tracks[i] for i in track_rows]
+        gated = cost(boxes[track_rows], detections[rows, :4])
         if embeddings is not None:
-            distance = self._appearance_distances(tracks, embeddings[indices])
-            cost = add_appearance(cost, distance, cfg.appearance_weight, cfg.reid_max_distance)
-        return assign(cost.cost, cost.allowed)
+            distance = self._appearance_distances(tracks, embeddings[rows])
+            gated = add_appearance(gated, distance, self.config.appearance_weight, max_appearance_distance)
+        result = assign(gated.cost, gated.allowed)
+        matches = [(tracks[t], int(rows[d])) for t, d in result.matches]
+        return matches, [track_rows[t] for t in result.unmatched_tracks], rows[result.unmatched_detections]
+
+    def _update_tracks(
+        self, pairs: list[tuple[Track, int]], detections: np.ndarray, embeddings: np.ndarray | None
+    ) -> None:
+        """Correct matched tracks with their detections and record a miss for all others.
+
+        Only high-score detections update the appearance: low-score ones are
+        often partly occluded and would blend in the occluder's colours.
+        """
+        cfg = self.config
+        for track, row in pairs:
+            score = detections[row, 4]
+            embedding = embeddings[row] if embeddings is not None and score >= cfg.high_score else None
+            track.update(detections[row, :4], score, self._frame_index, embedding, cfg.appearance_momentum)
+        updated = {id(track) for track, _ in pairs}
+        for track in self._tracks:
+            if id(track) not in updated:
+                track.mark_missed()
+
+    def _start_tracks(
+        self, rows: np.ndarray, detections: np.ndarray, embeddings: np.ndarray | None
+    ) -> list[tuple[Track, int]]:
+        """Start a tentative track for each detection row; return the new (track, row) pairs."""
+        started = []
+        for row in rows.tolist():
+            embedding = None if embeddings is None else embeddings[row]
+            track = Track(detections[row, :4], detections[row, 4], self._frame_index, embedding)
+            self._tracks.append(track)
+            started.append((track, row))
+        return started
 
     def _appearance_distances(self, tracks: list[Track], embeddings: np.ndarray) -> np.ndarray:
         """Return track x detection colour distances; tracks without colour get the neutral gate value."""
         distance = np.full((len(tracks), len(embeddings)), self.config.reid_max_distance)
-        known = [i for i, track in enumerate(tracks) if track.embedding is not None]
+        known = [(row, track.embedding) for row, track in enumerate(tracks) if track.embedding is not None]
         if known and len(embeddings):
-            track_embeddings = np.stack([tracks[i].embedding for i in known])
-            distance[known] = appearance_distance_matrix(track_embeddings, embeddings)
+            rows = [row for row, _ in known]
+            distance[rows] = appearance_distance_matrix(np.stack([e for _, e in known]), embeddings)
         return distance
 
     def _update_best_crops(self, pairs: list[tuple[Track, int]], detections: np.ndarray, frame: np.ndarray) -> None:
@@ -168,14 +217,14 @@ class FaceTracker:
         """
         cfg = self.config
         candidates = []
-        for track, index in pairs:
-            box, score = detections[index, :4], detections[index, 4]
+        for track, row in pairs:
+            box, score = detections[row, :4], detections[row, 4]
             gain = track.crop_gain(frame.shape, box, score, cfg.crop_margin, cfg.quality_check_every)
             if gain > 1.0:
-                candidates.append((gain, track, index))
+                candidates.append((gain, track, row))
         candidates.sort(key=lambda candidate: candidate[0], reverse=True)
-        for _, track, index in candidates[: cfg.max_crop_checks]:
-            track.offer_crop(frame, detections[index, :4], detections[index, 4], self._frame_index, cfg.crop_margin)
+        for _, track, row in candidates[: cfg.max_crop_checks]:
+            track.offer_crop(frame, detections[row, :4], detections[row, 4], self._frame_index, cfg.crop_margin)
 
     def _remove_expired(self) -> None:
         """Drop missed tentative tracks and lost tracks older than the maximum age."""
@@ -190,23 +239,20 @@ class FaceTracker:
 
     def _visible_faces(self, frame: np.ndarray | None) -> list[TrackedFace]:
         """Return the confirmed tracks to show on this frame, sorted by id."""
-        faces = []
-        for track in self._tracks:
-            if not track.confirmed or track.misses > self.config.max_coast_frames:
-                continue
-            box = track.box
-            if frame is not None:
-                box = clip_box(box, frame.shape[1], frame.shape[0])
-                if box[2] <= box[0] or box[3] <= box[1]:
-                    continue
-            faces.append(
-                TrackedFace(
-                    track_id=int(track.track_id),
-                    box=box,
-                    score=track.score,
-                    detected=track.frames_since_update == 0,
-                    age_frames=self._frame_index - track.first_frame + 1,
-                    hits=track.hits,
-                )
+        visible = [t for t in self._tracks if t.confirmed and t.misses <= self.config.max_coast_frames]
+        boxes = track_boxes(visible)
+        if frame is not None:
+            boxes = clip_boxes(boxes, frame.shape[1], frame.shape[0])
+        faces = [
+            TrackedFace(
+                track_id=track.track_id,
+                box=box,
+                score=track.score,
+                detected=track.frames_since_update == 0,
+                age_frames=self._frame_index - track.first_frame + 1,
+                hits=track.hits,
             )
+            for track, box in zip(visible, boxes, strict=True)
+            if box[2] > box[0] and box[3] > box[1]
+        ]
         return sorted(faces, key=lambda face: face.track_id)

@@ -47,14 +47,15 @@ def xyxy_to_cxcyah(box: np.ndarray) -> np.ndarray:
     return np.array([(x1 + x2) / 2.0, (y1 + y2) / 2.0, (x2 - x1) / height, height])
 
 
-def cxcyah_to_xyxy(state: np.ndarray) -> np.ndarray:
-    """Convert ``[cx, cy, width / height, height]`` back to ``[x1, y1, x2, y2]``."""
-    cx, cy, aspect, height = (float(v) for v in state[:4])
-    half_w = aspect * height / 2.0
-    half_h = height / 2.0
-    return np.array([cx - half_w, cy - half_h, cx + half_w, cy + half_h])
+def cxcyah_to_xyxy(states: np.ndarray) -> np.ndarray:
+    """Convert ``[cx, cy, width / height, height]`` rows (shape (..., 4)) to ``[x1, y1, x2, y2]``."""
+    states = np.asarray(states, dtype=np.float64)
+    half_w = states[..., 2] * states[..., 3] / 2.0
+    half_h = states[..., 3] / 2.0
+    cx, cy = states[..., 0], states[..., 1]
+    return np.stack([cx - half_w, cy - half_h, cx + half_w, cy + half_h], axis=-1)
 
 
-def clip_box(box: np.ndarray, width: int, height: int) -> np.ndarray:
-    """Clip a ``[x1, y1, x2, y2]`` box to the frame ``[0, width] x [0, height]``."""
-    return np.clip(box, 0.0, [width, height, width, height])
+def clip_boxes(boxes: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Clip ``[x1, y1, x2, y2]`` rows (shape (..., 4)) to the frame ``[0, width] x [0, height]``."""
+    return np.clip(boxes, 0.0, np.array([width, height, width, height], dtype=np.float64))

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .appearance import blend_embedding
+from .geometry import cxcyah_to_xyxy
 from .kalman import FaceKalman
 from .quality import crop_quality, extract_crop, quality_upper_bound
 from .results import FinishedTrack
@@ -24,7 +25,7 @@ class BestCrop:
 
 
 class Track:
-    """One face track. Tentative until it gets a ``track_id`` on confirmation.
+    """One face track. Tentative (``track_id`` 0) until it gets an id on confirmation.
 
     Lifecycle counters: ``hits`` counts matched detections, ``misses`` counts
     consecutive *detector* frames without a match (frames without detector run
@@ -36,7 +37,7 @@ class Track:
     def __init__(self, box: np.ndarray, score: float, frame_index: int, embedding: np.ndarray | None) -> None:
         """Start a tentative track from a detection on frame ``frame_index``."""
         self.kalman = FaceKalman(box)
-        self.track_id: int | None = None
+        self.track_id = 0
         self.first_frame = frame_index
         self.last_frame = frame_index
         self.hits = 1
@@ -49,18 +50,13 @@ class Track:
 
     @property
     def confirmed(self) -> bool:
-        """True once the track has an id."""
-        return self.track_id is not None
+        """True once the track has an id (ids start at 1)."""
+        return self.track_id > 0
 
     @property
     def lost(self) -> bool:
         """True if the detector missed the track on its last run."""
         return self.misses > 0
-
-    @property
-    def box(self) -> np.ndarray:
-        """Current ``[x1, y1, x2, y2]`` Kalman estimate."""
-        return self.kalman.box
 
     def predict(self) -> None:
         """Advance the track by one video frame."""
@@ -116,7 +112,6 @@ class Track:
 
     def finish(self) -> FinishedTrack:
         """Return the record of this (confirmed) track for crop saving."""
-        assert self.track_id is not None, "only confirmed tracks are finished"
         best = self.best
         return FinishedTrack(
             track_id=self.track_id,
@@ -128,3 +123,9 @@ class Track:
             best_frame=-1 if best is None else best.frame_index,
             best_box=None if best is None else best.box,
         )
+
+
+def track_boxes(tracks: list[Track]) -> np.ndarray:
+    """Return the (N, 4) ``[x1, y1, x2, y2]`` Kalman estimates of the tracks in one conversion."""
+    states = np.array([track.kalman.state[:4] for track in tracks]).reshape(-1, 4)
+    return cxcyah_to_xyxy(states)

@@ -23,7 +23,10 @@ def parse_voc_xml(xml_path: Path, image_path: Path, class_name: str = "face") ->
         bndbox = obj.find("bndbox")
         if bndbox is None:
             continue
-        box = [float(bndbox.findtext(key, "nan")) for key in ("xmin", "ymin", "xmax", "ymax")]
+        try:
+            box = [float(bndbox.findtext(key, "nan")) for key in ("xmin", "ymin", "xmax", "ymax")]
+        except ValueError:  # empty or non-numeric coordinate: skip this box, keep the file
+            continue
         if not np.all(np.isfinite(box)) or box[2] <= box[0] or box[3] <= box[1]:
             continue
         difficult = (obj.findtext("difficult") or "0").strip() == "1"

@@ -1,7 +1,7 @@
 """FaceBoxes network in PyTorch: backbone (RDCL + MSCL), optional small-face neck, heads.
 
 The network takes a float32 BGR image batch in 0..255 (N, 3, H, W) with H and W multiples of
-128, normalises it itself (so the exported ONNX model needs no preprocessing beyond padding),
+32, normalises it itself (so the exported ONNX model needs no preprocessing beyond padding),
 and returns ``(deltas, scores)``: (N, A, 4) box regressions and (N, A, 2) class logits
 (background, face) in the anchor order of :func:`detectors.anchors.generate_anchors`.
 """

@@ -41,12 +41,14 @@ def distort_colours(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     if rng.random() < 0.5:
         out *= rng.uniform(0.5, 1.5)
     out = np.clip(out, 0, 255).astype(np.uint8)
-    if rng.random() < 0.5 or rng.random() < 0.5:
+    saturation = rng.uniform(0.5, 1.5) if rng.random() < 0.5 else None
+    hue_shift = rng.uniform(-9, 9) if rng.random() < 0.5 else None  # OpenCV hue is 0..180: +-18 deg
+    if saturation is not None or hue_shift is not None:
         hsv = cv2.cvtColor(out, cv2.COLOR_BGR2HSV).astype(np.float32)
-        if rng.random() < 0.5:
-            hsv[..., 1] *= rng.uniform(0.5, 1.5)
-        if rng.random() < 0.5:
-            hsv[..., 0] = (hsv[..., 0] + rng.uniform(-9, 9)) % 180  # OpenCV hue is 0..180: +-18 deg
+        if saturation is not None:
+            hsv[..., 1] *= saturation
+        if hue_shift is not None:
+            hsv[..., 0] = (hsv[..., 0] + hue_shift) % 180
         hsv = np.clip(hsv, 0, [180, 255, 255])
         out = cv2.cvtColor(hsv.astype(np.uint8), cv2.COLOR_HSV2BGR)
     return out

@@ -43,7 +43,7 @@ class TrainConfig:
     variant: str = "small"
     train_sets: list[str] = field(default_factory=lambda: ["../shared/data/faces/train", "../shared/data/pseudo"])
     dev_set: str = "../shared/data/faces/dev"
-    epochs: int = 120
+    epochs: int = 45
     batch_size: int = 16
     image_size: int = 512
     learning_rate: float = 2e-3
@@ -89,8 +89,9 @@ def evaluate_model(model: nn.Module, samples: Sequence[FaceSample], max_side: in
 
 
 def selection_score(results: dict[str, dict[str, float]]) -> float:
-    """Mean AP over the buckets from 16 px up (the model-selection criterion)."""
-    return float(np.mean([results[name]["ap"] for name in SELECTION_BUCKETS]))
+    """Mean AP over the buckets from 16 px up that have faces (the model-selection criterion)."""
+    values = [results[name]["ap"] for name in SELECTION_BUCKETS if not np.isnan(results[name]["ap"])]
+    return float(np.mean(values)) if values else 0.0
 
 
 def _build_model(config: TrainConfig) -> nn.Module:
@@ -136,22 +137,23 @@ def train(config: TrainConfig, log: Callable[[str], None] = print) -> Path:
     )
     steps_per_epoch = min(len(loader), config.max_batches or len(loader))
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer,
-        max_lr=config.learning_rate,
-        total_steps=config.epochs * steps_per_epoch,
-        pct_start=config.warmup_fraction,
-        anneal_strategy="cos",
-    )
     start_epoch, best_score = 0, -math.inf
     last_path = run_dir / "last.pt"
     if last_path.exists():
         state = torch.load(last_path, weights_only=True)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
         start_epoch, best_score = int(state["epoch"]) + 1, float(state["best_score"])
         log(f"resumed from {last_path} at epoch {start_epoch}")
+    # The schedule is rebuilt from the step count, so a resumed run may also extend ``epochs``.
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer,
+        max_lr=config.learning_rate,
+        total_steps=max(config.epochs, start_epoch + 1) * steps_per_epoch,
+        pct_start=config.warmup_fraction,
+        anneal_strategy="cos",
+        last_epoch=start_epoch * steps_per_epoch - 1,
+    )
 
     for epoch in range(start_epoch, config.epochs):
         dataset.set_epoch(epoch)
@@ -179,7 +181,9 @@ def train(config: TrainConfig, log: Callable[[str], None] = print) -> Path:
         is_last = epoch == config.epochs - 1
         if dev_samples and ((epoch + 1) % config.eval_every == 0 or is_last):
             results = evaluate_model(model, dev_samples, config.eval_max_side)
-            record["dev_ap"] = {name: round(values["ap"], 4) for name, values in results.items()}
+            record["dev_ap"] = {
+                name: None if np.isnan(values["ap"]) else round(values["ap"], 4) for name, values in results.items()
+            }
             score = selection_score(results)
             record["selection_score"] = round(score, 4)
             if score > best_score:
@@ -189,7 +193,6 @@ def train(config: TrainConfig, log: Callable[[str], None] = print) -> Path:
         state = {
             "model": model.state_dict(),
             "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict(),
             "epoch": epoch,
             "best_score": best_score,
             "config": asdict(config),

@@ -1,0 +1,108 @@
+"""Glue for training AInnoFace with the project's loop (:mod:`detectors.training.train`).
+
+Unlike FaceBoxes, AInnoFace cannot match anchors in the data loader: the second step is matched
+against the anchors refined by the network's own first step. The dataset therefore yields the
+boxes themselves and :func:`detectors.ainnoface.losses.ainnoface_loss` matches inside the loss.
+
+Typical step::
+
+    images, boxes, ignore = batch                      # from DataLoader(..., collate_fn=collate)
+    losses = compute_losses(model, images, boxes, ignore)
+    losses["total"].backward()
+
+and for evaluation ``detect_frame(image, torch_forward(model), model.levels, PAD_MULTIPLE, ...)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict
+
+import cv2
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from detectors.ainnoface.augment import PYRAMIDBOX_ANCHORS, augment_with_das
+from detectors.ainnoface.losses import LossConfig, ainnoface_loss
+from detectors.ainnoface.model import AInnoFace, AInnoFaceInferenceWrapper
+from detectors.anchors import generate_anchors
+from detectors.datasets.sample import FaceSample
+from detectors.training.augment import AugmentConfig
+
+
+class AInnoFaceTrainingSet(Dataset):
+    """Augmented samples ``(image (3,S,S) float32 BGR 0..255, boxes (G,4), ignore (K,4))``.
+
+    Augmentation: :func:`detectors.ainnoface.augment.augment_with_das` (data-anchor-sampling with
+    probability ``das_probability``, the FaceBoxes crop otherwise), deterministic per
+    ``(seed, epoch, index)`` like :class:`detectors.training.data.FaceTrainingSet`.
+    """
+
+    def __init__(
+        self,
+        samples: Sequence[FaceSample],
+        augment_config: AugmentConfig,
+        das_probability: float = 0.5,
+        anchor_sizes: tuple[float, ...] = PYRAMIDBOX_ANCHORS,
+        seed: int = 0,
+    ) -> None:
+        self.samples = list(samples)
+        self.augment_config = augment_config
+        self.das_probability = das_probability
+        self.anchor_sizes = anchor_sizes
+        self.seed = seed
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        sample = self.samples[index]
+        rng = np.random.default_rng((self.seed, self.epoch, index))
+        image = cv2.imread(str(sample.image_path), cv2.IMREAD_COLOR)
+        if image is None:
+            raise OSError(f"cannot read training image {sample.image_path}")
+        image, boxes, ignore = augment_with_das(
+            image, sample.boxes, sample.ignore, rng, self.augment_config, self.das_probability, self.anchor_sizes
+        )
+        tensor = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1))).float()
+        return tensor, torch.from_numpy(boxes.reshape(-1, 4)), torch.from_numpy(ignore.reshape(-1, 4))
+
+
+def collate(batch: list) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor]]:
+    """Stack the images; keep the per-image box and ignore lists (their lengths differ)."""
+    images, boxes, ignore = zip(*batch)
+    return torch.stack(images), list(boxes), list(ignore)
+
+
+def compute_losses(
+    model: AInnoFace,
+    images: torch.Tensor,
+    boxes: Sequence,
+    ignore: Sequence | None = None,
+    config: LossConfig | None = None,
+) -> dict[str, torch.Tensor]:
+    """Forward ``images`` and return :func:`ainnoface_loss` (anchors for the batch size)."""
+    anchors = generate_anchors(model.config.levels, images.shape[2], images.shape[3])
+    return ainnoface_loss(model(images), anchors, boxes, ignore, config)
+
+
+def torch_forward(model: AInnoFace):
+    """A :data:`detectors.inference.ForwardFn` running the runtime contract in PyTorch."""
+    wrapper = AInnoFaceInferenceWrapper(model).eval()
+
+    def forward(batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        with torch.inference_mode():
+            deltas, scores = wrapper(torch.from_numpy(batch))
+        return deltas[0].numpy(), scores[0].numpy()
+
+    return forward
+
+
+def model_config_dict(model: AInnoFace) -> dict:
+    """The model's config as plain values, to store in checkpoints as ``model_config``."""
+    return asdict(model.config)
