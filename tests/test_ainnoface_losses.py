@@ -161,3 +161,23 @@ def test_loss_rejects_wrong_anchor_count() -> None:
         outputs = model(images)
     with pytest.raises(ValueError):
         ainnoface_loss(outputs, generate_anchors(model.levels, 64, 64), boxes, ignore)
+
+
+def test_second_step_is_matched_against_the_refined_anchors() -> None:
+    # Anchor 0 starts 50 px right of the face (a first-step negative); its first-step deltas move
+    # it exactly onto the face, so it is a second-step positive. Anchor 1 sits on the face.
+    anchors = np.array([[55, 5, 10, 10], [5, 5, 10, 10]], dtype=np.float32)
+    face = [np.array([[0.0, 0.0, 10.0, 10.0]], dtype=np.float32)]
+    outputs = AInnoFaceOutput(
+        torch.tensor([[20.0, 20.0]]),
+        torch.tensor([[[-50.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0]]]),
+        torch.tensor([[0.5, 0.5]]),
+        torch.zeros(1, 2, 4),
+        torch.zeros(2, dtype=torch.bool),
+        torch.tensor([True, False]),
+    )
+    losses = ainnoface_loss(outputs, anchors, face, [None])
+    assert float(losses["cls2"]) == pytest.approx(_focal_by_hand(0.5, 1), rel=1e-5)  # 2 positives / 2
+    assert float(losses["reg2"]) == pytest.approx(0.0, abs=1e-5)
+    # First step: anchor 0 is a negative there, so no first-step regression loss is counted.
+    assert float(losses["reg1"]) == 0.0

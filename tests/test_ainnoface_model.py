@@ -128,6 +128,24 @@ def test_initial_face_probability_is_the_prior() -> None:
     assert 0.005 < float(first.mean()) < 0.04
 
 
+def test_maxout_background_on_the_lowest_level() -> None:
+    from detectors.ainnoface.heads import maxout_face_logit
+
+    raw = torch.tensor([[1.0, 0.0, 3.0, -2.0], [2.0, -1.0, -3.0, 0.5]])
+    torch.testing.assert_close(maxout_face_logit(raw), torch.tensor([-2.0, 1.5]))
+    model = build_ainnoface("small").eval()
+    assert model.second_step.cls_pred_maxout.out_channels == 2 * (1 + 3)
+    with torch.no_grad():
+        for conv in (model.second_step.cls_pred_maxout, model.second_step.cls_pred):
+            conv.weight.zero_()
+        model.second_step.cls_pred_maxout.bias.copy_(torch.tensor([1.0, 0.0, 3.0, -2.0] * 2))
+        model.second_step.cls_pred.bias.fill_(0.25)
+        out = model(torch.rand(1, 3, 64, 96) * 255)
+    p3 = 8 * 12 * 2
+    assert torch.all(out.cls2[0, :p3] == -2.0)  # face 1 - max(0, 3, -2)
+    assert torch.all(out.cls2[0, p3:] == 0.25)  # plain single logit on the other levels
+
+
 def test_invalid_configs_are_rejected() -> None:
     with pytest.raises(ValueError):
         get_config("small", depth=26)

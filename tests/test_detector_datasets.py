@@ -116,13 +116,6 @@ def test_wider_reader_rejects_a_missing_count(tmp_path: Path) -> None:
         read_wider_annotations(annotation, tmp_path)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="BUG detectors/datasets/voc.py:26: float(findtext(...)) raises ValueError on an empty or non-numeric "
-    "coordinate (<xmin></xmin>, <xmin>n/a</xmin>) and aborts the whole folder, while a missing coordinate tag "
-    "is skipped as malformed",
-)
 def test_voc_reader_skips_non_numeric_coordinates(tmp_path: Path) -> None:
     _write_voc(
         tmp_path,

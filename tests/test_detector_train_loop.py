@@ -167,6 +167,6 @@ def test_best_checkpoint_when_a_bucket_has_no_dev_faces(tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
     train(_config(run_dir, data), log=lambda message: None)
     (record,) = _log_records(run_dir)
-    assert math.isnan(record["dev_ap"]["16-32"])  # no 16-32 px faces in this dev set
+    assert record["dev_ap"]["16-32"] is None  # no 16-32 px faces in this dev set: null in the JSON log
     assert math.isfinite(record["selection_score"])
     assert (run_dir / "best.pt").exists()

@@ -48,7 +48,7 @@ def match_anchors(
     labels = torch.full((count,), NEGATIVE, dtype=torch.int64, device=anchors.device)
     matched = torch.zeros(count, dtype=torch.int64, device=anchors.device)
     if ignore is not None and ignore.numel():
-        labels[pairwise_iou(anchors, ignore.reshape(-1, 4)).amax(dim=1) >= 2.0] = IGNORED
+        labels[pairwise_iou(anchors, ignore.reshape(-1, 4)).amax(dim=1) >= ignore_iou] = IGNORED
     boxes = boxes.reshape(-1, 4)
     valid = (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
     if not bool(valid.any()) or count == 0:
