@@ -341,8 +341,9 @@ class OracleDetector:
     """Ground-truth boxes of the frame it is called on (frames come in order, every ``every``-th)."""
 
     def __init__(self, truth: dict[int, list[GroundTruthBox]], every: int = 1, fail_at: int | None = None,
-                 on_call: Callable[[int], None] | None = None) -> None:
+                 on_call: Callable[[int], None] | None = None, hide_after: dict[int, int] | None = None) -> None:
         self.truth = truth
+        self.hide_after = hide_after or {}  # face id -> last frame on which it is detected
         self.every = every
         self.fail_at = fail_at
         self.on_call = on_call
@@ -357,7 +358,8 @@ class OracleDetector:
             self.on_call(index)
         if self.fail_at is not None and index >= self.fail_at:
             raise RuntimeError(f"detector exploded on frame {index}")
-        rows = [[*box.box, 0.95] for box in self.truth.get(index, []) if not box.ignored]
+        rows = [[*box.box, 0.95] for box in self.truth.get(index, [])
+                if not box.ignored and index <= self.hide_after.get(box.face_id, index)]
         self.boxes_returned += len(rows)
         return np.array(rows, np.float32).reshape(-1, 5)
 
@@ -477,6 +479,21 @@ def test_track_source_writes_every_output(clip, tmp_path: Path) -> None:
         assert cv2.imread(str(folder / "faces" / str(track_id) / "best.jpg")) is not None
     assert summary["crops_saved"] == result.crops_saved == len(ids)
     assert_no_partial_files(folder)
+
+
+def test_track_ending_mid_video_gets_its_best_crop(clip, tmp_path: Path) -> None:
+    path, truth = clip
+    folder = tmp_path / "out"
+    options = TrackingOptions(tracker=TrackerConfig(max_age_seconds=0.2))  # forgotten 5 frames after its last detection
+    result = run_job(path, folder, OracleDetector(truth, hide_after={2: 15}), options)
+    assert result.ok and result.tracks == 2
+    last_frame: dict[int, int] = {}
+    for frame, track_id, *_ in read_mot(folder / "tracks.txt"):
+        last_frame[track_id] = frame
+    assert sorted(last_frame.values())[0] <= 16 + 3  # one track ended long before the end of the video
+    assert sorted(last_frame.values())[1] == CLIP_SPEC.frames
+    for track_id in last_frame:
+        assert (folder / "faces" / str(track_id) / "best.jpg").is_file()
 
 
 def test_detect_every_three_on_a_video_file(clip, tmp_path: Path) -> None:

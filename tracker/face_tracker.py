@@ -87,6 +87,8 @@ class FaceTracker:
         self._frame_index += 1
         for track in self._tracks:
             track.predict()
+        if frame is not None:
+            self._hold_exited_tracks(frame.shape[1], frame.shape[0])
         if detections is not None:
             self._associate(_valid_detections(detections), frame)
         self._remove_expired()
@@ -112,7 +114,8 @@ class FaceTracker:
         self._update_tracks(pairs, detections, embeddings)
         pairs += self._start_tracks(unmatched_high, detections, embeddings)
         for track in self._tracks:
-            if not track.confirmed and track.hits >= self.config.min_hits:
+            # nothing precedes the first frame to tell a face from a false positive: trust it at once
+            if not track.confirmed and (track.hits >= self.config.min_hits or track.first_frame == 0):
                 track.track_id = self._next_id
                 self._next_id += 1
         if frame is not None:
@@ -225,6 +228,19 @@ class FaceTracker:
         candidates.sort(key=lambda candidate: candidate[0], reverse=True)
         for _, track, row in candidates[: cfg.max_crop_checks]:
             track.offer_crop(frame, detections[row, :4], detections[row, 4], self._frame_index, cfg.crop_margin)
+
+    def _hold_exited_tracks(self, width: int, height: int) -> None:
+        """Stop lost tracks whose predicted centre left the frame, at the border where they left.
+
+        A face that walked out of the picture comes back, if at all, where it
+        left; extrapolating its motion off-screen for seconds would put the
+        prediction out of reach of re-identification.
+        """
+        for track in self._tracks:
+            if track.lost:
+                cx, cy = track.kalman.state[:2]
+                if not (0.0 <= cx <= width and 0.0 <= cy <= height):
+                    track.kalman.hold(min(max(cx, 0.0), width), min(max(cy, 0.0), height))
 
     def _remove_expired(self) -> None:
         """Drop missed tentative tracks and lost tracks older than the maximum age."""

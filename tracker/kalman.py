@@ -115,6 +115,12 @@ class FaceKalman:
                 x[index, 0] = minimum
                 x[index + 4, 0] = max(x[index + 4, 0], 0.0)
 
+    def hold(self, cx: float, cy: float) -> None:
+        """Move the centre to ``(cx, cy)`` and stop all motion (position, size and aspect velocities)."""
+        self._kf.x[0, 0] = cx
+        self._kf.x[1, 0] = cy
+        self._kf.x[4:, 0] = 0.0
+
     def update(self, box: np.ndarray) -> None:
         """Correct the state with a measured ``[x1, y1, x2, y2]`` box."""
         self._kf.update(xyxy_to_cxcyah(box), R=_covariance(self._kf.x[3, 0], _MEASUREMENT))

@@ -29,7 +29,7 @@ def flatten_predictions(x: torch.Tensor, width: int) -> torch.Tensor:
 
 def maxout_face_logit(raw: torch.Tensor) -> torch.Tensor:
     """(..., 1 + Nb) ``(face, background_1..Nb)`` logits -> (...) ``face - max(background)``."""
-    return raw[..., 0] - raw[..., 1]
+    return raw[..., 0] - raw[..., 1:].amax(dim=-1)
 
 
 def make_tower(channels: int, num_convs: int, norm: str) -> nn.Sequential:
