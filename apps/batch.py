@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 from rich.console import Console
@@ -48,9 +49,11 @@ def process_video(
     if progress is not None:
         task = progress.add_task(f"  {video.path.name}", total=source.info.frame_count, rate="")
 
+    started = time.perf_counter()
+
     def on_frame(index: int) -> None:
         if progress is not None and task is not None:
-            elapsed = progress.tasks[task].elapsed or 0.0
+            elapsed = time.perf_counter() - started
             rate = f"{(index + 1) / elapsed:6.1f} fps" if elapsed > 0 else ""
             progress.update(task, completed=index + 1, rate=rate)
 
@@ -94,7 +97,7 @@ def summary_table(results: list[VideoResult]) -> Table:
     for column in ("input", "status", "frames", "fps", "tracks", "faces", "crops", "output"):
         table.add_column(column, overflow="fold")
     for result in results:
-        colour = "green" if result.ok else ("yellow" if result.status == "interrupted" else "red")
+        colour = "green" if result.ok else ("yellow" if result.status in ("interrupted", "incomplete") else "red")
         table.add_row(
             result.input,
             f"[{colour}]{result.status}[/{colour}]" + (f"\n{result.message}" if result.message else ""),

@@ -20,6 +20,7 @@ from tracker import TrackerConfig
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
     rich_markup_mode="rich",
     help="FaceTrack: real-time face detection and tracking in videos, folders and webcams.\n\n"
     "[bold]python start.py ./media[/bold] tracks every video of a folder (the default command is "
@@ -232,25 +233,20 @@ def export(
 
 
 COMMANDS = {"track", "detect", "evaluate", "train", "export"}
+HELP_OPTIONS = {"--help", "-h"}
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: ``track`` is implied when the first argument is not a command name."""
     args = list(sys.argv[1:] if argv is None else argv)
-    if args and args[0] not in COMMANDS and args[0] not in ("--help", "-h"):
+    if args and args[0] not in COMMANDS and args[0] not in HELP_OPTIONS:
         args.insert(0, "track")
     try:
-        app(args=args, prog_name="start.py", standalone_mode=False)
-    except typer.Exit as done:
-        return done.exit_code
-    except (typer.Abort, KeyboardInterrupt):
-        console.print("aborted")
-        return 130
-    except Exception as error:  # click usage errors and anything unexpected: one clear line
-        import click
-
-        if isinstance(error, click.ClickException):
-            error.show()
-            return error.exit_code
-        raise
+        # Standalone mode prints usage errors as one message (exit code 2) and exits via SystemExit.
+        app(args=args, prog_name="start.py")
+    except SystemExit as done:
+        if done.code is None or isinstance(done.code, int):
+            return done.code or 0
+        console.print(str(done.code))
+        return 1
     return 0

@@ -46,12 +46,23 @@ def _read_image(path: Path) -> np.ndarray | None:
     return cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
 
 
+def _result_name(path: Path, used: set[str]) -> str:
+    name = path.stem if path.stem not in used else f"{path.stem}_{path.suffix.lstrip('.').lower()}"
+    used.add(name)
+    return name
+
+
 def detect_images(
     images: Iterable[Path], output: Path, detect: Callable[[np.ndarray], np.ndarray], draw: bool = False
 ) -> list[ImageOutcome]:
-    """Detect faces in each image, writing ``output/<stem>.txt`` (and ``<stem>.jpg`` with ``draw``)."""
+    """Detect faces in each image, writing ``output/<stem>.txt`` (and ``<stem>.faces.jpg`` with ``draw``).
+
+    Two images with the same stem (``a.jpg``, ``a.png``) get ``a.txt`` and ``a_png.txt``; drawn
+    copies never take an input's name, even when ``output`` is the image folder.
+    """
     output.mkdir(parents=True, exist_ok=True)
     outcomes = []
+    used: set[str] = set()
     for path in images:
         try:
             image = _read_image(path)
@@ -62,10 +73,12 @@ def detect_images(
             outcomes.append(ImageOutcome(path, error="not a readable image"))
             continue
         detections = detect(image)
-        (output / f"{path.stem}.txt").write_text(wider_result_text(path.name, detections))
+        name = _result_name(path, used)
+        (output / f"{name}.txt").write_text(wider_result_text(path.name, detections))
         if draw:
             faces = [TrackedFace(i + 1, det[:4], float(det[4]), True, 1, 1) for i, det in enumerate(detections)]
-            canvas = draw_faces(image.copy(), faces)
-            cv2.imwrite(str(output / f"{path.stem}.jpg"), canvas)
+            ok, encoded = cv2.imencode(".jpg", draw_faces(image.copy(), faces))
+            if ok:
+                (output / f"{name}.faces.jpg").write_bytes(encoded.tobytes())
         outcomes.append(ImageOutcome(path, faces=len(detections)))
     return outcomes

@@ -57,5 +57,4 @@ def run_live(
         source.close()
         if timer is not None:
             timer.cancel()
-    result.frames_dropped += source.dropped
     return result

@@ -86,9 +86,9 @@ class FrameProcessor:
         return self.tracker.finalize()
 
 
-def _put(target: queue.Queue, item: object, give_up: threading.Event) -> bool:
-    """Blocking put that returns False instead once ``give_up`` is set."""
-    while not give_up.is_set():
+def _put(target: queue.Queue, item: object, give_up: Callable[[], bool]) -> bool:
+    """Blocking put that returns False instead once ``give_up()`` is true."""
+    while not give_up():
         try:
             target.put(item, timeout=_POLL_SECONDS)
             return True
@@ -111,13 +111,13 @@ def _put_latest(target: queue.Queue, item: object, stats: PipelineStats) -> None
                 pass
 
 
-def _get(source: queue.Queue, stop: threading.Event) -> object:
-    """Blocking get that returns ``_END`` once ``stop`` is set."""
+def _get(source: queue.Queue, give_up: Callable[[], bool]) -> object:
+    """Blocking get that returns ``_END`` once ``give_up()`` is true."""
     while True:
         try:
             return source.get(timeout=_POLL_SECONDS)
         except queue.Empty:
-            if stop.is_set():
+            if give_up():
                 return _END
 
 
@@ -135,7 +135,10 @@ class Pipeline:
         self.frames = frames
         self.processor = processor
         self.live = live
-        self.stop = stop if stop is not None else threading.Event()
+        # ``interrupt`` is the caller's request to stop (signals, the q key), possibly shared by a
+        # whole batch; ``stop`` is this run's own halt flag, also set when a stage fails.
+        self.interrupt = stop if stop is not None else threading.Event()
+        self.stop = threading.Event()
         self.stats = PipelineStats()
         self._frames_in: queue.Queue = queue.Queue(maxsize=1 if live else queue_size)
         self._frames_out: queue.Queue = queue.Queue(maxsize=2 if live else queue_size)
@@ -143,6 +146,9 @@ class Pipeline:
         self._lock = threading.Lock()
         # Set when the consumer is gone or a stage failed: nobody will read the output queue.
         self._abort = threading.Event()
+
+    def _stopping(self) -> bool:
+        return self.stop.is_set() or self.interrupt.is_set()
 
     def _fail(self, error: BaseException) -> None:
         with self._lock:
@@ -153,41 +159,43 @@ class Pipeline:
     def _capture_loop(self) -> None:
         try:
             for index, frame in enumerate(self.frames):
-                if self.stop.is_set():
+                if self._stopping():
                     break
                 self.stats.frames_read += 1
                 if self.live:
                     _put_latest(self._frames_in, (index, frame), self.stats)
-                elif not _put(self._frames_in, (index, frame), self.stop):
+                elif not _put(self._frames_in, (index, frame), self._stopping):
                     break
         except BaseException as error:  # noqa: BLE001 - every failure must reach the caller
             self._fail(error)
         finally:
-            _put(self._frames_in, _END, self.stop)
+            _put(self._frames_in, _END, self._stopping)
 
     def _process_loop(self) -> None:
         try:
-            while not self.stop.is_set():
-                item = _get(self._frames_in, self.stop)
+            while not self._stopping():
+                item = _get(self._frames_in, self._stopping)
                 if item is _END:
                     break
                 result = self.processor.process(*item)
                 if result.detections is not None:
                     self.stats.detector_runs += 1
                     self.stats.faces_detected += result.detections
-                if not _put(self._frames_out, result, self.stop):
+                # The consumer keeps reading until the end marker, even when stopping, so the
+                # frame in hand (and the tracks it finished) is always delivered.
+                if not _put(self._frames_out, result, self._abort.is_set):
                     break
             if not self._abort.is_set():
-                _put(self._frames_out, Finalised(self.processor.finish()), self._abort)
+                _put(self._frames_out, Finalised(self.processor.finish()), self._abort.is_set)
         except BaseException as error:  # noqa: BLE001
             self._fail(error)
         finally:
-            _put(self._frames_out, _END, self._abort)
+            _put(self._frames_out, _END, self._abort.is_set)
 
     def results(self) -> Iterable[ProcessedFrame | Finalised]:
         """Start the stages and yield their results in order on the calling thread.
 
-        The generator ends when the source is exhausted or ``stop`` is set; it re-raises the
+        The generator ends when the source is exhausted or a stop is requested; it re-raises the
         first stage error after every thread has ended.
         """
         self._threads = [

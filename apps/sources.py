@@ -155,7 +155,7 @@ class LiveSource:
                 while self._latest is None and self._failed is None and not self._closed.is_set():
                     remaining = deadline - time.monotonic()
                     if remaining <= 0:
-                        raise SourceError(f"{self.info.name}: no frame for {self.stall_timeout:.0f} s")
+                        raise SourceError(f"{self.info.name}: no frame for {self.stall_timeout:g} s")
                     self._condition.wait(min(remaining, 0.1))
                 frame, self._latest = self._latest, None
                 failed = self._failed
@@ -186,7 +186,7 @@ def _open_with_timeout(factory: Callable[[Any], Capture], device: int | str, tim
     opener.start()
     opener.join(timeout)
     if opener.is_alive():
-        raise SourceError(f"{device}: no answer within {timeout:.0f} s")
+        raise SourceError(f"{device}: no answer within {timeout:g} s")
     if "error" in result:
         raise SourceError(f"{device}: cannot open ({result['error']})")
     capture = result["capture"]

@@ -29,13 +29,16 @@ from tracker import FaceTracker, FinishedTrack
 from tracker.quality import extract_crop
 
 WINDOW_TITLE = "FaceTrack (q to stop)"
+#: An input that decodes fewer than this share of its announced frames is reported incomplete.
+TRUNCATION_RATIO = 0.9
 
 
 @dataclass
 class VideoResult:
     """Outcome of one input.
 
-    ``status`` is ``complete``, ``interrupted`` or ``failed``; ``message`` explains failures.
+    ``status`` is ``complete``, ``interrupted``, ``incomplete`` (the input ended early: truncated
+    file) or ``failed``; ``message`` explains everything but ``complete``.
     """
 
     input: str
@@ -121,7 +124,9 @@ class VideoOutputs:
         write_json_atomic(self.folder / "summary.json", {**asdict(result), **extra})
 
 
-def _fill_result(result: VideoResult, outputs: VideoOutputs | None, stats: PipelineStats, started: float) -> None:
+def _fill_result(
+    result: VideoResult, outputs: VideoOutputs | None, stats: PipelineStats, started: float, frames: Any
+) -> None:
     result.wall_seconds = round(time.perf_counter() - started, 3)
     result.frames = outputs.frames if outputs else 0
     result.duration_seconds = round(result.frames / result.input_fps, 3) if result.input_fps else 0.0
@@ -130,7 +135,23 @@ def _fill_result(result: VideoResult, outputs: VideoOutputs | None, stats: Pipel
     result.faces_detected = stats.faces_detected
     result.tracks = len(outputs.track_ids) if outputs else 0
     result.crops_saved = outputs.crops.saved if outputs else 0
-    result.frames_dropped = stats.frames_dropped
+    result.frames_dropped = stats.frames_dropped + getattr(frames, "dropped", 0)
+
+
+def _check_completeness(result: VideoResult, info: SourceInfo, live: bool) -> None:
+    """Flag inputs that decoded no frame, or far fewer than their container announced."""
+    if result.status != "complete" or live:
+        return
+    if result.frames == 0:
+        result.status, result.message = "failed", "no decodable frame (damaged file or unsupported codec)"
+        return
+    expected = info.frame_count
+    if expected and result.frames < TRUNCATION_RATIO * expected and expected - result.frames > 2:
+        result.status = "incomplete"
+        result.message = (
+            f"decoding stopped after {result.frames} of the {expected} frames the container announces "
+            "(truncated or damaged file); outputs cover the decoded frames"
+        )
 
 
 def track_source(
@@ -173,7 +194,8 @@ def track_source(
     except Exception as error:  # noqa: BLE001 - one bad input must not stop a batch
         result.status, result.message = "failed", _describe_error(error)
     finally:
-        _fill_result(result, outputs, pipeline.stats, started)
+        _fill_result(result, outputs, pipeline.stats, started, frames)
+        _check_completeness(result, info, live)
         if options.display:
             cv2.destroyAllWindows()
         if outputs is not None:

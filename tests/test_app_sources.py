@@ -30,7 +30,7 @@ class FakeCapture:
         self.reads = 0
         self.released = threading.Event()
 
-    def isOpened(self) -> bool:  # noqa: N802
+    def isOpened(self) -> bool:
         return self.opened
 
     def read(self) -> tuple[bool, np.ndarray | None]:
@@ -164,8 +164,7 @@ def test_live_source_delivers_frames_then_reports_the_device_stopping() -> None:
     received: list[np.ndarray] = []
 
     def iterate() -> None:
-        for frame in source:
-            received.append(frame)
+        received.extend(source)
 
     _, error = in_thread(iterate)
     assert isinstance(error, SourceError)
@@ -228,11 +227,6 @@ def test_live_source_factory_that_never_answers_times_out() -> None:
     assert "rtsp://10.0.0.1/dead" in str(error) and "no answer" in str(error)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="apps/sources.py _open_with_timeout formats the timeout with {timeout:.0f}: open_timeout=0.5 "
-    "is reported as 'no answer within 0 s' (same in LiveSource.__iter__ for stall_timeout)",
-)
 def test_open_timeout_message_states_the_real_timeout() -> None:
     release = threading.Event()
 

@@ -46,6 +46,9 @@ def test_distance_cost_matches_within_radius_regardless_of_overlap() -> None:
     np.testing.assert_allclose(gated.cost[0, 0], 1.5 / 2.0)
     assert _pairs(assign(gated.cost, gated.allowed).matches) == {(0, 0)}
     assert not distance_cost(tracks, detections, radius=1.0).allowed.any()
+    per_track = distance_cost(tracks, detections, radius=np.array([1.0, 3.0]))  # one radius per track
+    assert per_track.allowed.tolist() == [[False, False], [False, True]]
+    np.testing.assert_allclose(per_track.cost[1, 1], 2.5 / 3.0)
 
 
 def test_closest_track_wins_on_distance() -> None:

@@ -88,6 +88,7 @@ def _run(tracker: FaceTracker, faces: list[Face], frames: int) -> list[dict[int,
 
 def test_track_is_tentative_until_min_hits() -> None:
     tracker = FaceTracker(TrackerConfig(min_hits=3), fps=25.0)
+    assert tracker.update(_detections(), None) == []  # first frame: no face yet
     assert tracker.update(_detections(_square(100, 100)), None) == []
     assert tracker.update(_detections(_square(102, 100)), None) == []
     faces = tracker.update(_detections(_square(104, 100)), None)
@@ -95,8 +96,15 @@ def test_track_is_tentative_until_min_hits() -> None:
     assert faces[0].detected and faces[0].hits == 3 and faces[0].age_frames == 3
 
 
+def test_faces_on_the_first_frame_are_confirmed_at_once() -> None:
+    tracker = FaceTracker(TrackerConfig(min_hits=3), fps=25.0)
+    assert _ids(tracker.update(_detections(_square(100, 100), _square(300, 100)), None)) == [1, 2]
+    assert _ids(tracker.update(_detections(_square(102, 100), _square(300, 100), _square(200, 300)), None)) == [1, 2]
+
+
 def test_unconfirmed_detection_is_dropped_without_using_an_id() -> None:
     tracker = FaceTracker(TrackerConfig(min_hits=2), fps=25.0)
+    tracker.update(_detections(), None)
     tracker.update(_detections(_square(300, 300)), None)  # a single false positive
     tracker.update(_detections(), None)  # missed once: removed
     tracker.update(_detections(_square(100, 100)), None)
@@ -215,6 +223,47 @@ def test_invalid_detections_are_rejected() -> None:
     detections = _detections(_square(10, 10), [50, 50, 40, 60], [np.nan, 0, 10, 10])
     tracker.update(detections, None)
     assert _ids(tracker.update(detections, None)) == [1]
+
+
+def test_reidentification_never_steals_an_overlapped_detection() -> None:
+    """A lost track near an active one must not take the active track's detection, even if that lets
+    the active track match a second, barely overlapping detection (more matches is not better)."""
+    tracker = FaceTracker(TrackerConfig(), fps=25.0)
+    active, lost = _square(100, 100), _square(210, 100)  # centres 110 px = 1.8 heights apart
+    for _ in range(10):
+        tracker.update(_detections(active, lost), None)
+    for _ in range(25):  # the second face is hidden for 1 s: re-id radius 2 heights
+        tracker.update(_detections(active), None)
+    newcomer = _square(64, 100)  # IoU 0.25 with the active face, 2.4 heights from the lost one
+    faces = tracker.update(_detections(_square(101, 100), newcomer), None)
+    assert _ids(faces) == [1]
+    np.testing.assert_allclose(faces[0].box, _square(101, 100), atol=1.5)
+
+
+@pytest.mark.parametrize(("frames_lost", "same_id"), [(2, False), (25, True)])
+def test_reidentification_radius_grows_with_time_lost(frames_lost: int, same_id: bool) -> None:
+    tracker = FaceTracker(TrackerConfig(max_coast_frames=0), fps=25.0)
+    for _ in range(5):
+        tracker.update(_detections(_square(100, 100)), None)
+    for _ in range(frames_lost):
+        tracker.update(_detections(), None)
+    returned = _square(170, 100)  # 70 px = 1.2 heights away from the (static) prediction, IoU 0
+    for _ in range(2):
+        faces = tracker.update(_detections(returned), None)
+    assert _ids(faces) == ([1] if same_id else [2])
+
+
+def test_face_leaving_the_frame_is_reidentified_where_it_left() -> None:
+    """A lost track whose prediction leaves the frame waits at the border instead of flying away."""
+    frame = np.zeros(FRAME_SHAPE, dtype=np.uint8)
+    tracker = FaceTracker(TrackerConfig(use_appearance=False), fps=25.0)
+    for x in range(450, 600, 8):  # moving right towards the border at x = 640
+        tracker.update(_detections(_square(x, 100)), frame)
+    for _ in range(25):  # out of the picture for 1 s
+        tracker.update(_detections(), frame)
+    for x in (590, 584):  # comes back at the right border
+        faces = tracker.update(_detections(_square(x, 100)), frame)
+    assert _ids(faces) == [1] and faces[0].detected
 
 
 # ---------------------------------------------------------------- best crops
@@ -344,10 +393,10 @@ def test_faces_meeting_and_turning_back_keep_their_ids(use_appearance: bool) -> 
     whose own track still predicts the old direction: motion alone swaps the ids (checked, so the
     scenario stays meaningful), the colour cue keeps them."""
     frames, turn = 60, 30
-    offset = [6 * (i if i <= turn else 2 * turn - i) for i in range(frames)]
-    covered = [abs(360 - 2 * d) < 50 for d in offset]
-    rear = Face(RED, [_square(130 + d, 200, 70) for d in offset], [not c for c in covered])
-    front = Face(BLUE, [_square(490 - d, 208, 70) for d in offset], [True] * frames, texture_seed=1)
+    offset = [4 * (i if i <= turn else 2 * turn - i) for i in range(frames)]  # 4 px per frame, then back
+    covered = [abs(240 - 2 * d) < 50 for d in offset]
+    rear = Face(RED, [_square(190 + d, 200, 70) for d in offset], [not c for c in covered])
+    front = Face(BLUE, [_square(430 - d, 208, 70) for d in offset], [True] * frames, texture_seed=1)
     seen = _run(FaceTracker(TrackerConfig(use_appearance=use_appearance), fps=25.0), [rear, front], frames)
     rear_ids = [frame[0].track_id for frame in seen if 0 in frame]
     front_ids = [frame[1].track_id for frame in seen if 1 in frame]

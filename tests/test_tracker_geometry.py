@@ -29,10 +29,11 @@ def test_iou_matrix_handles_empty_and_degenerate_boxes() -> None:
     assert iou_matrix(degenerate, degenerate)[0, 0] == 0.0
 
 
-def test_centre_distance_is_in_track_heights() -> None:
+def test_centre_distance_is_in_the_larger_box_height() -> None:
     tracks = np.array([[0, 0, 10, 20]], dtype=float)  # centre (5, 10), height 20
-    detections = np.array([[30, 0, 40, 20], [5, 10, 5, 10]], dtype=float)  # centres (35, 10) and (5, 10)
-    np.testing.assert_allclose(centre_distance_matrix(tracks, detections), [[30 / 20, 0.0]])
+    # centres (35, 10), (5, 10) and (5, 50) with heights 20, 0 and 40
+    detections = np.array([[30, 0, 40, 20], [5, 10, 5, 10], [0, 30, 10, 70]], dtype=float)
+    np.testing.assert_allclose(centre_distance_matrix(tracks, detections), [[30 / 20, 0.0, 40 / 40]])
 
 
 def test_box_conversions_round_trip() -> None:

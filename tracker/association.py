@@ -2,9 +2,10 @@
 
 * :func:`iou_cost` - ``1 - IoU`` of predicted track boxes and detections;
   pairs below the IoU gate are impossible.
-* :func:`distance_cost` - centre distance in track box heights divided by a
-  radius; pairs beyond the radius are impossible. Used to re-identify lost
-  tracks whose prediction drifted off the face during an occlusion.
+* :func:`distance_cost` - centre distance in box heights divided by a
+  per-track radius; pairs beyond the radius are impossible. Used to
+  re-identify lost tracks whose prediction drifted off the face during an
+  occlusion.
 * :func:`add_appearance` - mixes in the colour-histogram distance
   ``(1 - w) * motion + w * appearance`` and optionally forbids pairs whose
   colours differ too much (needed when motion evidence is weak).
@@ -49,8 +50,13 @@ def iou_cost(track_boxes: np.ndarray, detection_boxes: np.ndarray, iou_gate: flo
     return GatedCost(cost=1.0 - iou, allowed=iou >= iou_gate)
 
 
-def distance_cost(track_boxes: np.ndarray, detection_boxes: np.ndarray, radius: float) -> GatedCost:
-    """Return the centre distance in track box heights over ``radius``, allowing pairs within the radius."""
+def distance_cost(track_boxes: np.ndarray, detection_boxes: np.ndarray, radius: float | np.ndarray) -> GatedCost:
+    """Return the centre distance in box heights over ``radius``, allowing pairs within the radius.
+
+    ``radius`` (in box heights, positive) is one value or one per track; see
+    :func:`~tracker.geometry.centre_distance_matrix` for the distance.
+    """
+    radius = np.broadcast_to(np.asarray(radius, dtype=np.float64), (len(track_boxes),))[:, None]
     distance = centre_distance_matrix(track_boxes, detection_boxes)
     return GatedCost(cost=distance / radius, allowed=distance <= radius)
 

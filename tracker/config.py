@@ -50,12 +50,17 @@ class TrackerConfig:
     Re-identification of lost tracks (confirmed tracks that missed at least one
     detector frame), in a third round after the IoU rounds:
 
-    * ``reid_max_center_distance`` (2.0): a lost track may match a left-over
-      high-score detection whose centre is at most this many predicted box
-      heights away, whatever the IoU. During an occlusion the constant-velocity
-      prediction drifts, so the returning face often no longer overlaps it;
-      two box heights covers a face that stopped or turned during ~1-2 s.
-      0 disables this round.
+    * ``reid_max_center_distance`` (2.0) and ``reid_radius_seconds`` (1.0):
+      a lost track may match a left-over high-score detection whose centre is
+      within a radius of its prediction, whatever the IoU. The radius, in box
+      heights, grows linearly with the time since the track's last detection,
+      reaching ``reid_max_center_distance`` after ``reid_radius_seconds``
+      (2 heights per second by default). The error of the constant-velocity
+      prediction grows with the occlusion: a face that stops or turns during
+      1-2 s ends up one or two heights away; but a face missed for a few
+      frames cannot have moved far from its prediction, and a distant
+      detection then is rather a new face (e.g. one coming out from behind
+      another). 0 disables this round.
     * ``reid_max_distance`` (0.5): with appearance enabled, such a pair is only
       allowed if the Bhattacharyya distance of the colour histograms is at most
       this value: distance alone is weak evidence, and a new face appearing
@@ -68,6 +73,8 @@ class TrackerConfig:
     * ``min_hits`` (2): a track is confirmed, gets an id and is output after
       this many matched detections. Two consecutive detections remove almost
       all single-frame false positives while delaying output by one frame only.
+      Tracks started on the very first frame of a video are confirmed at once
+      (nothing before it could tell a face from a false positive).
     * ``max_coast_frames`` (2): a confirmed track missed by the detector is
       still output (with its predicted box) for this many *detector* frames;
       it bridges detector flicker without showing ghosts for long. Frames on
@@ -98,6 +105,7 @@ class TrackerConfig:
     appearance_weight: float = 0.3
     appearance_momentum: float = 0.1
     reid_max_center_distance: float = 2.0
+    reid_radius_seconds: float = 1.0
     reid_max_distance: float = 0.5
     min_hits: int = 2
     max_coast_frames: int = 2
@@ -117,5 +125,5 @@ class TrackerConfig:
             raise ValueError("appearance_momentum must be in (0, 1]")
         if min(self.min_hits, self.quality_check_every, self.max_crop_checks) < 1 or self.max_coast_frames < 0:
             raise ValueError("min_hits, quality_check_every, max_crop_checks must be >= 1, max_coast_frames >= 0")
-        if self.max_age_seconds < 0.0 or self.reid_max_center_distance < 0.0:
-            raise ValueError("max_age_seconds and reid_max_center_distance must be >= 0")
+        if min(self.max_age_seconds, self.reid_max_center_distance, self.reid_radius_seconds) < 0.0:
+            raise ValueError("max_age_seconds, reid_max_center_distance, reid_radius_seconds must be >= 0")

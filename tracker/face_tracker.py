@@ -2,7 +2,8 @@
 
 Per video frame, :meth:`FaceTracker.update`:
 
-1. predicts every track one frame ahead (Kalman);
+1. predicts every track one frame ahead (Kalman); a lost track whose
+   prediction leaves the frame is held at the border where it left;
 2. if the detector ran on this frame:
 
    * round 1 - detections scoring at least ``high_score`` against all tracks
@@ -11,11 +12,13 @@ Per video frame, :meth:`FaceTracker.update`:
      tracks left over, with a stricter IoU gate (ByteTrack);
    * round 3 - re-identification: high-score detections left over against
      lost tracks left over, gated by centre distance (and colour): during an
-     occlusion the prediction may drift so far that IoU is zero. Running it
+     occlusion the prediction may drift so far that IoU is zero. The radius
+     grows with the time the track has been lost, and running this round
      after the IoU rounds keeps it from stealing a detection that an active
      track overlaps;
    * tracks left unmatched record a miss, unmatched high-score detections
-     start tentative tracks, tracks with ``min_hits`` hits get the next id;
+     start tentative tracks, tracks with ``min_hits`` hits (or started on the
+     very first frame of the video) get the next id;
    * the detections that could most improve their track's best crop are
      scored for crop quality (a bounded number per frame);
 
@@ -141,7 +144,9 @@ class FaceTracker:
         if cfg.reid_max_center_distance <= 0.0:
             return first + second, high_left
         lost = [i for i in free if self._tracks[i].lost]
-        reid = partial(distance_cost, radius=cfg.reid_max_center_distance)
+        seconds_lost = np.array([self._tracks[i].frames_since_update for i in lost]) / self.fps
+        growth = np.minimum(1.0, seconds_lost / max(cfg.reid_radius_seconds, 1e-9))
+        reid = partial(distance_cost, radius=cfg.reid_max_center_distance * growth)
         third, _, high_left = self._round(boxes, lost, detections, high_left, embeddings, reid, cfg.reid_max_distance)
         return first + second + third, high_left
 

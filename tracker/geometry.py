@@ -26,18 +26,19 @@ def iou_matrix(boxes_a: np.ndarray, boxes_b: np.ndarray) -> np.ndarray:
 
 
 def centre_distance_matrix(boxes_a: np.ndarray, boxes_b: np.ndarray) -> np.ndarray:
-    """Return the (M, N) distances between box centres, in heights of ``boxes_a``.
+    """Return the (M, N) distances between box centres, in box heights.
 
-    Normalising by the (track) box height makes the value comparable across
-    face sizes: 1.0 means "one face height away".
+    Each distance is divided by the larger height of the two boxes, so 1.0
+    means "one face height away" whatever the face size, and a degenerate
+    (e.g. shrunk while leaving the frame) box on one side does not blow it up.
     """
     a = np.asarray(boxes_a, dtype=np.float64).reshape(-1, 4)
     b = np.asarray(boxes_b, dtype=np.float64).reshape(-1, 4)
     centre_a = (a[:, :2] + a[:, 2:]) / 2.0
     centre_b = (b[:, :2] + b[:, 2:]) / 2.0
     dist = np.linalg.norm(centre_a[:, None, :] - centre_b[None, :, :], axis=2)
-    height = np.maximum(a[:, 3] - a[:, 1], 1e-6)
-    return dist / height[:, None]
+    height = np.maximum(np.maximum(a[:, None, 3] - a[:, None, 1], b[None, :, 3] - b[None, :, 1]), 1e-6)
+    return dist / height
 
 
 def xyxy_to_cxcyah(box: np.ndarray) -> np.ndarray:
