@@ -28,6 +28,8 @@ app = typer.Typer(
 )
 console = Console(stderr=True)
 
+#: Detections between this score and --threshold only extend existing tracks, never start one.
+LOW_SCORE = 0.1
 EXIT_FAILED_ITEMS = 1
 EXIT_USAGE = 2
 
@@ -69,7 +71,7 @@ def track(
     output: Annotated[Path, typer.Option("--output", "-o", help="Output folder; one subfolder per input.")] = Path("facepics"),
     detector: DetectorOption = "faceboxes",
     detect_every: Annotated[int, typer.Option("--detect-every", min=1, max=30, help="Run the detector every N frames; tracks are predicted in between.")] = 1,
-    threshold: Annotated[float, typer.Option("--threshold", min=0.0, max=1.0, help="Minimum detector score for a face.")] = 0.5,
+    threshold: Annotated[float, typer.Option("--threshold", min=0.0, max=1.0, help="Minimum detector score for a new face; weaker detections (>= 0.1) only keep existing tracks alive.")] = 0.5,
     crops: Annotated[CropMode, typer.Option("--crops", help="best: one crop per track; all: one every --crop-every frames per track; none.")] = CropMode.best,
     crop_every: Annotated[int, typer.Option("--crop-every", min=1, help="Frames between crops of a track with --crops all.")] = 25,
     video: Annotated[bool, typer.Option("--video/--no-video", help="Write annotated.mp4 for each input.")] = True,
@@ -104,14 +106,15 @@ def track(
         crop_every=crop_every,
         write_video=video,
         display=_default_display() if display is None and live_device is not None else bool(display),
-        tracker=TrackerConfig(max_age_seconds=max_age),
+        tracker=TrackerConfig(high_score=threshold, low_score=min(LOW_SCORE, threshold), max_age_seconds=max_age),
     )
     inputs, problems = ([], []) if live_device is not None else discover_inputs(list(paths or []), output, recursive)
     for problem in problems:
         console.print(f"[red]skipped[/red]: {problem.path}: {problem.reason}")
     if live_device is None and not inputs:
         raise typer.Exit(EXIT_FAILED_ITEMS)
-    loaded = _load(detector, threshold, threads, device, max_side)
+    # The detector also returns the low-score faces that only extend existing tracks (ByteTrack).
+    loaded = _load(detector, options.tracker.low_score, threads, device, max_side)
     extra = {"detector": loaded.name, "threshold": threshold}
     with StopSignals() as signals:
         if live_device is not None:
@@ -192,17 +195,18 @@ def evaluate(
 @app.command()
 def train(
     run_dir: Annotated[Path, typer.Option("--run-dir", help="Folder for checkpoints and log.jsonl; an existing run is resumed.")] = Path("runs/faceboxes-small"),
-    variant: Annotated[str, typer.Option("--variant", help="FaceBoxes variant: small (extra stride-16 anchors) or paper.")] = "small",
+    family: Annotated[str, typer.Option("--family", help="Detector family: faceboxes or ainnoface.")] = "faceboxes",
+    variant: Annotated[str, typer.Option("--variant", help="Variant: small (our default) or paper (the published configuration).")] = "small",
     train_sets: Annotated[list[Path], typer.Option("--train-set", help="VOC training folders (repeat the option).")] = [Path("../shared/data/faces/train"), Path("../shared/data/pseudo")],  # noqa: B006
     dev_set: Annotated[Path, typer.Option("--dev-set", help="VOC folder for the per-epoch AP.")] = Path("../shared/data/faces/dev"),
-    epochs: Annotated[int, typer.Option("--epochs", min=1, help="Total epochs of the schedule.")] = 45,
+    epochs: Annotated[int, typer.Option("--epochs", min=1, help="Total epochs of the schedule.")] = 38,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 16,
     image_size: Annotated[int, typer.Option("--image-size", help="Side of the square training crops.")] = 512,
     learning_rate: Annotated[float, typer.Option("--lr", help="Peak learning rate (AdamW, one-cycle).")] = 2e-3,
     workers: Annotated[int, typer.Option("--workers", min=0, help="Data-loading processes.")] = 2,
     threads: Annotated[int, typer.Option("--threads", min=1, help="Torch CPU threads.")] = 2,
 ) -> None:
-    """Train (or resume) a FaceBoxes detector on Pascal VOC folders (needs the 'train' extra: torch)."""
+    """Train (or resume) a detector on Pascal VOC folders (needs the 'train' extra: torch)."""
     try:
         from detectors.training.train import TrainConfig
         from detectors.training.train import train as run_training
@@ -210,7 +214,7 @@ def train(
         console.print(f"[red]error:[/red] training needs torch: pip install -e '.[train]' ({error})")
         raise typer.Exit(EXIT_USAGE) from None
     config = TrainConfig(
-        run_dir=str(run_dir), variant=variant, train_sets=[str(p) for p in train_sets], dev_set=str(dev_set),
+        run_dir=str(run_dir), family=family, variant=variant, train_sets=[str(p) for p in train_sets], dev_set=str(dev_set),
         epochs=epochs, batch_size=batch_size, image_size=image_size, learning_rate=learning_rate,
         workers=workers, threads=threads,
     )
@@ -224,11 +228,11 @@ def export(
 ) -> None:
     """Export a training checkpoint to ONNX (dynamic input size) for the runtime."""
     try:
-        from detectors.training.export import export_checkpoint
+        from detectors.training.families import export_trained
     except ImportError as error:
         console.print(f"[red]error:[/red] export needs torch and onnx: pip install -e '.[train]' ({error})")
         raise typer.Exit(EXIT_USAGE) from None
-    path = export_checkpoint(checkpoint, output)
+    path = export_trained(checkpoint, output)
     console.print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
 
 

@@ -42,7 +42,8 @@ class ProcessedFrame:
     faces: list[TrackedFace]
     finished: list[FinishedTrack]
     detections: int | None
-    """Faces found by the detector on this frame, None when it did not run."""
+    """Confident faces (score >= the tracker's ``high_score``) found by the detector on this
+    frame; None when it did not run."""
 
 
 @dataclass
@@ -78,7 +79,7 @@ class FrameProcessor:
         """Detect (on every ``detect_every``-th frame) and track one frame."""
         detections = self.detect(frame) if index % self.detect_every == 0 else None
         faces = self.tracker.update(detections, frame)
-        found = None if detections is None else len(detections)
+        found = None if detections is None else int(np.sum(detections[:, 4] >= self.tracker.config.high_score))
         return ProcessedFrame(index, frame, faces, self.tracker.pop_finished(), found)
 
     def finish(self) -> list[FinishedTrack]:

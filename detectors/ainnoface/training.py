@@ -28,7 +28,9 @@ from detectors.ainnoface.losses import LossConfig, ainnoface_loss
 from detectors.ainnoface.model import AInnoFace, AInnoFaceInferenceWrapper
 from detectors.anchors import generate_anchors
 from detectors.datasets.sample import FaceSample
+from detectors.inference import ForwardFn
 from detectors.training.augment import AugmentConfig
+from detectors.training.families import torch_forward as run_wrapper
 
 
 class AInnoFaceTrainingSet(Dataset):
@@ -91,16 +93,9 @@ def compute_losses(
     return ainnoface_loss(model(images), anchors, boxes, ignore, config)
 
 
-def torch_forward(model: AInnoFace):
+def torch_forward(model: AInnoFace) -> ForwardFn:
     """A :data:`detectors.inference.ForwardFn` running the runtime contract in PyTorch."""
-    wrapper = AInnoFaceInferenceWrapper(model).eval()
-
-    def forward(batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        with torch.inference_mode():
-            deltas, scores = wrapper(torch.from_numpy(batch))
-        return deltas[0].numpy(), scores[0].numpy()
-
-    return forward
+    return run_wrapper(AInnoFaceInferenceWrapper(model))
 
 
 def model_config_dict(model: AInnoFace) -> dict:

@@ -50,3 +50,9 @@ class FaceTrainingSet(Dataset):
         labels, targets = match_anchors(self.anchors, boxes, ignore, self.iou_threshold)
         tensor = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1))).float()
         return tensor, torch.from_numpy(labels.astype(np.int64)), torch.from_numpy(targets)
+
+
+def stack_batch(batch: list) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Collate :class:`FaceTrainingSet` items into batched tensors."""
+    images, labels, targets = zip(*batch)
+    return torch.stack(images), torch.stack(labels), torch.stack(targets)

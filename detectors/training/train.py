@@ -23,13 +23,10 @@ from torch.utils.data import DataLoader
 from detectors.datasets.sample import FaceSample
 from detectors.datasets.voc import read_voc_folder
 from detectors.evaluation.ap import evaluate_detections
-from detectors.faceboxes.config import PAD_MULTIPLE
 from detectors.inference import ScalePolicy, detect_frame
 from detectors.postprocess import PostprocessConfig
 from detectors.training.augment import AugmentConfig
-from detectors.training.data import FaceTrainingSet
-from detectors.training.export import InferenceWrapper
-from detectors.training.loss import multibox_loss
+from detectors.training.families import ModelFamily, get_family
 
 #: Buckets averaged into the model-selection score.
 SELECTION_BUCKETS = (">=64", "32-64", "16-32")
@@ -40,16 +37,16 @@ class TrainConfig:
     """Everything that defines a training run (stored in each checkpoint)."""
 
     run_dir: str = "runs/faceboxes-small"
+    family: str = "faceboxes"
     variant: str = "small"
     train_sets: list[str] = field(default_factory=lambda: ["../shared/data/faces/train", "../shared/data/pseudo"])
     dev_set: str = "../shared/data/faces/dev"
-    epochs: int = 45
+    epochs: int = 38
     batch_size: int = 16
     image_size: int = 512
     learning_rate: float = 2e-3
     weight_decay: float = 0.01
     warmup_fraction: float = 0.03
-    negatives_per_positive: int = 3
     eval_every: int = 4
     eval_max_side: int = 1024
     workers: int = 1
@@ -59,31 +56,20 @@ class TrainConfig:
     dev_limit: int | None = None  # smoke tests: evaluate on the first N dev images
 
 
-def torch_forward(model: nn.Module) -> Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]:
-    """A :data:`detectors.inference.ForwardFn` running ``model`` in PyTorch."""
-    wrapper = InferenceWrapper(model).eval()
-
-    def forward(batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        with torch.inference_mode():
-            deltas, scores = wrapper(torch.from_numpy(batch))
-        return deltas[0].numpy(), scores[0].numpy()
-
-    return forward
-
-
-def evaluate_model(model: nn.Module, samples: Sequence[FaceSample], max_side: int) -> dict[str, dict[str, float]]:
+def evaluate_model(
+    model: nn.Module, family: ModelFamily, samples: Sequence[FaceSample], max_side: int
+) -> dict[str, dict[str, float]]:
     """AP per size bucket of ``model`` on ``samples`` (score threshold 0.05, as for AP)."""
     import cv2
 
     was_training = model.training
-    forward = torch_forward(model)
+    forward = family.forward(model)
     post = PostprocessConfig(score_threshold=0.05)
+    levels = family.levels(model)
     detections = []
     for sample in samples:
         image = cv2.imread(str(sample.image_path), cv2.IMREAD_COLOR)
-        detections.append(
-            detect_frame(image, forward, model.config.levels, PAD_MULTIPLE, ScalePolicy(max_side=max_side), post)
-        )
+        detections.append(detect_frame(image, forward, levels, family.pad_multiple, ScalePolicy(max_side=max_side), post))
     model.train(was_training)
     return evaluate_detections(samples, detections)
 
@@ -92,17 +78,6 @@ def selection_score(results: dict[str, dict[str, float]]) -> float:
     """Mean AP over the buckets from 16 px up that have faces (the model-selection criterion)."""
     values = [results[name]["ap"] for name in SELECTION_BUCKETS if not np.isnan(results[name]["ap"])]
     return float(np.mean(values)) if values else 0.0
-
-
-def _build_model(config: TrainConfig) -> nn.Module:
-    from detectors.faceboxes.model import build_faceboxes
-
-    return build_faceboxes(config.variant)
-
-
-def _collate(batch: list) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    images, labels, targets = zip(*batch)
-    return torch.stack(images), torch.stack(labels), torch.stack(targets)
 
 
 def _load_training_samples(config: TrainConfig) -> list[FaceSample]:
@@ -120,9 +95,10 @@ def train(config: TrainConfig, log: Callable[[str], None] = print) -> Path:
     torch.manual_seed(config.seed)
     run_dir = Path(config.run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    model = _build_model(config)
-    dataset = FaceTrainingSet(
-        _load_training_samples(config), model.config.levels, AugmentConfig(size=config.image_size), seed=config.seed
+    family = get_family(config.family)
+    model = family.build(config.variant)
+    dataset = family.make_dataset(
+        _load_training_samples(config), model, AugmentConfig(size=config.image_size), config.seed
     )
     dev_samples = read_voc_folder(config.dev_set)[: config.dev_limit]
     loader = DataLoader(
@@ -131,7 +107,7 @@ def train(config: TrainConfig, log: Callable[[str], None] = print) -> Path:
         shuffle=True,
         drop_last=True,
         num_workers=config.workers,
-        collate_fn=_collate,
+        collate_fn=family.collate,
         persistent_workers=False,
         generator=torch.Generator().manual_seed(config.seed),
     )
@@ -159,28 +135,24 @@ def train(config: TrainConfig, log: Callable[[str], None] = print) -> Path:
         dataset.set_epoch(epoch)
         model.train()
         started = time.time()
-        totals = np.zeros(2)
-        for step, (images, labels, targets) in enumerate(loader):
+        totals: dict[str, float] = {}
+        for step, batch in enumerate(loader):
             if step >= steps_per_epoch:
                 break
-            deltas, logits = model(images)
-            cls_loss, loc_loss = multibox_loss(deltas, logits, labels, targets, config.negatives_per_positive)
+            losses = family.losses(model, batch)
             optimizer.zero_grad(set_to_none=True)
-            (cls_loss + loc_loss).backward()
+            losses["total"].backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
             optimizer.step()
             scheduler.step()
-            totals += (cls_loss.item(), loc_loss.item())
-        record: dict = {
-            "epoch": epoch,
-            "cls_loss": totals[0] / steps_per_epoch,
-            "loc_loss": totals[1] / steps_per_epoch,
-            "lr": scheduler.get_last_lr()[0],
-            "train_seconds": round(time.time() - started, 1),
-        }
+            for name, value in losses.items():
+                totals[name] = totals.get(name, 0.0) + float(value.detach())
+        record: dict = {"epoch": epoch}
+        record.update({f"{name}_loss": total / steps_per_epoch for name, total in totals.items() if name != "total"})
+        record.update({"lr": scheduler.get_last_lr()[0], "train_seconds": round(time.time() - started, 1)})
         is_last = epoch == config.epochs - 1
         if dev_samples and ((epoch + 1) % config.eval_every == 0 or is_last):
-            results = evaluate_model(model, dev_samples, config.eval_max_side)
+            results = evaluate_model(model, family, dev_samples, config.eval_max_side)
             record["dev_ap"] = {
                 name: None if np.isnan(values["ap"]) else round(values["ap"], 4) for name, values in results.items()
             }
@@ -189,13 +161,14 @@ def train(config: TrainConfig, log: Callable[[str], None] = print) -> Path:
             if score > best_score:
                 best_score = score
                 torch.save({"model": model.state_dict(), "epoch": epoch, "dev_ap": record["dev_ap"],
-                            "config": asdict(config)}, run_dir / "best.pt")
+                            "config": asdict(config), **family.checkpoint_extras(model)}, run_dir / "best.pt")
         state = {
             "model": model.state_dict(),
             "optimizer": optimizer.state_dict(),
             "epoch": epoch,
             "best_score": best_score,
             "config": asdict(config),
+            **family.checkpoint_extras(model),
         }
         torch.save(state, run_dir / "last.pt.tmp")
         (run_dir / "last.pt.tmp").replace(last_path)

@@ -1,0 +1,123 @@
+"""What the training loop needs to know about each detector family (FaceBoxes, AInnoFace).
+
+A :class:`ModelFamily` bundles model construction, the training set, the loss, the PyTorch
+forward used for evaluation and the ONNX export, so :mod:`detectors.training.train` is one loop
+for every detector.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import Dataset
+
+from detectors.anchors import AnchorLevel
+from detectors.datasets.sample import FaceSample
+from detectors.inference import ForwardFn
+from detectors.training.augment import AugmentConfig
+
+#: Batch from the data loader -> named loss terms, including ``total``.
+LossFn = Callable[[nn.Module, Any], dict[str, torch.Tensor]]
+
+
+@dataclass(frozen=True)
+class ModelFamily:
+    """Family-specific pieces of training, evaluation and export."""
+
+    name: str
+    build: Callable[[str], nn.Module]
+    make_dataset: Callable[[Sequence[FaceSample], nn.Module, AugmentConfig, int], Dataset]
+    collate: Callable[[list], Any]
+    losses: LossFn
+    forward: Callable[[nn.Module], ForwardFn]
+    levels: Callable[[nn.Module], tuple[AnchorLevel, ...]]
+    pad_multiple: int
+    export_checkpoint: Callable[[Path, Path], Path]
+    checkpoint_extras: Callable[[nn.Module], dict[str, Any]] = lambda model: {}
+
+
+def torch_forward(wrapper: nn.Module) -> ForwardFn:
+    """A :data:`ForwardFn` running an inference wrapper (``deltas``, ``scores``) in PyTorch."""
+    wrapper = wrapper.eval()
+
+    def forward(batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        with torch.inference_mode():
+            deltas, scores = wrapper(torch.from_numpy(batch))
+        return deltas[0].numpy(), scores[0].numpy()
+
+    return forward
+
+
+def _faceboxes() -> ModelFamily:
+    from detectors.faceboxes.config import PAD_MULTIPLE
+    from detectors.faceboxes.model import build_faceboxes
+    from detectors.training.data import FaceTrainingSet, stack_batch
+    from detectors.training.export import InferenceWrapper, export_checkpoint
+    from detectors.training.loss import multibox_loss
+
+    def losses(model: nn.Module, batch: Any) -> dict[str, torch.Tensor]:
+        images, labels, targets = batch
+        deltas, logits = model(images)
+        classification, localisation = multibox_loss(deltas, logits, labels, targets)
+        return {"cls": classification, "loc": localisation, "total": classification + localisation}
+
+    return ModelFamily(
+        name="faceboxes",
+        build=build_faceboxes,
+        make_dataset=lambda samples, model, augment, seed: FaceTrainingSet(samples, model.config.levels, augment,
+                                                                           seed=seed),
+        collate=stack_batch,
+        losses=losses,
+        forward=lambda model: torch_forward(InferenceWrapper(model)),
+        levels=lambda model: model.config.levels,
+        pad_multiple=PAD_MULTIPLE,
+        export_checkpoint=export_checkpoint,
+    )
+
+
+def _ainnoface() -> ModelFamily:
+    from detectors.ainnoface import PAD_MULTIPLE, build_ainnoface
+    from detectors.ainnoface import training as ainnoface_training
+    from detectors.ainnoface.export import export_ainnoface_checkpoint
+
+    def losses(model: nn.Module, batch: Any) -> dict[str, torch.Tensor]:
+        images, boxes, ignore = batch
+        return ainnoface_training.compute_losses(model, images, boxes, ignore)
+
+    return ModelFamily(
+        name="ainnoface",
+        build=build_ainnoface,
+        make_dataset=lambda samples, model, augment, seed: ainnoface_training.AInnoFaceTrainingSet(
+            samples, augment, seed=seed
+        ),
+        collate=ainnoface_training.collate,
+        losses=losses,
+        forward=ainnoface_training.torch_forward,
+        levels=lambda model: model.config.levels,
+        pad_multiple=PAD_MULTIPLE,
+        export_checkpoint=export_ainnoface_checkpoint,
+        checkpoint_extras=lambda model: {"model_config": ainnoface_training.model_config_dict(model)},
+    )
+
+
+FAMILIES: dict[str, Callable[[], ModelFamily]] = {"faceboxes": _faceboxes, "ainnoface": _ainnoface}
+
+
+def get_family(name: str) -> ModelFamily:
+    """The :class:`ModelFamily` called ``name`` (``faceboxes`` or ``ainnoface``)."""
+    if name not in FAMILIES:
+        raise ValueError(f"unknown detector family {name!r}; choose one of {', '.join(FAMILIES)}")
+    return FAMILIES[name]()
+
+
+def export_trained(checkpoint: str | Path, output: str | Path) -> Path:
+    """Export a checkpoint of any family to ONNX (the family is read from the checkpoint)."""
+    state = torch.load(checkpoint, weights_only=True)
+    family = state.get("config", {}).get("family", "faceboxes")
+    return get_family(family).export_checkpoint(Path(checkpoint), Path(output))
