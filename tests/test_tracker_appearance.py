@@ -62,3 +62,11 @@ def test_blend_moves_towards_new_appearance() -> None:
     to_red, to_blue = appearance_distance_matrix(blended[None], np.stack([red, blue]))[0]
     assert 0.0 < to_red < to_blue
     assert appearance_distance_matrix(blend_embedding(red, red, 0.3)[None], red[None])[0, 0] < 1e-3
+
+
+def test_boxes_reaching_outside_sample_only_their_visible_part() -> None:
+    """A face cut by the border is described by its visible pixels, not by repeated border pixels."""
+    frame = _two_patch_frame()
+    frame[:, :3] = (0, 255, 0)  # a green frame edge that a clamped sampling grid would sample over and over
+    inside, overhanging = colour_embeddings(frame, np.array([[0, 0, 100, 100], [-100, 0, 100, 100]], dtype=float))
+    assert appearance_distance_matrix(inside[None], overhanging[None])[0, 0] < 0.15

@@ -87,7 +87,7 @@ def _run(tracker: FaceTracker, faces: list[Face], frames: int) -> list[dict[int,
 
 
 def test_track_is_tentative_until_min_hits() -> None:
-    tracker = FaceTracker(TrackerConfig(min_hits=3), fps=25.0)
+    tracker = FaceTracker(TrackerConfig(min_hits=3, instant_confirm_score=1.5), fps=25.0)
     assert tracker.update(_detections(), None) == []  # first frame: no face yet
     assert tracker.update(_detections(_square(100, 100)), None) == []
     assert tracker.update(_detections(_square(102, 100)), None) == []
@@ -97,13 +97,13 @@ def test_track_is_tentative_until_min_hits() -> None:
 
 
 def test_faces_on_the_first_frame_are_confirmed_at_once() -> None:
-    tracker = FaceTracker(TrackerConfig(min_hits=3), fps=25.0)
+    tracker = FaceTracker(TrackerConfig(min_hits=3, instant_confirm_score=1.5), fps=25.0)
     assert _ids(tracker.update(_detections(_square(100, 100), _square(300, 100)), None)) == [1, 2]
     assert _ids(tracker.update(_detections(_square(102, 100), _square(300, 100), _square(200, 300)), None)) == [1, 2]
 
 
 def test_unconfirmed_detection_is_dropped_without_using_an_id() -> None:
-    tracker = FaceTracker(TrackerConfig(min_hits=2), fps=25.0)
+    tracker = FaceTracker(TrackerConfig(min_hits=2, max_tentative_misses=0, instant_confirm_score=1.5), fps=25.0)
     tracker.update(_detections(), None)
     tracker.update(_detections(_square(300, 300)), None)  # a single false positive
     tracker.update(_detections(), None)  # missed once: removed
@@ -228,7 +228,7 @@ def test_invalid_detections_are_rejected() -> None:
 def test_reidentification_never_steals_an_overlapped_detection() -> None:
     """A lost track near an active one must not take the active track's detection, even if that lets
     the active track match a second, barely overlapping detection (more matches is not better)."""
-    tracker = FaceTracker(TrackerConfig(), fps=25.0)
+    tracker = FaceTracker(TrackerConfig(instant_confirm_score=1.5), fps=25.0)
     active, lost = _square(100, 100), _square(210, 100)  # centres 110 px = 1.8 heights apart
     for _ in range(10):
         tracker.update(_detections(active, lost), None)
@@ -402,3 +402,139 @@ def test_faces_meeting_and_turning_back_keep_their_ids(use_appearance: bool) -> 
     front_ids = [frame[1].track_id for frame in seen if 1 in frame]
     kept = len(set(rear_ids)) == 1 and len(set(front_ids)) == 1 and rear_ids[0] != front_ids[0]
     assert kept == use_appearance
+
+
+# ---------------------------------------------------------------- instant confirmation, probation
+
+
+def test_confident_detection_is_output_at_once_and_a_one_off_is_dropped_silently() -> None:
+    tracker = FaceTracker(TrackerConfig(instant_confirm_score=0.8, max_tentative_misses=1), fps=25.0)
+    tracker.update(_detections(), None)  # frame 0: nothing
+    [face] = tracker.update(_detections(_square(300, 300), score=0.9), None)  # a confident one-off
+    assert face.track_id == 1 and face.detected
+    assert tracker.update(None, None) != []  # no detector run: still shown (predicted)
+    assert tracker.update(_detections(), None) == []  # missed on probation: hidden at once, not coasted
+    assert tracker.update(_detections(), None) == []  # missed twice: removed
+    assert tracker.pop_finished() == [] and tracker.finalize() == []  # a likely false positive: no record
+
+
+def test_unsure_detection_still_waits_for_min_hits() -> None:
+    tracker = FaceTracker(TrackerConfig(instant_confirm_score=0.8, min_hits=2), fps=25.0)
+    tracker.update(_detections(), None)
+    assert tracker.update(_detections(_square(300, 300), score=0.7), None) == []
+    assert _ids(tracker.update(_detections(_square(302, 300), score=0.7), None)) == [1]
+
+
+def test_track_on_probation_keeps_its_id_over_one_dropped_detection() -> None:
+    tracker = FaceTracker(TrackerConfig(instant_confirm_score=0.8, max_tentative_misses=1), fps=25.0)
+    tracker.update(_detections(), None)
+    assert _ids(tracker.update(_detections(_square(300, 300)), None)) == [1]
+    assert tracker.update(_detections(), None) == []  # dropped by the detector
+    faces = tracker.update(_detections(_square(304, 300)), None)
+    assert _ids(faces) == [1] and faces[0].hits == 2
+    assert [track.track_id for track in tracker.finalize()] == [1]  # proven now: reported
+
+
+@pytest.mark.parametrize(("max_misses", "confirmed"), [(1, True), (0, False)])
+def test_tentative_track_survives_a_dropped_detection(max_misses: int, confirmed: bool) -> None:
+    config = TrackerConfig(instant_confirm_score=1.5, min_hits=2, max_tentative_misses=max_misses)
+    tracker = FaceTracker(config, fps=25.0)
+    tracker.update(_detections(), None)
+    tracker.update(_detections(_square(300, 300)), None)
+    tracker.update(_detections(), None)  # the second detection is dropped
+    faces = tracker.update(_detections(_square(304, 300)), None)
+    assert _ids(faces) == ([1] if confirmed else [])
+
+
+# ---------------------------------------------------------------- frame border
+
+
+def _clipped(box: list[float]) -> list[float]:
+    return [max(box[0], 0.0), max(box[1], 0.0), min(box[2], 640.0), min(box[3], 480.0)]
+
+
+def test_face_entering_at_the_border_keeps_its_shape() -> None:
+    """The first detections of a face coming up from the bottom edge are wide and flat (its visible top part):
+    they must not make the tracker learn a wide aspect ratio that inflates the box once the face is in."""
+    frame = np.zeros(FRAME_SHAPE, dtype=np.uint8)
+    tracker = FaceTracker(TrackerConfig(), fps=25.0)
+    errors = []
+    for index in range(40):
+        full = [300.0, 465.0 - 4.0 * index, 360.0, 540.0 - 4.0 * index]  # 60 x 75, moving up 4 px per frame
+        faces = tracker.update(_detections(_clipped(full)), frame)
+        errors.append(np.abs(faces[0].box - _clipped(full)).max())
+    assert max(errors) < 4.0
+
+
+@pytest.mark.parametrize(("min_coast_visible", "ghost"), [(0.55, False), (0.0, True)])
+def test_track_lost_while_leaving_the_frame_is_not_shown(min_coast_visible: float, ghost: bool) -> None:
+    """A face sliding out at the right edge keeps its full size in the tracker; once the detector stops
+    finding it (less than a third visible), its mostly outside prediction is not output."""
+    frame = np.zeros(FRAME_SHAPE, dtype=np.uint8)
+    tracker = FaceTracker(TrackerConfig(min_coast_visible=min_coast_visible, max_coast_frames=2), fps=25.0)
+    for index in range(45):
+        full = [500.0 + 4.0 * index, 200.0, 560.0 + 4.0 * index, 275.0]
+        visible = (640.0 - full[0]) / 60.0
+        faces = tracker.update(_detections(_clipped(full)) if visible >= 0.3 else _detections(), frame)
+        if visible >= 0.3:
+            np.testing.assert_allclose(faces[0].box, _clipped(full), atol=3.0)
+        else:  # the first frame after the last detection
+            assert (faces != []) == ghost
+            return
+    raise AssertionError("the face never left")
+
+
+@pytest.mark.parametrize("use_appearance", [True, False])
+def test_face_out_of_the_picture_for_three_seconds_keeps_its_id(use_appearance: bool) -> None:
+    """A face walks out at the right edge, stays out for 3 s and comes back at the same place, partly visible
+    at first (the detections are its visible part): the default maximum age and the colour gate keep its id."""
+    background = _background()
+    tracker = FaceTracker(TrackerConfig(use_appearance=use_appearance), fps=25.0)
+    path = list(range(450, 660, 6)) + [660] * 75 + list(range(654, 450, -6))
+    ids = set()
+    for index, x in enumerate(path):
+        full = _square(float(x), 200.0, 60.0)
+        face = Face(RED, [full] * (index + 1), [True] * (index + 1))
+        frame = _render([face], index, background)
+        detected = (640.0 - x) / 60.0 >= 0.3
+        faces = tracker.update(_detections(_clipped(full)) if detected else _detections(), frame)
+        ids.update(face.track_id for face in faces if face.detected)
+    assert ids == {1}
+
+
+def test_face_aspect_is_learned_from_whole_detections() -> None:
+    tracker = FaceTracker(TrackerConfig(face_aspect=0.8), fps=25.0)
+    frame = np.zeros(FRAME_SHAPE, dtype=np.uint8)
+    for _ in range(60):
+        tracker.update(_detections(_square(300, 200)), frame)  # square boxes: aspect 1
+    tracker.update(_detections(_square(300, 200), [0.0, 100.0, 20.0, 160.0]), frame)  # a face entering at the left
+    entering = next(track for track in tracker._tracks if track.first_frame > 0)
+    np.testing.assert_allclose(entering.kalman.box, [-40.0, 100.0, 20.0, 160.0], atol=1.0)  # completed as a square
+
+
+@pytest.mark.parametrize(("gate", "same_id"), [(0.6, True), (0.5, False)])
+def test_partly_covered_face_is_still_reidentified(gate: float, same_id: bool) -> None:
+    """A face comes back from a 1 s occlusion a little away from where it was lost, its upper half still
+    behind a blue object: the colour distance to its whole-face histogram is then about 0.56, which the
+    default gate (0.6) accepts and a gate for whole views only (0.5) rejects."""
+    background = _background()
+    tracker = FaceTracker(TrackerConfig(reid_max_distance=gate), fps=25.0)
+    box, moved = _square(200, 150, 80), _square(270, 150, 80)  # 0.9 heights apart, IoU 0.06
+    face = Face(RED, [box], [True])
+    for _ in range(10):
+        tracker.update(_detections(box), _render([face], 0, background))
+    for _ in range(25):
+        tracker.update(_detections(), background)
+    frame = _render([Face(RED, [moved], [True])], 0, background)
+    frame[150:190, 260:360] = BLUE  # covers the upper half of the face
+    faces = tracker.update(_detections(moved), frame)
+    assert _ids(faces) == ([1] if same_id else [2])
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [{"max_tentative_misses": -1}, {"min_coast_visible": 1.5}, {"border_tolerance": -0.1}, {"face_aspect": 0.0}],
+)
+def test_new_config_fields_are_validated(bad: dict[str, float]) -> None:
+    with pytest.raises(ValueError):
+        TrackerConfig(**bad)

@@ -32,13 +32,15 @@ def colour_embeddings(frame: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     """Return an (N, EMBEDDING_SIZE) float32 array of sqrt-histograms of the boxes.
 
     ``frame`` is an HxWx3 uint8 BGR image and ``boxes`` an (N, 4) array of
-    ``[x1, y1, x2, y2]``; boxes reaching outside the frame sample its border.
+    ``[x1, y1, x2, y2]``. Boxes reaching outside the frame are clipped to it
+    first, so only the visible part of a face is sampled (rather than the
+    frame's border pixels, repeated for every sample outside).
     """
-    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    height, width = frame.shape[:2]
+    boxes = np.clip(np.asarray(boxes, dtype=np.float64).reshape(-1, 4), 0.0, [width, height, width, height])
     count = len(boxes)
     if count == 0:
         return np.zeros((0, EMBEDDING_SIZE), dtype=np.float32)
-    height, width = frame.shape[:2]
     steps = (0.5 - INNER_FRACTION / 2.0) + INNER_FRACTION * (np.arange(GRID) + 0.5) / GRID
     xs = boxes[:, 0:1] + steps[None, :] * (boxes[:, 2:3] - boxes[:, 0:1])
     ys = boxes[:, 1:2] + steps[None, :] * (boxes[:, 3:4] - boxes[:, 1:2])

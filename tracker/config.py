@@ -61,27 +61,67 @@ class TrackerConfig:
       frames cannot have moved far from its prediction, and a distant
       detection then is rather a new face (e.g. one coming out from behind
       another). 0 disables this round.
-    * ``reid_max_distance`` (0.5): with appearance enabled, such a pair is only
+    * ``reid_max_distance`` (0.6): with appearance enabled, such a pair is only
       allowed if the Bhattacharyya distance of the colour histograms is at most
       this value: distance alone is weak evidence, and a new face appearing
       next to a lost track must not take its id. The same face under slightly
       different light scores about 0.1-0.35, differently coloured faces, hair
-      or skin 0.5 and more.
+      or skin 0.5 and more; but a face is re-identified when it comes back
+      into view, often only partly visible (cut by the border or still half
+      behind someone), and such partial views of the same face score up to
+      about 0.6 against the histogram of the whole face.
+
+    Faces cut by the frame border (see :mod:`tracker.border`):
+
+    * ``border_tolerance`` (0.1): a detection side within this fraction of the
+      box size (and at least 1 px) of the frame edge is taken as cut by the
+      border and is completed to the full face box. Detector boxes of a cut
+      face end a few per cent inside or outside the edge; a face merely close
+      to the edge loses nothing, its completed box is nearly its detection.
+    * ``face_aspect`` (0.8): initial width / height of a face box, used to
+      complete cut detections that start a track (matched tracks use their
+      own aspect). It is then learned from the uncut detections (a moving
+      average of each detector frame's median), so it follows the detector's
+      box shape; 0.8 is typical of RetinaFace/SCRFD-style face boxes.
 
     Lifecycle:
 
     * ``min_hits`` (2): a track is confirmed, gets an id and is output after
-      this many matched detections. Two consecutive detections remove almost
-      all single-frame false positives while delaying output by one frame only.
-      Tracks started on the very first frame of a video are confirmed at once
-      (nothing before it could tell a face from a false positive).
+      this many matched detections. Two detections remove almost all
+      single-frame false positives while delaying output by one detector
+      frame. Tracks started on the very first frame of a video are confirmed
+      at once (nothing before it could tell a face from a false positive).
+    * ``instant_confirm_score`` (0.8): a track started by a detection scoring
+      at least this is confirmed and output at once, on probation: until it
+      reaches ``min_hits`` hits it is hidden as soon as it is missed, removed
+      like a tentative track, and never reported as finished. Waiting for a
+      second detection costs a whole detector period of output when the
+      detector runs every k-th frame; confident detections are rarely false
+      positives, and a one-off one is then shown only until the next
+      detector frame. A value above 1 disables it.
+    * ``max_tentative_misses`` (1): a track with fewer than ``min_hits`` hits
+      (tentative or on probation) survives this many consecutive missed
+      detector frames, hidden. One dropped detection (detectors miss a face
+      now and then) then does not restart the track and its confirmation;
+      a false positive still needs a second detection at the same place.
     * ``max_coast_frames`` (2): a confirmed track missed by the detector is
       still output (with its predicted box) for this many *detector* frames;
       it bridges detector flicker without showing ghosts for long. Frames on
       which the detector did not run are never misses.
-    * ``max_age_seconds`` (2.0): a lost track is kept (predicted, not output,
+    * ``min_coast_visible`` (0.55): a missed track is only output while at
+      least this fraction of its predicted (full face) box is inside the
+      frame. Detectors find faces that are at least about half visible, so a
+      track missed while mostly outside has most likely left: showing it
+      would show a ghost at the border. Slightly above one half, so that a
+      lost track held at the border (its centre on the edge, exactly half
+      inside) is hidden.
+    * ``max_age_seconds`` (4.0): a lost track is kept (predicted, not output,
       available for re-identification) for this long after its last detection,
-      then removed. Occlusions by a passing person last about 0.5-1.5 s.
+      then removed. Occlusions by a passing person last about 0.5-1.5 s, but a
+      person stepping out of the picture and back, or hidden by a group,
+      is gone for 2-4 s; with the re-identification radius and colour gate a
+      kept track rarely takes a new face, and it costs little (lost tracks
+      are not output).
 
     Best crop:
 
@@ -106,10 +146,15 @@ class TrackerConfig:
     appearance_momentum: float = 0.1
     reid_max_center_distance: float = 2.0
     reid_radius_seconds: float = 1.0
-    reid_max_distance: float = 0.5
+    reid_max_distance: float = 0.6
+    border_tolerance: float = 0.1
+    face_aspect: float = 0.8
     min_hits: int = 2
+    instant_confirm_score: float = 0.8
+    max_tentative_misses: int = 1
     max_coast_frames: int = 2
-    max_age_seconds: float = 2.0
+    min_coast_visible: float = 0.55
+    max_age_seconds: float = 4.0
     crop_margin: float = 0.2
     quality_check_every: int = 5
     max_crop_checks: int = 4
@@ -125,5 +170,9 @@ class TrackerConfig:
             raise ValueError("appearance_momentum must be in (0, 1]")
         if min(self.min_hits, self.quality_check_every, self.max_crop_checks) < 1 or self.max_coast_frames < 0:
             raise ValueError("min_hits, quality_check_every, max_crop_checks must be >= 1, max_coast_frames >= 0")
+        if self.max_tentative_misses < 0 or not 0.0 <= self.min_coast_visible <= 1.0:
+            raise ValueError("max_tentative_misses must be >= 0 and min_coast_visible in [0, 1]")
+        if self.border_tolerance < 0.0 or self.face_aspect <= 0.0:
+            raise ValueError("border_tolerance must be >= 0 and face_aspect > 0")
         if min(self.max_age_seconds, self.reid_max_center_distance, self.reid_radius_seconds) < 0.0:
             raise ValueError("max_age_seconds, reid_max_center_distance, reid_radius_seconds must be >= 0")

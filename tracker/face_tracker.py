@@ -1,5 +1,10 @@
 """Multi-face tracker: SORT-style Kalman tracks, ByteTrack two-score association, re-identification.
 
+Tracks hold the *full* face box, which may reach outside the frame; detections
+cut by the frame border are completed to full face boxes before they update a
+track (see :mod:`tracker.border`), and IoU is computed between predicted boxes
+clipped to the frame and the detections as they are.
+
 Per video frame, :meth:`FaceTracker.update`:
 
 1. predicts every track one frame ahead (Kalman); a lost track whose
@@ -17,15 +22,18 @@ Per video frame, :meth:`FaceTracker.update`:
      after the IoU rounds keeps it from stealing a detection that an active
      track overlaps;
    * tracks left unmatched record a miss, unmatched high-score detections
-     start tentative tracks, tracks with ``min_hits`` hits (or started on the
-     very first frame of the video) get the next id;
+     start tentative tracks, tracks with ``min_hits`` hits, started on the
+     very first frame of the video or started by a detection scoring at least
+     ``instant_confirm_score`` get the next id;
    * the detections that could most improve their track's best crop are
      scored for crop quality (a bounded number per frame);
 
-3. removes tentative tracks that were missed and lost tracks older than
-   ``max_age_seconds``, queueing the confirmed ones for :meth:`pop_finished`;
-4. returns the confirmed tracks that are matched or have coasted for at most
-   ``max_coast_frames`` detector frames.
+3. removes unproven tracks (fewer than ``min_hits`` hits) missed more than
+   ``max_tentative_misses`` times in a row and lost tracks older than
+   ``max_age_seconds``, queueing the proven confirmed ones for :meth:`pop_finished`;
+4. returns the confirmed tracks that are matched or (proven ones only) have
+   coasted for at most ``max_coast_frames`` detector frames while at least
+   ``min_coast_visible`` of their predicted box is inside the frame.
 
 In every round the cost mixes the motion cost with the colour-histogram
 distance when ``use_appearance`` is on, which breaks ties between crossing faces.
@@ -40,10 +48,14 @@ import numpy as np
 
 from .appearance import appearance_distance_matrix, colour_embeddings
 from .association import GatedCost, add_appearance, assign, distance_cost, iou_cost
+from .border import complete_boxes, cut_sides, visible_fractions
 from .config import TrackerConfig
 from .geometry import clip_boxes
 from .results import FinishedTrack, TrackedFace
 from .track import Track, track_boxes
+
+FACE_ASPECT_RATE = 0.1
+"""Rate of the moving average of the typical face aspect ratio (per detector frame)."""
 
 
 def _valid_detections(detections: np.ndarray) -> np.ndarray:
@@ -71,6 +83,7 @@ class FaceTracker:
         self._finished: list[FinishedTrack] = []
         self._next_id = 1
         self._frame_index = -1
+        self._face_aspect = self.config.face_aspect
 
     def reset(self) -> None:
         """Forget all tracks and pending finished tracks; ids restart at 1."""
@@ -78,6 +91,7 @@ class FaceTracker:
         self._finished = []
         self._next_id = 1
         self._frame_index = -1
+        self._face_aspect = self.config.face_aspect
 
     def update(self, detections: np.ndarray | None, frame: np.ndarray | None) -> list[TrackedFace]:
         """Advance the tracker by one frame and return the visible confirmed faces.
@@ -98,63 +112,82 @@ class FaceTracker:
         return self._visible_faces(frame)
 
     def pop_finished(self) -> list[FinishedTrack]:
-        """Return the confirmed tracks removed since the last call, and forget them."""
+        """Return the confirmed tracks removed since the last call, and forget them.
+
+        A track confirmed by a single high-score detection that never reached
+        ``min_hits`` hits is dropped without a record (most likely a false positive).
+        """
         finished, self._finished = self._finished, []
         return finished
 
     def finalize(self) -> list[FinishedTrack]:
         """End the video: finish every live confirmed track and return all unpopped finished tracks."""
-        self._finished.extend(track.finish() for track in self._tracks if track.confirmed)
+        self._finished.extend(track.finish() for track in self._tracks if track.confirmed and self._proven(track))
         self._tracks = []
         return self.pop_finished()
 
     def _associate(self, detections: np.ndarray, frame: np.ndarray | None) -> None:
         """Match a detector frame's detections to the tracks and update the track set."""
+        cfg = self.config
         embeddings = None
-        if self.config.use_appearance and frame is not None:
+        if cfg.use_appearance and frame is not None:
             embeddings = colour_embeddings(frame, detections[:, :4])
-        pairs, unmatched_high = self._match_rounds(detections, embeddings)
-        self._update_tracks(pairs, detections, embeddings)
-        pairs += self._start_tracks(unmatched_high, detections, embeddings)
+        cut = np.zeros((len(detections), 4), dtype=bool)
+        if frame is not None:
+            cut = cut_sides(detections[:, :4], frame.shape[1], frame.shape[0], cfg.border_tolerance)
+        self._learn_face_aspect(detections, cut)
+        full = complete_boxes(detections[:, :4], cut, self._face_aspect)
+        pairs, unmatched_high = self._match_rounds(detections, full, embeddings, frame)
+        self._update_tracks(pairs, detections, cut, embeddings)
+        pairs += self._start_tracks(unmatched_high, detections, full, embeddings)
         for track in self._tracks:
             # nothing precedes the first frame to tell a face from a false positive: trust it at once
-            if not track.confirmed and (track.hits >= self.config.min_hits or track.first_frame == 0):
+            if not track.confirmed and (
+                track.hits >= cfg.min_hits or track.first_frame == 0 or track.score >= cfg.instant_confirm_score
+            ):
                 track.track_id = self._next_id
                 self._next_id += 1
         if frame is not None:
             self._update_best_crops(pairs, detections, frame)
 
     def _match_rounds(
-        self, detections: np.ndarray, embeddings: np.ndarray | None
+        self, detections: np.ndarray, full: np.ndarray, embeddings: np.ndarray | None, frame: np.ndarray | None
     ) -> tuple[list[tuple[Track, int]], np.ndarray]:
-        """Return the (track, detection row) matches of all rounds and the unmatched high-score rows."""
+        """Return the (track, detection row) matches of all rounds and the unmatched high-score rows.
+
+        The IoU rounds compare the predicted boxes clipped to the frame with the
+        detections as they are (both show the visible part of a face); the
+        re-identification round compares the centres of the full predicted
+        boxes and of the completed detections ``full``.
+        """
         cfg = self.config
         scores = detections[:, 4]
         high = np.flatnonzero(scores >= cfg.high_score)
         low = np.flatnonzero((scores >= cfg.low_score) & (scores < cfg.high_score))
         boxes = track_boxes(self._tracks)
+        visible = boxes if frame is None else clip_boxes(boxes, frame.shape[1], frame.shape[0])
         everyone = list(range(len(self._tracks)))
         first, free, high_left = self._round(
-            boxes, everyone, detections, high, embeddings, partial(iou_cost, iou_gate=cfg.iou_gate)
+            visible, everyone, detections[:, :4], high, embeddings, partial(iou_cost, iou_gate=cfg.iou_gate)
         )
         confirmed = [i for i in free if self._tracks[i].confirmed]
         second, free, _ = self._round(
-            boxes, confirmed, detections, low, embeddings, partial(iou_cost, iou_gate=cfg.low_iou_gate)
+            visible, confirmed, detections[:, :4], low, embeddings, partial(iou_cost, iou_gate=cfg.low_iou_gate)
         )
         if cfg.reid_max_center_distance <= 0.0:
             return first + second, high_left
-        lost = [i for i in free if self._tracks[i].lost]
+        lost = [i for i in free if self._tracks[i].lost and self._tracks[i].confirmed]
         seconds_lost = np.array([self._tracks[i].frames_since_update for i in lost]) / self.fps
         growth = np.minimum(1.0, seconds_lost / max(cfg.reid_radius_seconds, 1e-9))
         reid = partial(distance_cost, radius=cfg.reid_max_center_distance * growth)
-        third, _, high_left = self._round(boxes, lost, detections, high_left, embeddings, reid, cfg.reid_max_distance)
+        third, _, high_left = self._round(boxes, lost, full, high_left, embeddings, reid, cfg.reid_max_distance)
         return first + second + third, high_left
 
     def _round(
         self,
         boxes: np.ndarray,
         track_rows: list[int],
-        detections: np.ndarray,
+        detection_boxes: np.ndarray,
         rows: np.ndarray,
         embeddings: np.ndarray | None,
         cost: Callable[[np.ndarray, np.ndarray], GatedCost],
@@ -162,15 +195,16 @@ class FaceTracker:
     ) -> tuple[list[tuple[Track, int]], list[int], np.ndarray]:
         """Run one association round between some tracks and some detections.
 
-        ``boxes`` are the predicted boxes of all tracks, ``track_rows`` the
-        tracks and ``rows`` the detections taking part; ``cost`` gives the gated
+        ``boxes`` are the predicted boxes of all tracks and ``detection_boxes``
+        those of all detections, ``track_rows`` the tracks and ``rows`` the
+        detections taking part; ``cost`` gives the gated
         motion cost. Returns the (track, detection row) matches, the unmatched
         track rows and the unmatched detection rows.
         """
         if not track_rows or not len(rows):
             return [], track_rows, rows
         tracks = [self._tracks[i] for i in track_rows]
-        gated = cost(boxes[track_rows], detections[rows, :4])
+        gated = cost(boxes[track_rows], detection_boxes[rows])
         if embeddings is not None:
             distance = self._appearance_distances(tracks, embeddings[rows])
             gated = add_appearance(gated, distance, self.config.appearance_weight, max_appearance_distance)
@@ -179,34 +213,57 @@ class FaceTracker:
         return matches, [track_rows[t] for t in result.unmatched_tracks], rows[result.unmatched_detections]
 
     def _update_tracks(
-        self, pairs: list[tuple[Track, int]], detections: np.ndarray, embeddings: np.ndarray | None
+        self, pairs: list[tuple[Track, int]], detections: np.ndarray, cut: np.ndarray, embeddings: np.ndarray | None
     ) -> None:
         """Correct matched tracks with their detections and record a miss for all others.
 
-        Only high-score detections update the appearance: low-score ones are
-        often partly occluded and would blend in the occluder's colours.
+        Detections cut by the frame border are completed with the track's own
+        aspect ratio and height (``cut`` holds their cut sides). Only
+        high-score detections update the appearance: low-score ones are often
+        partly occluded and would blend in the occluder's colours.
         """
         cfg = self.config
-        for track, row in pairs:
+        rows = [row for _, row in pairs]
+        shapes = np.array([track.kalman.state[2:4] for track, _ in pairs]).reshape(-1, 2)
+        boxes = complete_boxes(detections[rows, :4], cut[rows], shapes[:, 0], shapes[:, 1])
+        for (track, row), box in zip(pairs, boxes, strict=True):
             score = detections[row, 4]
             embedding = embeddings[row] if embeddings is not None and score >= cfg.high_score else None
-            track.update(detections[row, :4], score, self._frame_index, embedding, cfg.appearance_momentum)
+            track.update(box, score, self._frame_index, embedding, cfg.appearance_momentum)
         updated = {id(track) for track, _ in pairs}
         for track in self._tracks:
             if id(track) not in updated:
                 track.mark_missed()
 
     def _start_tracks(
-        self, rows: np.ndarray, detections: np.ndarray, embeddings: np.ndarray | None
+        self, rows: np.ndarray, detections: np.ndarray, full: np.ndarray, embeddings: np.ndarray | None
     ) -> list[tuple[Track, int]]:
-        """Start a tentative track for each detection row; return the new (track, row) pairs."""
+        """Start a tentative track at the completed box ``full[row]`` of each detection row.
+
+        Returns the new (track, row) pairs.
+        """
         started = []
         for row in rows.tolist():
             embedding = None if embeddings is None else embeddings[row]
-            track = Track(detections[row, :4], detections[row, 4], self._frame_index, embedding)
+            track = Track(full[row], detections[row, 4], self._frame_index, embedding)
             self._tracks.append(track)
             started.append((track, row))
         return started
+
+    def _learn_face_aspect(self, detections: np.ndarray, cut: np.ndarray) -> None:
+        """Move the typical face aspect ratio towards the median of this frame's uncut high-score detections.
+
+        It completes the cut detections that start new tracks; learning it
+        adapts the tracker to the detector's box shape (square or not).
+        """
+        whole = detections[(detections[:, 4] >= self.config.high_score) & ~cut.any(axis=1)]
+        if len(whole):
+            aspect = float(np.median((whole[:, 2] - whole[:, 0]) / (whole[:, 3] - whole[:, 1])))
+            self._face_aspect += FACE_ASPECT_RATE * (aspect - self._face_aspect)
+
+    def _proven(self, track: Track) -> bool:
+        """True if the track reached ``min_hits`` hits or started on the first frame (not a one-off)."""
+        return track.hits >= self.config.min_hits or track.first_frame == 0
 
     def _appearance_distances(self, tracks: list[Track], embeddings: np.ndarray) -> np.ndarray:
         """Return track x detection colour distances; tracks without colour get the neutral gate value."""
@@ -248,22 +305,45 @@ class FaceTracker:
                     track.kalman.hold(min(max(cx, 0.0), width), min(max(cy, 0.0), height))
 
     def _remove_expired(self) -> None:
-        """Drop missed tentative tracks and lost tracks older than the maximum age."""
+        """Drop unproven tracks missed too often and lost tracks older than the maximum age.
+
+        Only proven confirmed tracks are queued as finished.
+        """
         alive = []
         for track in self._tracks:
-            expired = track.lost and (not track.confirmed or track.frames_since_update > self.max_age_frames)
-            if not expired:
+            proven = self._proven(track)
+            expired = (
+                track.frames_since_update > self.max_age_frames
+                if proven
+                else (track.misses > self.config.max_tentative_misses)
+            )
+            if not (track.lost and expired):
                 alive.append(track)
-            elif track.confirmed:
+            elif track.confirmed and proven:
                 self._finished.append(track.finish())
         self._tracks = alive
 
     def _visible_faces(self, frame: np.ndarray | None) -> list[TrackedFace]:
-        """Return the confirmed tracks to show on this frame, sorted by id."""
-        visible = [t for t in self._tracks if t.confirmed and t.misses <= self.config.max_coast_frames]
+        """Return the confirmed tracks to show on this frame, sorted by id.
+
+        Lost tracks are shown only if proven, for at most ``max_coast_frames``
+        detector frames and while at least ``min_coast_visible`` of their
+        predicted box lies inside the frame: a face mostly outside is not
+        detected because it left, and showing it would show a ghost.
+        """
+        cfg = self.config
+        visible = [
+            t
+            for t in self._tracks
+            if t.confirmed and (not t.lost or (self._proven(t) and t.misses <= cfg.max_coast_frames))
+        ]
         boxes = track_boxes(visible)
         if frame is not None:
-            boxes = clip_boxes(boxes, frame.shape[1], frame.shape[0])
+            height, width = frame.shape[:2]
+            detected = np.array([not t.lost for t in visible], dtype=bool)
+            shown = detected | (visible_fractions(boxes, width, height) >= cfg.min_coast_visible)
+            visible = [t for t, show in zip(visible, shown, strict=True) if show]
+            boxes = clip_boxes(boxes[shown], width, height)
         faces = [
             TrackedFace(
                 track_id=track.track_id,
