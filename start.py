@@ -1,9 +1,11 @@
-#!/usr/bin/env python3
 """FaceTrack command line: ``python start.py --help``."""
 
 import sys
 
-from apps.cli import main
-
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        from apps.cli import main
+
+        sys.exit(main())
+    except KeyboardInterrupt:  # Ctrl-C before the signal handlers are installed (while importing)
+        sys.exit(130)

@@ -7,8 +7,10 @@ import time
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 from apps.discovery import VideoInput
 from apps.options import TrackingOptions
@@ -44,10 +46,10 @@ def process_video(
     try:
         source = VideoFileSource(video.path)
     except SourceError as error:
-        return VideoResult(input=str(video.path), output_dir=str(folder), status="failed", message=str(error))
+        return VideoResult(input=str(video.path), output_dir=str(folder), status="failed", message=error.reason)
     task = None
     if progress is not None:
-        task = progress.add_task(f"  {video.path.name}", total=source.info.frame_count, rate="")
+        task = progress.add_task(f"  {escape(printable(video.path.name))}", total=source.info.frame_count, rate="")
 
     started = time.perf_counter()
 
@@ -86,26 +88,41 @@ def process_batch(
             result = process_video(video, output_root, detect, options, stop, progress, extra_summary)
             results.append(result)
             if not result.ok:
-                progress.console.print(f"[red]{result.status}[/red]: {video.path}: {result.message}")
+                progress.console.print(failure_line(result), style="red", markup=False, highlight=False)
             progress.advance(batch_task)
     return results
 
 
+def printable(text: object) -> str:
+    """``text`` safe to show on one line: control characters (a newline in a file name) and
+    undecodable bytes of file names are shown as escapes instead of breaking the line or the output."""
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in str(text))
+
+
+def failure_line(result: VideoResult) -> str:
+    """``<status>: <input>: <reason>`` on one line (the input is not repeated if the reason starts with it)."""
+    message = result.message if result.message.startswith(f"{result.input}: ") else f"{result.input}: {result.message}"
+    return printable(f"{result.status}: {message}")
+
+
 def summary_table(results: list[VideoResult]) -> Table:
-    """A rich table with one row per input."""
+    """A rich table with one row per input (file names are shown literally, never as rich markup)."""
     table = Table(title="FaceTrack summary")
     for column in ("input", "status", "frames", "fps", "tracks", "faces", "crops", "output"):
         table.add_column(column, overflow="fold")
     for result in results:
         colour = "green" if result.ok else ("yellow" if result.status in ("interrupted", "incomplete") else "red")
+        status = Text(result.status, style=colour)
+        if result.message:
+            status.append("\n" + printable(result.message))
         table.add_row(
-            result.input,
-            f"[{colour}]{result.status}[/{colour}]" + (f"\n{result.message}" if result.message else ""),
+            Text(printable(result.input)),
+            status,
             str(result.frames),
             f"{result.processing_fps:.1f}",
             str(result.tracks),
             str(result.faces_detected),
             str(result.crops_saved),
-            result.output_dir,
+            Text(printable(result.output_dir)),
         )
     return table

@@ -13,6 +13,7 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from apps.options import CropMode, TrackingOptions
 from tracker import TrackerConfig
@@ -26,7 +27,8 @@ app = typer.Typer(
     "[bold]python start.py ./media[/bold] tracks every video of a folder (the default command is "
     "[bold]track[/bold]); [bold]python start.py --webcam 0[/bold] runs live.",
 )
-console = Console(stderr=True)
+# soft_wrap: a message stays on one line whatever the terminal width (or none, when piped).
+console = Console(stderr=True, soft_wrap=True)
 
 #: Detections between this score and --threshold only extend existing tracks, never start one.
 LOW_SCORE = 0.1
@@ -53,7 +55,7 @@ def _load(detector: str, threshold: float, threads: int | None, device: str, max
         loaded = load_detector(detector, score_threshold=threshold, threads=threads, device=device,
                                max_side=max_side, upscale=upscale)
     except (DetectorLoadError, ValueError) as error:
-        console.print(f"[red]error:[/red] {error}")
+        console.print(f"[red]error:[/red] {escape(str(error))}")
         raise typer.Exit(EXIT_USAGE) from None
     console.print(f"detector [bold]{loaded.name}[/bold] on {loaded.providers[0]}")
     return loaded
@@ -88,10 +90,11 @@ def track(
     Writes, per input, OUTPUT/<name>/annotated.mp4, tracks.txt (MOTChallenge), tracks.jsonl,
     faces/<track-id>/*.jpg and summary.json.
     """
-    from apps.batch import process_batch, summary_table
+    from apps.batch import failure_line, process_batch, summary_table
     from apps.discovery import discover_inputs
     from apps.interrupts import StopSignals
     from apps.live import run_live
+    from apps.video_job import VideoResult
 
     live_device: int | str | None = webcam if webcam is not None else stream
     if live_device is None and not paths:
@@ -109,9 +112,12 @@ def track(
         tracker=TrackerConfig(high_score=threshold, low_score=min(LOW_SCORE, threshold), max_age_seconds=max_age),
     )
     inputs, problems = ([], []) if live_device is not None else discover_inputs(list(paths or []), output, recursive)
-    for problem in problems:
-        console.print(f"[red]skipped[/red]: {problem.path}: {problem.reason}")
+    skipped = [VideoResult(input=str(problem.path), output_dir="", status="skipped", message=problem.reason)
+               for problem in problems]
+    for result in skipped:
+        console.print(failure_line(result), style="red", markup=False, highlight=False)
     if live_device is None and not inputs:
+        Console().print(summary_table(skipped))
         raise typer.Exit(EXIT_FAILED_ITEMS)
     # The detector also returns the low-score faces that only extend existing tracks (ByteTrack).
     loaded = _load(detector, options.tracker.low_score, threads, device, max_side)
@@ -119,9 +125,11 @@ def track(
     with StopSignals() as signals:
         if live_device is not None:
             results = [run_live(live_device, output, loaded.detect, options, signals.event, duration=duration)]
+            if not results[0].ok:
+                console.print(failure_line(results[0]), style="red", markup=False, highlight=False)
         else:
             results = process_batch(inputs, output, loaded.detect, options, signals.event, console, extra)
-    Console().print(summary_table(results))
+    Console().print(summary_table(skipped + results))
     if signals.exit_code is not None:
         raise typer.Exit(signals.exit_code)
     if problems or any(not result.ok for result in results):
@@ -143,11 +151,11 @@ def detect(
     from apps.detect_images import detect_images, list_images
 
     if not path.exists():
-        console.print(f"[red]error:[/red] {path}: no such file or folder")
+        console.print(f"[red]error:[/red] {escape(str(path))}: no such file or folder")
         raise typer.Exit(EXIT_USAGE)
     images = list_images(path)
     if not images:
-        console.print(f"[red]error:[/red] {path}: no images found")
+        console.print(f"[red]error:[/red] {escape(str(path))}: no images found")
         raise typer.Exit(EXIT_FAILED_ITEMS)
     loaded = _load(detector, threshold, threads, device, max_side)
     outcomes = detect_images(images, output, loaded.detect, draw)
@@ -240,8 +248,23 @@ COMMANDS = {"track", "detect", "evaluate", "train", "export"}
 HELP_OPTIONS = {"--help", "-h"}
 
 
+def _quiet_native_logs() -> None:
+    """Silence OpenCV's and FFmpeg's own log lines (``moov atom not found``, ``can't open camera by
+    index``...): every problem is reported in one line of ours. Set ``OPENCV_LOG_LEVEL`` or
+    ``OPENCV_FFMPEG_LOGLEVEL`` to see them again."""
+    import cv2
+
+    if "OPENCV_LOG_LEVEL" not in os.environ:
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET; read when FFmpeg first opens a file
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: ``track`` is implied when the first argument is not a command name."""
+    """Entry point: ``track`` is implied when the first argument is not a command name.
+
+    A path starting with ``-`` is given after ``--`` (``start.py -o out -- -x.mp4``) or as ``./-x.mp4``.
+    """
+    _quiet_native_logs()
     args = list(sys.argv[1:] if argv is None else argv)
     if args and args[0] not in COMMANDS and args[0] not in HELP_OPTIONS:
         args.insert(0, "track")

@@ -8,6 +8,8 @@ from pathlib import Path
 VIDEO_EXTENSIONS = frozenset(
     {".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".flv", ".ts", ".mts", ".3gp"}
 )
+#: The videos FaceTrack writes into each output folder (final and temporary name).
+OUTPUT_VIDEO_NAMES = frozenset({"annotated.mp4", "annotated.partial.mp4"})
 
 
 @dataclass(frozen=True)
@@ -34,11 +36,23 @@ def _is_inside(path: Path, folder: Path) -> bool:
         return False
 
 
+def _is_output(path: Path, folder: Path, output_root: Path) -> bool:
+    """True for a file FaceTrack wrote, so a second run never takes its own outputs as inputs.
+
+    An output root inside the searched folder is skipped whole. When the output root is the searched
+    folder itself (``start.py videos -o videos``) or one of its parents, inputs and outputs share the
+    tree, so only the annotated videos are skipped.
+    """
+    if not _is_inside(path, output_root):
+        return False
+    return path.name in OUTPUT_VIDEO_NAMES if _is_inside(folder, output_root) else True
+
+
 def _videos_in(folder: Path, recursive: bool, output_root: Path) -> list[Path]:
     pattern = "**/*" if recursive else "*"
     found = []
     for path in folder.glob(pattern):
-        if path.suffix.lower() in VIDEO_EXTENSIONS and path.is_file() and not _is_inside(path, output_root):
+        if path.suffix.lower() in VIDEO_EXTENSIONS and path.is_file() and not _is_output(path, folder, output_root):
             found.append(path)
     return sorted(found)
 
@@ -74,13 +88,20 @@ def discover_inputs(
     problems: list[InputProblem] = []
     used: set[Path] = set()
     for argument in paths:
-        if not argument.exists():
-            problems.append(InputProblem(argument, "no such file or folder"))
+        try:
+            if not argument.exists():
+                problems.append(InputProblem(argument, "no such file or folder"))
+                continue
+            if argument.is_file():
+                inputs.append(VideoInput(argument, _unique(Path(argument.stem), argument.suffix, used)))
+                continue
+            if not argument.is_dir():
+                problems.append(InputProblem(argument, "not a regular file or folder"))
+                continue
+            videos = _videos_in(argument, recursive, output_root)
+        except OSError as error:  # e.g. a folder on the way that we may not enter
+            problems.append(InputProblem(argument, f"cannot access ({error.strerror or error})"))
             continue
-        if argument.is_file():
-            inputs.append(VideoInput(argument, _unique(Path(argument.stem), argument.suffix, used)))
-            continue
-        videos = _videos_in(argument, recursive, output_root)
         if not videos:
             hint = "" if recursive else " (use --recursive to search subfolders)"
             problems.append(InputProblem(argument, f"no videos in this folder{hint}"))

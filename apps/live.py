@@ -10,10 +10,8 @@ from typing import Any
 
 from apps.options import TrackingOptions
 from apps.pipeline import Detector
-from apps.sources import Capture, LiveSource, SourceError
+from apps.sources import Capture, LiveSource, SourceError, live_label
 from apps.video_job import VideoResult, track_source
-
-import cv2
 
 
 def live_output_name(device: int | str) -> str:
@@ -37,19 +35,20 @@ def run_live(
     options: TrackingOptions,
     stop: threading.Event,
     duration: float | None = None,
-    capture_factory: Callable[[Any], Capture] = cv2.VideoCapture,
+    capture_factory: Callable[[Any], Capture] | None = None,
     open_timeout: float = 10.0,
 ) -> VideoResult:
     """Track faces from a camera index or stream URL until stopped (signal, ``q``, ``duration``).
 
     The outputs are those of a file input, in ``output_root/<webcamN|stream>-<time>/``.
-    A camera that cannot be opened, or stops delivering frames, is reported in the result.
+    A camera that cannot be opened, or stops delivering frames, is reported in the result
+    (``capture_factory`` defaults to ``cv2.VideoCapture``).
     """
     folder = output_root / live_output_name(device)
     try:
         source = LiveSource(device, capture_factory=capture_factory, open_timeout=open_timeout)
     except SourceError as error:
-        return VideoResult(input=str(device), output_dir=str(folder), status="failed", message=str(error))
+        return VideoResult(input=live_label(device), output_dir=str(folder), status="failed", message=str(error))
     timer = _stop_after(stop, duration) if duration else None
     try:
         result = track_source(source, source.info, folder, detect, options, live=True, stop=stop)

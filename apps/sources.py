@@ -12,13 +12,34 @@ from typing import Any, Protocol
 import cv2
 import numpy as np
 
+from detectors.preprocess import to_bgr
+
 #: Frame rates outside this range are treated as unknown (broken containers report 0 or 90000).
 SANE_FPS = (1.0, 240.0)
 DEFAULT_FPS = 25.0
 
 
 class SourceError(RuntimeError):
-    """A video or camera cannot be opened or read."""
+    """A video or camera cannot be opened or read.
+
+    ``str(error)`` is ``"<name>: <reason>"``; :attr:`reason` alone suits places that already
+    show the name (the batch's one-line messages and summary table).
+    """
+
+    def __init__(self, name: str, reason: str) -> None:
+        super().__init__(f"{name}: {reason}")
+        self.name = name
+        self.reason = reason
+
+
+#: File signatures of still images (an image renamed ``.mp4`` is reported, not tracked as a 1-frame video).
+_IMAGE_SIGNATURES = {
+    b"\x89PNG\r\n\x1a\n": "a PNG image",
+    b"\xff\xd8\xff": "a JPEG image",
+    b"BM": "a BMP image",
+    b"II*\x00": "a TIFF image",
+    b"MM\x00*": "a TIFF image",
+}
 
 
 class Capture(Protocol):
@@ -56,42 +77,75 @@ def sane_fps(reported: float) -> float | None:
     return None
 
 
+def _whole(value: float) -> int:
+    """A container property as an int; 0 when missing, NaN or infinite (broken headers report anything)."""
+    return int(value) if value and np.isfinite(value) else 0
+
+
 def _describe(capture: Capture, name: str) -> SourceInfo:
-    count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+    count = _whole(capture.get(cv2.CAP_PROP_FRAME_COUNT))
     return SourceInfo(
         name=name,
         fps=sane_fps(capture.get(cv2.CAP_PROP_FPS)) or DEFAULT_FPS,
         frame_count=count if 0 < count < 10_000_000 else None,
-        width=int(capture.get(cv2.CAP_PROP_FRAME_WIDTH) or 0),
-        height=int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT) or 0),
+        width=max(_whole(capture.get(cv2.CAP_PROP_FRAME_WIDTH)), 0),
+        height=max(_whole(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)), 0),
     )
+
+
+def as_bgr(frame: np.ndarray) -> np.ndarray:
+    """The frame as 3-channel uint8 BGR: captures may deliver grayscale (HxW or HxWx1) or BGRA frames,
+    which the tracker, the crops and the video writer cannot take. BGR frames are returned as they are."""
+    if frame.ndim == 3 and frame.shape[2] == 3 and frame.dtype == np.uint8:
+        return frame
+    return to_bgr(frame)
+
+
+def _image_kind(header: bytes) -> str | None:
+    """``"a PNG image"`` etc. when ``header`` starts like a still image, else None."""
+    if header[:4] == b"RIFF" and header[8:12] == b"WEBP":
+        return "a WebP image"
+    return next((kind for magic, kind in _IMAGE_SIGNATURES.items() if header.startswith(magic)), None)
 
 
 class VideoFileSource:
     """Every frame of a video file, in order. Iteration stops at the end or at the first undecodable frame."""
 
-    def __init__(self, path: str | Path, capture_factory: Callable[[str], Capture] = cv2.VideoCapture) -> None:
+    def __init__(self, path: str | Path, capture_factory: Callable[[str], Capture] | None = None) -> None:
         self.path = Path(path)
+        name = str(self.path)
         if not self.path.is_file():
-            raise SourceError(f"{self.path}: no such file")
+            raise SourceError(name, "no such file")
+        try:
+            name.encode("utf-8")
+        except UnicodeEncodeError:  # OpenCV crashes (segfault) on such names: tell the user instead
+            reason = "the file name is not valid UTF-8 (OpenCV cannot open it): rename the file"
+            raise SourceError(name, reason) from None
         try:
             with open(self.path, "rb") as handle:
-                if not handle.read(16):
-                    raise SourceError(f"{self.path}: empty file (0 bytes)")
+                header = handle.read(16)
         except PermissionError as error:
-            raise SourceError(f"{self.path}: permission denied") from error
-        self._capture = capture_factory(str(self.path))
+            raise SourceError(name, "permission denied") from error
+        except OSError as error:
+            raise SourceError(name, f"cannot read the file ({error.strerror or error})") from error
+        if not header:
+            raise SourceError(name, "empty file (0 bytes)")
+        image = _image_kind(header)
+        if image is not None:
+            raise SourceError(name, f"not a video: the file is {image}")
+        # Looked up at call time, so tests can replace cv2.VideoCapture.
+        self._capture = (capture_factory or cv2.VideoCapture)(name)
         if not self._capture.isOpened():
-            raise SourceError(f"{self.path}: not a readable video (unknown format or damaged file)")
-        self.info = _describe(self._capture, str(self.path))
+            raise SourceError(name, "not a readable video (unknown format or damaged file)")
+        self.info = _describe(self._capture, name)
 
     def __iter__(self) -> Iterator[np.ndarray]:
         try:
             while True:
                 ok, frame = self._capture.read()
-                if not ok or frame is None:
+                if not ok or frame is None or frame.size == 0:
                     return
-                yield frame
+                yield as_bgr(frame)
         finally:
             self.close()
 
@@ -112,16 +166,15 @@ class LiveSource:
     def __init__(
         self,
         device: int | str,
-        capture_factory: Callable[[Any], Capture] = cv2.VideoCapture,
+        capture_factory: Callable[[Any], Capture] | None = None,
         open_timeout: float = 10.0,
         stall_timeout: float = 5.0,
     ) -> None:
         self.device = device
         self.stall_timeout = stall_timeout
         self.dropped = 0
-        self._capture = _open_with_timeout(capture_factory, device, open_timeout)
-        label = f"webcam {device}" if isinstance(device, int) else str(device)
-        self.info = _describe(self._capture, label)
+        self._capture = _open_with_timeout(capture_factory or cv2.VideoCapture, device, open_timeout)
+        self.info = _describe(self._capture, live_label(device))
         self._condition = threading.Condition()
         self._latest: np.ndarray | None = None
         self._sequence = 0
@@ -134,9 +187,9 @@ class LiveSource:
         try:
             while not self._closed.is_set():
                 ok, frame = self._capture.read()
-                if not ok or frame is None:
+                if not ok or frame is None or frame.size == 0:
                     with self._condition:
-                        self._failed = f"{self.info.name}: the device stopped delivering frames"
+                        self._failed = "the device stopped delivering frames"
                         self._condition.notify_all()
                     return
                 with self._condition:
@@ -155,14 +208,14 @@ class LiveSource:
                 while self._latest is None and self._failed is None and not self._closed.is_set():
                     remaining = deadline - time.monotonic()
                     if remaining <= 0:
-                        raise SourceError(f"{self.info.name}: no frame for {self.stall_timeout:g} s")
+                        raise SourceError(self.info.name, f"no frame for {self.stall_timeout:g} s")
                     self._condition.wait(min(remaining, 0.1))
                 frame, self._latest = self._latest, None
                 failed = self._failed
             if frame is not None:
-                yield frame
+                yield as_bgr(frame)
             elif failed is not None:
-                raise SourceError(failed)
+                raise SourceError(self.info.name, failed)
 
     def close(self) -> None:
         """Stop reading (idempotent); the device is released by the reader thread."""
@@ -170,6 +223,11 @@ class LiveSource:
         with self._condition:
             self._condition.notify_all()
         self._reader.join(timeout=2.0)
+
+
+def live_label(device: int | str) -> str:
+    """How a live device is named in messages: ``webcam 0`` or the stream URL."""
+    return f"webcam {device}" if isinstance(device, int) else str(device)
 
 
 def _open_with_timeout(factory: Callable[[Any], Capture], device: int | str, timeout: float) -> Capture:
@@ -185,12 +243,13 @@ def _open_with_timeout(factory: Callable[[Any], Capture], device: int | str, tim
     opener = threading.Thread(target=open_device, name="live-open", daemon=True)
     opener.start()
     opener.join(timeout)
+    label = live_label(device)
     if opener.is_alive():
-        raise SourceError(f"{device}: no answer within {timeout:g} s")
+        raise SourceError(label, f"no answer within {timeout:g} s")
     if "error" in result:
-        raise SourceError(f"{device}: cannot open ({result['error']})")
+        raise SourceError(label, f"cannot open ({result['error']})")
     capture = result["capture"]
     if not capture.isOpened():
         kind = "camera index" if isinstance(device, int) else "stream"
-        raise SourceError(f"{device}: cannot open this {kind} (does not exist, is busy or does not answer)")
+        raise SourceError(label, f"cannot open this {kind} (does not exist, is busy or does not answer)")
     return capture

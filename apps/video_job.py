@@ -5,6 +5,8 @@ Layout of the output folder::
     annotated.mp4   boxes and track ids drawn on every frame
     tracks.txt      MOTChallenge: frame,id,x,y,w,h,score,-1,-1,-1 (frames from 1)
     tracks.jsonl    one JSON object per frame: {"frame", "time", "faces": [{"id", "box", "score", "detected"}]}
+                    ("time" is frame index / the container's frame rate -- its average rate for a
+                    variable-frame-rate video, which annotated.mp4 also uses)
     faces/<id>/     best.jpg per track (and frame_NNNNNN.jpg with --crops all)
     summary.json    frames, duration, fps achieved, faces detected, tracks, status
 """
@@ -23,7 +25,7 @@ import cv2
 from apps.drawing import draw_faces, draw_fps
 from apps.options import CropMode, TrackingOptions
 from apps.pipeline import Detector, Finalised, FrameProcessor, Pipeline, PipelineStats, ProcessedFrame
-from apps.sources import SourceInfo
+from apps.sources import SourceError, SourceInfo
 from apps.writers import AnnotatedVideoWriter, CropStore, OutputWriteError, TrackFileWriter, write_json_atomic
 from tracker import FaceTracker, FinishedTrack
 from tracker.quality import extract_crop
@@ -38,7 +40,8 @@ class VideoResult:
     """Outcome of one input.
 
     ``status`` is ``complete``, ``interrupted``, ``incomplete`` (the input ended early: truncated
-    file) or ``failed``; ``message`` explains everything but ``complete``.
+    file), ``failed``, or ``skipped`` (a command-line argument that yields no video, e.g. a missing
+    path); ``message`` explains everything but ``complete``.
     """
 
     input: str
@@ -81,9 +84,17 @@ class VideoOutputs:
         self.frames = 0
 
     def write(self, item: ProcessedFrame, live_fps: float | None = None) -> None:
-        """Write one processed frame: track lines, periodic crops, annotated video frame."""
+        """Write one processed frame: track lines, periodic crops, annotated video frame.
+
+        The video file is created before anything of the first frame is written, so a video that
+        cannot be created leaves no track line behind. (A write failing half-way through a frame can
+        leave that one frame in the track files but not in the video; ``frames`` counts it nowhere.)
+        """
         frame = item.frame
         timestamp = item.index / self.info.fps
+        if self.options.write_video and self.video is None:
+            size = (frame.shape[1], frame.shape[0])
+            self.video = AnnotatedVideoWriter(self.folder / "annotated.mp4", self.info.fps, size)
         self.tracks.write_frame(item.index, timestamp, item.faces)
         self.track_ids.update(face.track_id for face in item.faces)
         if self.options.crops is CropMode.all:
@@ -92,11 +103,7 @@ class VideoOutputs:
             self.save_best(finished)
         if self.options.write_video or self.options.display:
             annotated = draw_faces(frame.copy() if self.options.display else frame, item.faces)
-            if self.options.write_video:
-                if self.video is None:
-                    self.video = AnnotatedVideoWriter(
-                        self.folder / "annotated.mp4", self.info.fps, (frame.shape[1], frame.shape[0])
-                    )
+            if self.video is not None:
                 self.video.write(annotated)
             if self.options.display:
                 cv2.imshow(WINDOW_TITLE, draw_fps(annotated, live_fps or 0.0, len(item.faces)))
@@ -115,13 +122,29 @@ class VideoOutputs:
             self.crops.save_best(track)
 
     def close(self, result: VideoResult, extra: dict[str, Any]) -> None:
-        """Finish every file and write ``summary.json`` last."""
-        try:
-            if self.video is not None:
-                self.video.close()
-        finally:
-            self.tracks.close()
+        """Finish every file, then write ``summary.json`` last.
+
+        Every file is finished even when another one fails (disk full); a failure marks the
+        result failed, is recorded in ``summary.json`` and is raised as :class:`OutputWriteError`.
+        """
+        problems = _attempt(self.video.close, "annotated.mp4") if self.video is not None else []
+        problems += _attempt(self.tracks.close, "the track files")
+        if problems and result.status != "failed":
+            result.status, result.message = "failed", problems[0]
         write_json_atomic(self.folder / "summary.json", {**asdict(result), **extra})
+        if problems:
+            raise OutputWriteError(problems[0])
+
+
+def _attempt(finish: Callable[[], None], what: str) -> list[str]:
+    """Run one finishing step; a failure becomes a message instead of skipping the other steps."""
+    try:
+        finish()
+    except OutputWriteError as error:
+        return [str(error)]
+    except OSError as error:
+        return [f"cannot finish {what}: {error.strerror or error}"]
+    return []
 
 
 def _fill_result(
@@ -172,11 +195,12 @@ def track_source(
     """
     stop = stop if stop is not None else threading.Event()
     result = VideoResult(input=info.name, output_dir=str(folder), status="complete", input_fps=info.fps)
-    tracker = FaceTracker(options.tracker, fps=info.fps)
-    pipeline = Pipeline(frames, FrameProcessor(detect, tracker, options.detect_every), live=live, stop=stop)
+    pipeline: Pipeline | None = None
     outputs: VideoOutputs | None = None
     started = time.perf_counter()
     try:
+        tracker = FaceTracker(options.tracker, fps=info.fps)
+        pipeline = Pipeline(frames, FrameProcessor(detect, tracker, options.detect_every), live=live, stop=stop)
         outputs = VideoOutputs(folder, info, options)
         for item in pipeline.results():
             if isinstance(item, Finalised):
@@ -194,7 +218,7 @@ def track_source(
     except Exception as error:  # noqa: BLE001 - one bad input must not stop a batch
         result.status, result.message = "failed", _describe_error(error)
     finally:
-        _fill_result(result, outputs, pipeline.stats, started, frames)
+        _fill_result(result, outputs, pipeline.stats if pipeline else PipelineStats(), started, frames)
         _check_completeness(result, info, live)
         if options.display:
             cv2.destroyAllWindows()
@@ -202,11 +226,17 @@ def track_source(
             try:
                 outputs.close(result, {"options": _options_summary(options), **(extra_summary or {})})
             except OutputWriteError as error:
-                result.status, result.message = "failed", str(error)
+                if result.status != "failed":  # keep the first reason
+                    result.status, result.message = "failed", str(error)
     return result
 
 
 def _describe_error(error: BaseException) -> str:
+    """One line for the user: the reason alone for expected failures, with the type for bugs."""
+    if isinstance(error, SourceError):
+        return error.reason
+    if isinstance(error, OSError) and error.strerror:  # "No space left on device", not "[Errno 28] ..."
+        return f"{error.strerror}: {error.filename}" if error.filename else error.strerror
     text = str(error) or type(error).__name__
     return text if isinstance(error, (OutputWriteError, OSError, ValueError)) else f"{type(error).__name__}: {text}"
 

@@ -15,6 +15,7 @@ from typing import Any, TextIO
 import cv2
 import numpy as np
 
+from detectors.preprocess import to_bgr
 from tracker import FinishedTrack, TrackedFace
 
 PARTIAL_SUFFIX = ".partial"
@@ -46,22 +47,35 @@ def write_json_atomic(path: Path, payload: dict[str, Any]) -> None:
 
 
 class AnnotatedVideoWriter:
-    """MP4 writer for annotated frames; the file appears under its final name on :meth:`close`."""
+    """MP4 writer for annotated frames; the file appears under its final name on :meth:`close`.
+
+    The mp4v codec needs even dimensions (it silently drops the last column/row of odd sizes and
+    refuses a width or height of 1), so odd-sized frames are padded by one replicated pixel on the
+    right/bottom: nothing is cut and pixel coordinates stay those of the input.
+    """
 
     def __init__(self, path: Path, fps: float, size: tuple[int, int]) -> None:
         self.path = path
         self._temporary = partial_path(path)
-        self._writer = cv2.VideoWriter(str(self._temporary), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
+        self.size = size
+        self.encoded_size = (size[0] + size[0] % 2, size[1] + size[1] % 2)
+        self._writer = cv2.VideoWriter(str(self._temporary), cv2.VideoWriter_fourcc(*"mp4v"), fps, self.encoded_size)
         if not self._writer.isOpened():
             self._temporary.unlink(missing_ok=True)
             raise OutputWriteError(f"cannot create video {path} ({size[0]}x{size[1]} at {fps:.2f} fps)")
-        self.size = size
         self.frames = 0
 
     def write(self, frame: np.ndarray) -> None:
-        """Append one BGR frame (resized if a broken stream changed its size mid-way)."""
+        """Append one frame (resized if a broken stream changed its size mid-way, padded to even sizes).
+
+        Grayscale and BGRA frames are converted: OpenCV would silently skip them.
+        """
+        frame = to_bgr(frame)
         if (frame.shape[1], frame.shape[0]) != self.size:
             frame = cv2.resize(frame, self.size)
+        if self.encoded_size != self.size:
+            pad_x, pad_y = self.encoded_size[0] - self.size[0], self.encoded_size[1] - self.size[1]
+            frame = cv2.copyMakeBorder(frame, 0, pad_y, 0, pad_x, cv2.BORDER_REPLICATE)
         self._writer.write(frame)
         self.frames += 1
 
@@ -80,6 +94,7 @@ class TrackFileWriter:
 
     def __init__(self, mot_path: Path, jsonl_path: Path) -> None:
         self._targets = [(mot_path, partial_path(mot_path)), (jsonl_path, partial_path(jsonl_path))]
+        self._damaged = False  # a write failed: the files keep their .partial names
         try:
             self._mot: TextIO | None = open(self._targets[0][1], "w", encoding="utf-8")
             self._jsonl: TextIO | None = open(self._targets[1][1], "w", encoding="utf-8")
@@ -106,17 +121,34 @@ class TrackFileWriter:
             self._mot.write("".join(mot_lines))
             self._jsonl.write(json.dumps(frame_record) + "\n")
         except OSError as error:
-            raise OutputWriteError(f"cannot write track files: {error.strerror}") from error
+            self._damaged = True
+            raise OutputWriteError(f"cannot write track files: {error.strerror or error}") from error
 
     def close(self) -> None:
-        """Flush and give both files their final names (idempotent)."""
+        """Flush and give both files their final names (idempotent).
+
+        Files that could not be written completely (a write or the final flush failed, e.g. disk
+        full) keep their ``.partial`` names, so a cut line never ends up in a final-named file.
+
+        Raises:
+            OutputWriteError: If the final flush failed.
+        """
+        failure: OSError | None = None
         for handle in (self._mot, self._jsonl):
-            if handle is not None:
+            if handle is None:
+                continue
+            try:
                 handle.close()
+            except OSError as error:
+                failure = failure or error
+                self._damaged = True
         self._mot = self._jsonl = None
-        for final, temporary in self._targets:
-            if temporary.exists():
-                os.replace(temporary, final)
+        if not self._damaged:
+            for final, temporary in self._targets:
+                if temporary.exists():
+                    os.replace(temporary, final)
+        if failure is not None:
+            raise OutputWriteError(f"cannot write track files: {failure.strerror or failure}") from failure
 
 
 class CropStore:

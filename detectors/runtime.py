@@ -55,8 +55,10 @@ class OnnxFaceDetector:
         import onnxruntime as ort
 
         path = Path(model_path)
-        if not path.is_file():
+        if not path.exists():
             raise DetectorLoadError(f"model file not found: {path}")
+        if not path.is_file():
+            raise DetectorLoadError(f"{path} is not a model file (it is a folder or a device)")
         options = ort.SessionOptions()
         if threads:
             options.intra_op_num_threads = threads
