@@ -42,3 +42,15 @@ def exported_faceboxes(tmp_path_factory: pytest.TempPathFactory) -> Callable[[st
         return cache[variant]
 
     return get
+
+
+@pytest.fixture(scope="session")
+def onnx_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A seeded (0) random FaceBoxes 'small' exported to ONNX, for CLI and pipeline tests."""
+    pytest.importorskip("torch")
+    pytest.importorskip("onnx")
+    from cli_helpers import export_random_faceboxes
+
+    path = tmp_path_factory.mktemp("model") / "faceboxes-random.onnx"
+    export_random_faceboxes(path)
+    return path

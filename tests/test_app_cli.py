@@ -13,18 +13,16 @@ import signal
 import subprocess
 import sys
 import threading
-import warnings
-from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import cv2
 import numpy as np
 import pytest
+from cli_helpers import CliRun, run_cli
 from rich.console import Console
 
 from apps.batch import process_batch, summary_table
-from apps.cli import main
 from apps.discovery import VideoInput
 from apps.interrupts import StopSignals
 from apps.options import TrackingOptions
@@ -36,50 +34,9 @@ CLIP_SPEC = ClipSpec(width=160, height=120, fps=25.0, frames=CLIP_FRAMES, faces=
                      allow_exit=False, occluder=False)
 
 
-class CliRun(NamedTuple):
-    code: int
-    stdout: str
-    stderr: str
-
-
-def run_cli(args: list[str]) -> CliRun:
-    """``main(args)`` with stdout/stderr captured (rich prints to the current sys.stdout/sys.stderr)."""
-    out, err = io.StringIO(), io.StringIO()
-    columns = os.environ.get("COLUMNS")
-    os.environ["COLUMNS"] = "250"  # wide tables: no folded names
-    try:
-        with redirect_stdout(out), redirect_stderr(err):
-            code = main([str(arg) for arg in args])
-    finally:
-        if columns is None:
-            os.environ.pop("COLUMNS", None)
-        else:
-            os.environ["COLUMNS"] = columns
-    return CliRun(code, out.getvalue(), err.getvalue())
-
-
 def flat(text: str) -> str:
     """Text with runs of whitespace collapsed (rich wraps long lines)."""
     return re.sub(r"\s+", " ", text)
-
-
-@pytest.fixture(scope="session")
-def onnx_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A seeded random FaceBoxes 'small' exported to ONNX with the FaceTrack metadata."""
-    torch = pytest.importorskip("torch")
-    pytest.importorskip("onnx")
-    from detectors.faceboxes.model import build_faceboxes
-    from detectors.runtime import format_levels
-    from detectors.training.export import export_onnx
-
-    torch.manual_seed(0)
-    model = build_faceboxes("small").eval()
-    path = tmp_path_factory.mktemp("model") / "faceboxes-random.onnx"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)  # torch's legacy ONNX exporter
-        export_onnx(model, path, {"facetrack_model": "faceboxes-small",
-                                  "anchor_levels": format_levels(model.config.levels), "pad_multiple": "32"})
-    return path
 
 
 def write_test_clip(path: Path, seed: int = 6) -> Path:
@@ -136,7 +93,7 @@ def test_start_py_help_in_subprocesses() -> None:
     ],
 )
 def test_sub_command_help_in_process(command: str, options: list[str]) -> None:
-    result = run_cli([command, "--help"])
+    result = run_cli(*[command, "--help"])
     assert result.code == 0
     assert "Usage" in result.stdout and command in result.stdout
     for option in options:
@@ -144,25 +101,25 @@ def test_sub_command_help_in_process(command: str, options: list[str]) -> None:
 
 
 def test_short_help_flag() -> None:
-    assert run_cli(["-h"]).code == 0
+    assert run_cli(*["-h"]).code == 0
 
 
 # --------------------------------------------------------------------------------------- messages
 
 
 def test_nonexistent_input_is_reported_and_nothing_is_created(tmp_path: Path) -> None:
-    result = run_cli(["/nonexistent/video-folder", "-o", tmp_path / "out"])
+    result = run_cli(*["/nonexistent/video-folder", "-o", tmp_path / "out"])
     assert "/nonexistent/video-folder" in flat(result.stderr) and "no such file or folder" in flat(result.stderr)
     assert not (tmp_path / "out").exists()
 
 
 def test_no_input_at_all_is_reported() -> None:
-    result = run_cli(["track"])
+    result = run_cli(*["track"])
     assert "give video files or folders" in flat(result.stderr)
 
 
 def test_webcam_and_stream_together_are_refused(tmp_path: Path) -> None:
-    result = run_cli(["--webcam", "0", "--stream", "rtsp://x/y", "-o", tmp_path / "out"])
+    result = run_cli(*["--webcam", "0", "--stream", "rtsp://x/y", "-o", tmp_path / "out"])
     assert "either --webcam or --stream" in flat(result.stderr)
     assert not (tmp_path / "out").exists()
 
@@ -188,7 +145,7 @@ def test_bad_detector_is_reported_before_any_output_is_created(tmp_path: Path, k
         detector, message = "superface", "unknown detector"
     for args in (["track", clip, "-o", tmp_path / "out", "--detector", detector],
                  ["detect", tmp_path / "in", "-o", tmp_path / "wider", "--detector", detector]):
-        result = run_cli(args)
+        result = run_cli(*args)
         assert message in flat(result.stderr), result.stderr
         assert "Traceback" not in result.stderr
     assert not (tmp_path / "out").exists() and not (tmp_path / "wider").exists()
@@ -213,7 +170,7 @@ def folder_run(onnx_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Fo
     (folder / "bad.mp4").write_text("definitely not a video\n" * 30)
     (folder / "readme.txt").write_text("ignored")
     output = base / "out"
-    run = run_cli([folder, "-o", output, "--detector", onnx_model, "--threshold", "0.99", "--threads", "1"])
+    run = run_cli(*[folder, "-o", output, "--detector", onnx_model, "--threshold", "0.99", "--threads", "1"])
     return FolderRun(run, folder, output, good_name)
 
 
@@ -263,7 +220,7 @@ def detect_run(onnx_model: Path, tmp_path_factory: pytest.TempPathFactory) -> De
     (images / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated jpeg")
     (images / "notes.txt").write_text("not an image, not listed")
     output = base / "wider"
-    run = run_cli(["detect", images, "-o", output, "--detector", onnx_model, "--threshold", "0.1", "--draw",
+    run = run_cli(*["detect", images, "-o", output, "--detector", onnx_model, "--threshold", "0.1", "--draw",
                    "--threads", "1"])
     return DetectRun(run, images, output)
 
@@ -304,13 +261,13 @@ def test_detect_with_a_corrupt_image_exits_with_1(detect_run: DetectRun) -> None
     ],
 )
 def test_exit_codes(args: list[str], code: int, tmp_path: Path) -> None:
-    assert run_cli(args + ["-o", tmp_path / "out"] if args[0] != "detect" else args).code == code
+    assert run_cli(*(args + ["-o", tmp_path / "out"] if args[0] != "detect" else args)).code == code
 
 
 @pytest.mark.parametrize("args", [["track", "x.mp4", "--bogus"], ["track", "x.mp4", "--detect-every", "0"],
                                   ["detect"]])
 def test_usage_errors_give_a_message_and_exit_code_2(args: list[str]) -> None:
-    result = run_cli(args)
+    result = run_cli(*args)
     assert result.code == 2 and "Traceback" not in result.stderr
 
 
@@ -320,7 +277,7 @@ def test_usage_errors_give_a_message_and_exit_code_2(args: list[str]) -> None:
 @pytest.mark.skipif(not (ROOT / "detectors" / "weights" / "faceboxes.onnx").is_file(),
                     reason="detectors/weights/faceboxes.onnx is not installed")
 def test_demo_clip_with_the_default_detector_finds_a_track(tmp_path: Path) -> None:
-    run_cli([ROOT / "media" / "demo.mp4", "-o", tmp_path, "--threads", "2"])
+    run_cli(*[ROOT / "media" / "demo.mp4", "-o", tmp_path, "--threads", "2"])
     summary = json.loads((tmp_path / "demo" / "summary.json").read_text())
     assert summary["status"] == "complete" and summary["tracks"] >= 1
 
@@ -364,7 +321,7 @@ def sigterm_run(tmp_path: Path, monkeypatch, sigterm_safety_net) -> tuple[CliRun
     write_clip(clip, ClipSpec(**{**CLIP_SPEC.__dict__, "frames": 60}), synthetic_sprites(2, 0))
     loaded = FakeLoaded(signal_at=5)
     monkeypatch.setattr(detectors, "load_detector", lambda *args, **kwargs: loaded)
-    run = run_cli([clip, "-o", tmp_path / "out"])
+    run = run_cli(*[clip, "-o", tmp_path / "out"])
     assert sigterm_safety_net == []  # StopSignals handled it
     return run, tmp_path / "out" / "long"
 

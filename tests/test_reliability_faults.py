@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import errno
 import functools
-import io
 import json
 import os
 import re
@@ -18,16 +17,14 @@ import subprocess
 import sys
 import threading
 import time
-import warnings
-from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import cv2
 import numpy as np
 import pytest
+from cli_helpers import run_cli_with_timeout
 
-from apps.cli import main
 from apps.synthetic import ClipSpec, synthetic_sprites, write_clip
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,48 +40,6 @@ PARTIAL_NAMES = ("annotated.partial.mp4", "tracks.partial.txt", "tracks.partial.
 # ----------------------------------------------------------------------------------------- helpers
 
 
-class CliRun(NamedTuple):
-    code: int
-    stdout: str
-    stderr: str
-
-    def line(self, fragment: str) -> str:
-        """The one stderr line containing ``fragment`` (fails unless there is exactly one)."""
-        found = [line for line in self.stderr.splitlines() if fragment in line]
-        assert len(found) == 1, f"expected one line with {fragment!r} in:\n{self.stderr}"
-        return found[0]
-
-
-def run_cli(*args: Any) -> CliRun:
-    """``main(args)`` on a helper thread (safety timeout), stdout/stderr captured, wide terminal."""
-    out, err = io.StringIO(), io.StringIO()
-    outcome: dict[str, Any] = {}
-    previous = os.environ.get("COLUMNS")
-    os.environ["COLUMNS"] = "300"
-
-    def target() -> None:
-        try:
-            outcome["code"] = main([str(arg) for arg in args])
-        except BaseException as error:  # noqa: BLE001 - handed to the test
-            outcome["error"] = error
-
-    try:
-        with redirect_stdout(out), redirect_stderr(err):
-            worker = threading.Thread(target=target, name="test-cli", daemon=True)
-            worker.start()
-            worker.join(SAFETY_SECONDS)
-    finally:
-        if previous is None:
-            os.environ.pop("COLUMNS", None)
-        else:
-            os.environ["COLUMNS"] = previous
-    assert not worker.is_alive(), "the command hung"
-    assert "error" not in outcome, f"main raised {outcome['error']!r}"
-    run = CliRun(outcome["code"], out.getvalue(), err.getvalue())
-    assert "Traceback" not in run.stderr + run.stdout, run.stderr
-    return run
-
-
 def leftover_threads(timeout: float = 10.0) -> list[str]:
     """Names of FaceTrack threads still alive after waiting up to ``timeout`` s (safety net)."""
     deadline = time.monotonic() + timeout
@@ -93,29 +48,6 @@ def leftover_threads(timeout: float = 10.0) -> list[str]:
         if not alive or time.monotonic() > deadline:
             return alive
         time.sleep(0.02)
-
-
-@pytest.fixture(scope="session")
-def onnx_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A seeded random FaceBoxes 'small' exported to ONNX with the FaceTrack metadata (shared by the
-    reliability modules through a fixed name in the session's temporary folder)."""
-    torch = pytest.importorskip("torch")
-    pytest.importorskip("onnx")
-    path = tmp_path_factory.getbasetemp() / "reliability-model" / "faceboxes-random.onnx"
-    if path.is_file():
-        return path
-    from detectors.faceboxes.model import build_faceboxes
-    from detectors.runtime import format_levels
-    from detectors.training.export import export_onnx
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.manual_seed(0)
-    model = build_faceboxes("small").eval()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)  # torch's legacy ONNX exporter
-        export_onnx(model, path, {"facetrack_model": "faceboxes-small",
-                                  "anchor_levels": format_levels(model.config.levels), "pad_multiple": "32"})
-    return path
 
 
 def make_clip(path: Path, frames: int = 20, seed: int = 6, width: int = 160, height: int = 120) -> Path:
@@ -229,7 +161,7 @@ def test_webcam_that_cannot_be_opened(tmp_path: Path, monkeypatch: pytest.Monkey
     """A missing and a busy camera look the same to OpenCV: VideoCapture does not open."""
     monkeypatch.setattr(cv2, "VideoCapture", lambda device: FakeCamera(opened=False))
     use_detector(monkeypatch, FixedBox())
-    run = run_cli("--webcam", "7", "--no-display", "-o", tmp_path / "out")
+    run = run_cli_with_timeout("--webcam", "7", "--no-display", "-o", tmp_path / "out")
     assert run.code == 1
     assert run.line("webcam 7") == ("failed: webcam 7: cannot open this camera index "
                                     "(does not exist, is busy or does not answer)")
@@ -246,7 +178,7 @@ def test_stream_that_does_not_answer_times_out(tmp_path: Path, monkeypatch: pyte
     use_detector(monkeypatch, FixedBox())
     url = "rtsp://10.255.255.1:554/live"
     try:
-        run = run_cli("--stream", url, "--no-display", "-o", tmp_path / "out")
+        run = run_cli_with_timeout("--stream", url, "--no-display", "-o", tmp_path / "out")
     finally:
         hang.set()
     assert run.code == 1
@@ -257,7 +189,7 @@ def test_stream_that_does_not_answer_times_out(tmp_path: Path, monkeypatch: pyte
 def test_camera_that_stops_delivering_frames_mid_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(cv2, "VideoCapture", lambda device: FakeCamera(limit=15))
     use_detector(monkeypatch, FixedBox())
-    run = run_cli("--webcam", "0", "--no-display", "--duration", "30", "-o", tmp_path / "out")
+    run = run_cli_with_timeout("--webcam", "0", "--no-display", "--duration", "30", "-o", tmp_path / "out")
     assert run.code == 1
     assert run.line("webcam 0") == "failed: webcam 0: the device stopped delivering frames"
     (folder,) = list((tmp_path / "out").iterdir())
@@ -310,7 +242,7 @@ def test_exception_in_a_pipeline_thread(tmp_path: Path, monkeypatch: pytest.Monk
             original(self, frame)
 
         monkeypatch.setattr(apps.video_job.AnnotatedVideoWriter, "write", write)
-    run = run_cli(first, second, "-o", tmp_path / "out")
+    run = run_cli_with_timeout(first, second, "-o", tmp_path / "out")
     assert run.code == 1
     assert run.line("a.mp4") == {
         "capture": f"failed: {first}: RuntimeError: decoder exploded",
@@ -350,7 +282,7 @@ def test_disk_full_while_writing_the_video(tmp_path: Path, monkeypatch: pytest.M
         original(self, frame)
 
     monkeypatch.setattr(apps.video_job.AnnotatedVideoWriter, "write", write)
-    run = run_cli(first, second, "-o", tmp_path / "out")
+    run = run_cli_with_timeout(first, second, "-o", tmp_path / "out")
     assert run.code == 1
     assert run.line("a.mp4") == f"failed: {first}: No space left on device"
     out = tmp_path / "out" / "a"
@@ -387,7 +319,7 @@ def test_disk_full_when_the_track_files_are_flushed(tmp_path: Path, monkeypatch:
         return FullDiskFile(handle) if Path(file).parent.name == "a" else handle
 
     monkeypatch.setattr(apps.writers, "open", fake_open, raising=False)
-    run = run_cli(first, second, "-o", tmp_path / "out")
+    run = run_cli_with_timeout(first, second, "-o", tmp_path / "out")
     assert run.code == 1
     assert run.line("a.mp4") == f"failed: {first}: cannot write track files: No space left on device"
     out = tmp_path / "out" / "a"

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import ast
 import errno
-import io
 import json
 import os
 import pathlib
@@ -19,16 +18,14 @@ import re
 import struct
 import subprocess
 import sys
-import warnings
-from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import cv2
 import numpy as np
 import pytest
+from cli_helpers import CliRun, run_cli
 
-from apps.cli import main
 from apps.synthetic import ClipSpec, synthetic_sprites, write_clip
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,61 +38,8 @@ CLIP = ClipSpec(width=160, height=120, fps=25.0, frames=CLIP_FRAMES, faces=2, se
 # ----------------------------------------------------------------------------------------- helpers
 
 
-class CliRun(NamedTuple):
-    code: int
-    stdout: str
-    stderr: str
-
-    def line(self, fragment: str) -> str:
-        """The one stderr line containing ``fragment`` (fails unless there is exactly one)."""
-        found = [line for line in self.stderr.splitlines() if fragment in line]
-        assert len(found) == 1, f"expected one line with {fragment!r} in:\n{self.stderr}"
-        return found[0]
-
-
-def run_cli(*args: Any) -> CliRun:
-    """``main(args)`` with stdout/stderr captured and a wide terminal (no folded table cells)."""
-    out, err = io.StringIO(), io.StringIO()
-    previous = os.environ.get("COLUMNS")
-    os.environ["COLUMNS"] = "300"
-    try:
-        with redirect_stdout(out), redirect_stderr(err):
-            code = main([str(arg) for arg in args])
-    finally:
-        if previous is None:
-            os.environ.pop("COLUMNS", None)
-        else:
-            os.environ["COLUMNS"] = previous
-    run = CliRun(code, out.getvalue(), err.getvalue())
-    assert "Traceback" not in run.stderr + run.stdout, run.stderr
-    return run
-
-
 def flat(text: str) -> str:
     return re.sub(r"\s+", " ", text)
-
-
-@pytest.fixture(scope="session")
-def onnx_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A seeded random FaceBoxes 'small' exported to ONNX with the FaceTrack metadata (shared by the
-    reliability modules through a fixed name in the session's temporary folder)."""
-    torch = pytest.importorskip("torch")
-    pytest.importorskip("onnx")
-    path = tmp_path_factory.getbasetemp() / "reliability-model" / "faceboxes-random.onnx"
-    if path.is_file():
-        return path
-    from detectors.faceboxes.model import build_faceboxes
-    from detectors.runtime import format_levels
-    from detectors.training.export import export_onnx
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.manual_seed(0)
-    model = build_faceboxes("small").eval()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)  # torch's legacy ONNX exporter
-        export_onnx(model, path, {"facetrack_model": "faceboxes-small",
-                                  "anchor_levels": format_levels(model.config.levels), "pad_multiple": "32"})
-    return path
 
 
 def make_clip(path: Path, frames: int = CLIP_FRAMES, seed: int = 6) -> Path:

@@ -9,7 +9,6 @@ wrapper, so :class:`detectors.runtime.OnnxFaceDetector` runs it unchanged.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import fields
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import torch
 
 from detectors.ainnoface.config import PAD_MULTIPLE, AInnoFaceConfig
 from detectors.ainnoface.model import AInnoFace, AInnoFaceInferenceWrapper
+from detectors.training.export import export_wrapper_onnx
 
 
 def ainnoface_metadata(model: AInnoFace, **extra: str) -> dict[str, str]:
@@ -43,34 +43,9 @@ def export_ainnoface_onnx(
 
     ``metadata`` defaults to :func:`ainnoface_metadata`; given keys are added to / override it.
     """
-    import onnx
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    model.eval()
-    wrapper = AInnoFaceInferenceWrapper(model).eval()
-    example = torch.rand(1, 3, *example_size) * 255
-    with torch.no_grad(), warnings.catch_warnings():
-        # GroupNorm's batch-size check (a Python bool on a traced shape) only guards an error path.
-        warnings.filterwarnings("ignore", "Converting a tensor to a Python boolean", torch.jit.TracerWarning)
-        torch.onnx.export(
-            wrapper,
-            (example,),
-            str(path),
-            input_names=["images"],
-            output_names=["deltas", "scores"],
-            dynamic_axes={"images": {2: "height", 3: "width"}, "deltas": {1: "anchors"}, "scores": {1: "anchors"}},
-            opset_version=opset,
-            dynamo=False,
-        )
-    proto = onnx.load(str(path))
     full_metadata = ainnoface_metadata(model)
     full_metadata.update(metadata or {})
-    for key, value in full_metadata.items():
-        entry = proto.metadata_props.add()
-        entry.key, entry.value = key, str(value)
-    onnx.save(proto, str(path))
-    return path
+    return export_wrapper_onnx(AInnoFaceInferenceWrapper(model.eval()), path, full_metadata, opset, example_size)
 
 
 def config_from_dict(values: dict) -> AInnoFaceConfig:

@@ -18,10 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict
 
-import cv2
-import numpy as np
 import torch
-from torch.utils.data import Dataset
 
 from detectors.ainnoface.augment import PYRAMIDBOX_ANCHORS, augment_with_das
 from detectors.ainnoface.losses import LossConfig, ainnoface_loss
@@ -30,10 +27,11 @@ from detectors.anchors import generate_anchors
 from detectors.datasets.sample import FaceSample
 from detectors.inference import ForwardFn
 from detectors.training.augment import AugmentConfig
+from detectors.training.data import AugmentedFaceSet, image_tensor
 from detectors.training.families import torch_forward as run_wrapper
 
 
-class AInnoFaceTrainingSet(Dataset):
+class AInnoFaceTrainingSet(AugmentedFaceSet):
     """Augmented samples ``(image (3,S,S) float32 BGR 0..255, boxes (G,4), ignore (K,4))``.
 
     Augmentation: :func:`detectors.ainnoface.augment.augment_with_das` (data-anchor-sampling with
@@ -49,30 +47,16 @@ class AInnoFaceTrainingSet(Dataset):
         anchor_sizes: tuple[float, ...] = PYRAMIDBOX_ANCHORS,
         seed: int = 0,
     ) -> None:
-        self.samples = list(samples)
-        self.augment_config = augment_config
+        super().__init__(samples, augment_config, seed)
         self.das_probability = das_probability
         self.anchor_sizes = anchor_sizes
-        self.seed = seed
-        self.epoch = 0
-
-    def __len__(self) -> int:
-        return len(self.samples)
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        sample = self.samples[index]
-        rng = np.random.default_rng((self.seed, self.epoch, index))
-        image = cv2.imread(str(sample.image_path), cv2.IMREAD_COLOR)
-        if image is None:
-            raise OSError(f"cannot read training image {sample.image_path}")
+        sample, image, rng = self.load(index)
         image, boxes, ignore = augment_with_das(
             image, sample.boxes, sample.ignore, rng, self.augment_config, self.das_probability, self.anchor_sizes
         )
-        tensor = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1))).float()
-        return tensor, torch.from_numpy(boxes.reshape(-1, 4)), torch.from_numpy(ignore.reshape(-1, 4))
+        return image_tensor(image), torch.from_numpy(boxes.reshape(-1, 4)), torch.from_numpy(ignore.reshape(-1, 4))
 
 
 def collate(batch: list) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor]]:

@@ -15,21 +15,12 @@ from detectors.training.augment import AugmentConfig, augment
 from detectors.training.matching import match_anchors
 
 
-class FaceTrainingSet(Dataset):
-    """Augmented training samples: ``(image (3,S,S) float32 BGR 0..255, labels (A,), targets (A,4))``."""
+class AugmentedFaceSet(Dataset):
+    """Base of the training sets: the samples, their epoch-dependent randomness and image loading."""
 
-    def __init__(
-        self,
-        samples: Sequence[FaceSample],
-        levels: tuple[AnchorLevel, ...],
-        augment_config: AugmentConfig,
-        iou_threshold: float = 0.35,
-        seed: int = 0,
-    ) -> None:
+    def __init__(self, samples: Sequence[FaceSample], augment_config: AugmentConfig, seed: int = 0) -> None:
         self.samples = list(samples)
         self.augment_config = augment_config
-        self.anchors = generate_anchors(levels, augment_config.size, augment_config.size)
-        self.iou_threshold = iou_threshold
         self.seed = seed
         self.epoch = 0
 
@@ -40,16 +31,40 @@ class FaceTrainingSet(Dataset):
         """Change the augmentation randomness (call before each epoch)."""
         self.epoch = epoch
 
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def load(self, index: int) -> tuple[FaceSample, np.ndarray, np.random.Generator]:
+        """Sample ``index``, its BGR image and a generator fixed by ``(seed, epoch, index)``."""
         sample = self.samples[index]
-        rng = np.random.default_rng((self.seed, self.epoch, index))
         image = cv2.imread(str(sample.image_path), cv2.IMREAD_COLOR)
         if image is None:
             raise OSError(f"cannot read training image {sample.image_path}")
+        return sample, image, np.random.default_rng((self.seed, self.epoch, index))
+
+
+def image_tensor(image: np.ndarray) -> torch.Tensor:
+    """HxWx3 uint8 BGR -> (3, H, W) float32 tensor in 0..255."""
+    return torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1))).float()
+
+
+class FaceTrainingSet(AugmentedFaceSet):
+    """Augmented training samples: ``(image (3,S,S) float32 BGR 0..255, labels (A,), targets (A,4))``."""
+
+    def __init__(
+        self,
+        samples: Sequence[FaceSample],
+        levels: tuple[AnchorLevel, ...],
+        augment_config: AugmentConfig,
+        iou_threshold: float = 0.35,
+        seed: int = 0,
+    ) -> None:
+        super().__init__(samples, augment_config, seed)
+        self.anchors = generate_anchors(levels, augment_config.size, augment_config.size)
+        self.iou_threshold = iou_threshold
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        sample, image, rng = self.load(index)
         image, boxes, ignore = augment(image, sample.boxes, sample.ignore, rng, self.augment_config)
         labels, targets = match_anchors(self.anchors, boxes, ignore, self.iou_threshold)
-        tensor = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1))).float()
-        return tensor, torch.from_numpy(labels.astype(np.int64)), torch.from_numpy(targets)
+        return image_tensor(image), torch.from_numpy(labels.astype(np.int64)), torch.from_numpy(targets)
 
 
 def stack_batch(batch: list) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import torch
@@ -20,30 +21,44 @@ class InferenceWrapper(nn.Module):
         return deltas, torch.softmax(logits, dim=-1)[..., 1]
 
 
-def export_onnx(model: nn.Module, path: str | Path, metadata: dict[str, str], opset: int = 17) -> Path:
-    """Export ``model`` (in eval mode) to ``path`` with dynamic H/W and string ``metadata``."""
+def export_wrapper_onnx(
+    wrapper: nn.Module,
+    path: str | Path,
+    metadata: dict[str, str],
+    opset: int = 17,
+    example_size: tuple[int, int] = (256, 384),
+) -> Path:
+    """Export an inference wrapper (images -> ``deltas``, ``scores``) with dynamic H/W and ``metadata``."""
     import onnx
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    wrapper = InferenceWrapper(model).eval()
-    example = torch.rand(1, 3, 256, 384) * 255
-    torch.onnx.export(
-        wrapper,
-        (example,),
-        str(path),
-        input_names=["images"],
-        output_names=["deltas", "scores"],
-        dynamic_axes={"images": {2: "height", 3: "width"}, "deltas": {1: "anchors"}, "scores": {1: "anchors"}},
-        opset_version=opset,
-        dynamo=False,
-    )
+    wrapper = wrapper.eval()
+    example = torch.rand(1, 3, *example_size) * 255
+    with torch.no_grad(), warnings.catch_warnings():
+        # Shape checks on traced sizes (e.g. GroupNorm's batch check) only guard error paths.
+        warnings.filterwarnings("ignore", "Converting a tensor to a Python boolean", torch.jit.TracerWarning)
+        torch.onnx.export(
+            wrapper,
+            (example,),
+            str(path),
+            input_names=["images"],
+            output_names=["deltas", "scores"],
+            dynamic_axes={"images": {2: "height", 3: "width"}, "deltas": {1: "anchors"}, "scores": {1: "anchors"}},
+            opset_version=opset,
+            dynamo=False,
+        )
     proto = onnx.load(str(path))
     for key, value in metadata.items():
         entry = proto.metadata_props.add()
-        entry.key, entry.value = key, value
+        entry.key, entry.value = key, str(value)
     onnx.save(proto, str(path))
     return path
+
+
+def export_onnx(model: nn.Module, path: str | Path, metadata: dict[str, str], opset: int = 17) -> Path:
+    """Export a FaceBoxes ``model`` (switched to eval mode) to ``path`` with dynamic H/W and ``metadata``."""
+    return export_wrapper_onnx(InferenceWrapper(model.eval()), path, metadata, opset)
 
 
 def export_checkpoint(checkpoint_path: str | Path, output_path: str | Path, model_card: dict[str, str] | None = None) -> Path:
