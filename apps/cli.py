@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from apps.anonymize import AnonymizeMode
 from apps.options import CropMode, TrackingOptions
 from tracker import TrackerConfig
 
@@ -74,9 +75,11 @@ def track(
     detector: DetectorOption = "faceboxes",
     detect_every: Annotated[int, typer.Option("--detect-every", min=1, max=30, help="Run the detector every N frames; tracks are predicted in between.")] = 1,
     threshold: Annotated[float, typer.Option("--threshold", min=0.0, max=1.0, help="Minimum detector score for a new face; weaker detections (>= 0.1) only keep existing tracks alive.")] = 0.5,
-    crops: Annotated[CropMode, typer.Option("--crops", help="best: one crop per track; all: one every --crop-every frames per track; none.")] = CropMode.best,
+    crops: Annotated[Optional[CropMode], typer.Option("--crops", help="best: one crop per track; all: one every --crop-every frames per track; none. Default: best, or none with --anonymize.", show_default=False)] = None,
     crop_every: Annotated[int, typer.Option("--crop-every", min=1, help="Frames between crops of a track with --crops all.")] = 25,
     video: Annotated[bool, typer.Option("--video/--no-video", help="Write annotated.mp4 for each input.")] = True,
+    anonymize: Annotated[Optional[AnonymizeMode], typer.Option("--anonymize", help="Hide faces in the output video (blur, pixelate or solid ellipse) instead of drawing boxes; detected and predicted faces alike.", show_default=False)] = None,
+    anonymize_margin: Annotated[float, typer.Option("--anonymize-margin", min=0.0, max=2.0, help="How far the hiding ellipse extends beyond the face box, as a fraction of its size per side.")] = 0.2,
     display: Annotated[Optional[bool], typer.Option("--display/--no-display", help="Show a live window (default: on for --webcam/--stream when a screen is available).", show_default=False)] = None,
     recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Also process videos in subfolders.")] = False,
     duration: Annotated[Optional[float], typer.Option("--duration", help="Live mode: stop after this many seconds.")] = None,
@@ -105,8 +108,10 @@ def track(
         raise typer.Exit(EXIT_USAGE)
     options = TrackingOptions(
         detect_every=detect_every,
-        crops=crops,
+        crops=crops if crops is not None else (CropMode.none if anonymize else CropMode.best),
         crop_every=crop_every,
+        anonymize=anonymize,
+        anonymize_margin=anonymize_margin,
         write_video=video,
         display=_default_display() if display is None and live_device is not None else bool(display),
         tracker=TrackerConfig(high_score=threshold, low_score=min(LOW_SCORE, threshold), max_age_seconds=max_age),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
+from apps.anonymize import AnonymizeMode
 from tracker import TrackerConfig
 
 
@@ -27,6 +28,9 @@ class TrackingOptions:
         crop_every: Frames between two crops of a track in ``all`` mode.
         write_video: Write ``annotated.mp4``.
         display: Show a window with the annotated frames (live mode); ``q`` stops.
+        anonymize: Hide every tracked face (and every fresh detection) in the output video
+            instead of drawing boxes; None draws boxes and ids.
+        anonymize_margin: Growth of the hiding ellipse beyond the face box, per side.
         tracker: Tracker settings.
     """
 
@@ -35,4 +39,6 @@ class TrackingOptions:
     crop_every: int = 25
     write_video: bool = True
     display: bool = False
+    anonymize: AnonymizeMode | None = None
+    anonymize_margin: float = 0.2
     tracker: TrackerConfig = field(default_factory=TrackerConfig)

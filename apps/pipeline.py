@@ -44,6 +44,8 @@ class ProcessedFrame:
     detections: int | None
     """Confident faces (score >= the tracker's ``high_score``) found by the detector on this
     frame; None when it did not run."""
+    raw_detections: np.ndarray | None = None
+    """The detector's (N, 5) output on this frame, None when it did not run."""
 
 
 @dataclass
@@ -80,7 +82,7 @@ class FrameProcessor:
         detections = self.detect(frame) if index % self.detect_every == 0 else None
         faces = self.tracker.update(detections, frame)
         found = None if detections is None else int(np.sum(detections[:, 4] >= self.tracker.config.high_score))
-        return ProcessedFrame(index, frame, faces, self.tracker.pop_finished(), found)
+        return ProcessedFrame(index, frame, faces, self.tracker.pop_finished(), found, detections)
 
     def finish(self) -> list[FinishedTrack]:
         """Finalise every live track (end of video or stop)."""

@@ -21,7 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import cv2
+import numpy as np
 
+from apps.anonymize import anonymize_faces
 from apps.drawing import draw_faces, draw_fps
 from apps.options import CropMode, TrackingOptions
 from apps.pipeline import Detector, Finalised, FrameProcessor, Pipeline, PipelineStats, ProcessedFrame
@@ -102,12 +104,22 @@ class VideoOutputs:
         for finished in item.finished:
             self.save_best(finished)
         if self.options.write_video or self.options.display:
-            annotated = draw_faces(frame.copy() if self.options.display else frame, item.faces)
+            annotated = self._render(frame.copy() if self.options.display else frame, item)
             if self.video is not None:
                 self.video.write(annotated)
             if self.options.display:
                 cv2.imshow(WINDOW_TITLE, draw_fps(annotated, live_fps or 0.0, len(item.faces)))
         self.frames += 1
+
+    def _render(self, frame: np.ndarray, item: ProcessedFrame) -> np.ndarray:
+        """Boxes and ids, or (anonymise mode) every tracked face and fresh detection hidden."""
+        if self.options.anonymize is None:
+            return draw_faces(frame, item.faces)
+        boxes = [face.box for face in item.faces]
+        if item.raw_detections is not None:  # faces not (yet) confirmed as tracks are hidden too
+            boxes.extend(item.raw_detections[:, :4])
+        return anonymize_faces(frame, np.asarray(boxes).reshape(-1, 4), self.options.anonymize,
+                               self.options.anonymize_margin)
 
     def _save_periodic_crops(self, item: ProcessedFrame) -> None:
         for face in item.faces:
@@ -245,6 +257,7 @@ def _options_summary(options: TrackingOptions) -> dict[str, Any]:
     return {
         "detect_every": options.detect_every,
         "crops": options.crops.value,
+        "anonymize": options.anonymize.value if options.anonymize else None,
         "crop_every": options.crop_every,
         "write_video": options.write_video,
         "tracker": asdict(options.tracker),
