@@ -40,12 +40,15 @@ def resolve_model_path(name_or_path: str | Path) -> Path:
     return path
 
 
-def load_detector(name_or_path: str | Path = "faceboxes", score_threshold: float = 0.5, **options) -> OnnxFaceDetector:
+def load_detector(
+    name_or_path: str | Path = "faceboxes", score_threshold: float | None = None, **options
+) -> OnnxFaceDetector:
     """Load a face detector by name (``faceboxes``, ``ainnoface``) or from an ``.onnx`` file.
 
     Args:
         name_or_path: Built-in detector name or path to an exported model.
-        score_threshold: Minimum score of returned faces.
+        score_threshold: Minimum score of returned faces; None uses the model's recommended
+            operating point (``detector.recommended_threshold``, chosen on the dev set at export).
         **options: ``nms_threshold``, ``max_side``, ``upscale``, ``threads``, ``device``
             (see :class:`detectors.runtime.OnnxFaceDetector`).
 

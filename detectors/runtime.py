@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,10 @@ from detectors.anchors import AnchorLevel
 from detectors.inference import ScalePolicy, detect_frame
 from detectors.postprocess import PostprocessConfig
 from detectors.providers import choose_providers
+
+
+#: Minimum face score of models whose metadata recommends none.
+DEFAULT_THRESHOLD = 0.5
 
 
 class DetectorLoadError(RuntimeError):
@@ -45,7 +50,7 @@ class OnnxFaceDetector:
     def __init__(
         self,
         model_path: str | Path,
-        score_threshold: float = 0.5,
+        score_threshold: float | None = None,
         nms_threshold: float = 0.4,
         max_side: int | None = 1024,
         upscale: float = 1.0,
@@ -75,12 +80,26 @@ class OnnxFaceDetector:
         try:
             self.levels = _parse_levels(metadata["anchor_levels"])
             self.pad_multiple = int(metadata.get("pad_multiple", "32"))
+            #: Operating point chosen on the dev set at export time (``score_threshold`` metadata):
+            #: the default minimum score, and the weaker score that may still extend a track.
+            self.recommended_threshold = float(metadata.get("score_threshold", DEFAULT_THRESHOLD))
+            self.recommended_low_threshold = float(metadata.get("low_score_threshold", self.recommended_threshold / 2))
         except ValueError as error:
-            raise DetectorLoadError(f"{path}: unreadable anchor metadata ({error})") from error
+            raise DetectorLoadError(f"{path}: unreadable metadata ({error})") from error
         self.providers = self.session.get_providers()
         self.scale_policy = ScalePolicy(max_side=max_side, upscale=upscale)
-        self.post = PostprocessConfig(score_threshold=score_threshold, nms_threshold=nms_threshold)
+        threshold = self.recommended_threshold if score_threshold is None else score_threshold
+        self.post = PostprocessConfig(score_threshold=threshold, nms_threshold=nms_threshold)
         self._input_name = self.session.get_inputs()[0].name
+
+    @property
+    def score_threshold(self) -> float:
+        """Minimum score of the returned faces."""
+        return self.post.score_threshold
+
+    @score_threshold.setter
+    def score_threshold(self, value: float) -> None:
+        self.post = dataclasses.replace(self.post, score_threshold=float(value))
 
     def _forward(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         deltas, scores = self.session.run(None, {self._input_name: batch})

@@ -2,7 +2,8 @@
 
 The faces are tinted copies of the face in scikit-image's ``astronaut`` picture
 (NASA portrait of Eileen Collins, public domain), rendered by
-``apps.synthetic`` at 70-160 px so a face detector can find them; they cross,
+``apps.synthetic`` at 50-110 px with hair and shoulders (context a face detector
+relies on); they cross,
 occlude each other, pass behind a moving bar and leave and re-enter the frame.
 The ground truth is written in MOTChallenge format.
 
@@ -24,8 +25,8 @@ sys.path.insert(0, str(ROOT))
 from apps.synthetic import ClipSpec, FaceSprite, crop_face_sprite, write_clip, write_mot_ground_truth  # noqa: E402
 
 ASTRONAUT_FACE = (177.0, 68.0, 275.0, 176.0)  # x1, y1, x2, y2 of the face in the 512x512 picture
-TINTS = [(1.0, 1.0, 1.0), (0.8, 0.95, 1.2), (1.2, 1.0, 0.8), (0.85, 1.15, 0.9)]  # BGR gains
-DEMO_SPEC = ClipSpec(width=640, height=480, fps=25.0, frames=200, faces=4, min_size=70, max_size=160,
+TINTS = [(1.0, 1.0, 1.0), (0.9, 0.97, 1.1), (1.1, 1.0, 0.9), (0.95, 1.05, 0.95)]  # BGR gains
+DEMO_SPEC = ClipSpec(width=640, height=480, fps=25.0, frames=200, faces=4, min_size=50, max_size=110,
                      scale_variation=0.15, speed_range=(50.0, 110.0), noise_sigma=0.0)
 
 
@@ -34,7 +35,7 @@ def astronaut_sprites() -> list[FaceSprite]:
     from skimage import data
 
     picture = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
-    base = crop_face_sprite(picture, ASTRONAUT_FACE, margin=0.35)
+    base = crop_face_sprite(picture, ASTRONAUT_FACE, margin=0.8)
     sprites = []
     for index, gains in enumerate(TINTS):
         image = np.clip(base.image.astype(np.float32) * np.array(gains, np.float32), 0, 255).astype(np.uint8)

@@ -9,6 +9,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from typing import Any, NamedTuple
 
+import numpy as np
+
 from apps.cli import main
 
 
@@ -92,3 +94,24 @@ def export_random_faceboxes(path: os.PathLike, seed: int = 0) -> None:
                                   "anchor_levels": format_levels(model.config.levels), "pad_multiple": "32"})
 
 
+
+
+class FixedBox:
+    """Stands in for a loaded detector: one face in the middle of every frame (optionally failing)."""
+
+    name = "fixed-box"
+    providers = ("CPUExecutionProvider",)
+    score_threshold = 0.5
+    recommended_low_threshold = 0.25
+
+    def __init__(self, fail_on_call: int | None = None) -> None:
+        self.calls = 0
+        self.fail_on_call = fail_on_call
+
+    def detect(self, frame: np.ndarray) -> np.ndarray:
+        self.calls += 1
+        if self.calls == self.fail_on_call:
+            raise RuntimeError("detector exploded")
+        assert frame.ndim == 3 and frame.shape[2] == 3 and frame.dtype == np.uint8  # sources deliver BGR
+        height, width = frame.shape[:2]
+        return np.array([[0.3 * width, 0.25 * height, 0.6 * width, 0.75 * height, 0.95]], np.float32)

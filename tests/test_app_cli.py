@@ -290,6 +290,8 @@ class FakeLoaded:
 
     name = "fake-signal-detector"
     providers = ("CPUExecutionProvider",)
+    score_threshold = 0.5
+    recommended_low_threshold = 0.25
 
     def __init__(self, signal_at: int) -> None:
         self.signal_at = signal_at

@@ -121,6 +121,15 @@ def test_classification_loss_hand_computed() -> None:
     assert localisation.item() == pytest.approx(0.0, abs=1e-7)  # perfect deltas
 
 
+def test_background_term_averages_all_negatives() -> None:
+    deltas, logits, labels, targets = _toy_batch()
+    base, _ = multibox_loss(deltas, logits, labels, targets, negatives_per_positive=3)
+    weighted, _ = multibox_loss(deltas, logits, labels, targets, negatives_per_positive=3, background_weight=0.5)
+    # mean CE over the six real negatives (ignored anchors excluded), easy ones included
+    mean_negative = sum(_softplus(x) for x in (3, -2, 2, 1, 0, -1)) / 6
+    assert weighted.item() - base.item() == pytest.approx(0.5 * mean_negative, rel=1e-5)
+
+
 def test_negative_ratio_and_cap() -> None:
     deltas, logits, labels, targets = _toy_batch()
     one, _ = multibox_loss(deltas, logits, labels, targets, negatives_per_positive=1)

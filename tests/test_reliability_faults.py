@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 import cv2
 import numpy as np
 import pytest
-from cli_helpers import run_cli_with_timeout
+from cli_helpers import FixedBox, run_cli_with_timeout
 
 from apps.synthetic import ClipSpec, synthetic_sprites, write_clip
 
@@ -99,24 +99,6 @@ def assert_valid_outputs(folder: Path, live: bool = False) -> int:
     assert_complete_mot_lines(folder / "tracks.txt")
     assert not [p for p in folder.rglob("*") if ".partial" in p.name]
     return frames
-
-
-class FixedBox:
-    """Stands in for a loaded detector: one face in the middle of every frame (optionally failing)."""
-
-    name = "fixed-box"
-    providers = ("CPUExecutionProvider",)
-
-    def __init__(self, fail_on_call: int | None = None) -> None:
-        self.calls = 0
-        self.fail_on_call = fail_on_call
-
-    def detect(self, frame: np.ndarray) -> np.ndarray:
-        self.calls += 1
-        if self.calls == self.fail_on_call:
-            raise RuntimeError("detector exploded")
-        height, width = frame.shape[:2]
-        return np.array([[0.3 * width, 0.25 * height, 0.6 * width, 0.75 * height, 0.95]], np.float32)
 
 
 def use_detector(monkeypatch: pytest.MonkeyPatch, loaded: Any) -> None:
@@ -342,6 +324,8 @@ import detectors
 class SlowBox:
     name = "slow-box"
     providers = ("CPUExecutionProvider",)
+    score_threshold = 0.5
+    recommended_low_threshold = 0.25
 
     def detect(self, frame):
         time.sleep(float(sys.argv[1]))

@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 import cv2
 import numpy as np
 import pytest
-from cli_helpers import CliRun, run_cli
+from cli_helpers import CliRun, FixedBox, run_cli
 
 from apps.synthetic import ClipSpec, synthetic_sprites, write_clip
 
@@ -75,18 +75,6 @@ def assert_valid_outputs(folder: Path, frames: int) -> None:
     assert mot == "" or mot.endswith("\n")
     assert all(len(line.split(",")) == 10 for line in mot.splitlines())
     assert not [p for p in folder.rglob("*") if ".partial" in p.name]
-
-
-class FixedBox:
-    """Stands in for a loaded detector: one face in the middle of every frame."""
-
-    name = "fixed-box"
-    providers = ("CPUExecutionProvider",)
-
-    def detect(self, frame: np.ndarray) -> np.ndarray:
-        assert frame.ndim == 3 and frame.shape[2] == 3 and frame.dtype == np.uint8  # sources deliver BGR
-        height, width = frame.shape[:2]
-        return np.array([[0.3 * width, 0.25 * height, 0.6 * width, 0.75 * height, 0.95]], np.float32)
 
 
 @pytest.fixture

@@ -22,8 +22,8 @@ from detectors.datasets.sample import FaceSample
 from detectors.inference import ForwardFn
 from detectors.training.augment import AugmentConfig
 
-#: Batch from the data loader -> named loss terms, including ``total``.
-LossFn = Callable[[nn.Module, Any], dict[str, torch.Tensor]]
+#: (model, batch from the data loader, TrainConfig) -> named loss terms, including ``total``.
+LossFn = Callable[[nn.Module, Any, Any], dict[str, torch.Tensor]]
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ class ModelFamily:
     forward: Callable[[nn.Module], ForwardFn]
     levels: Callable[[nn.Module], tuple[AnchorLevel, ...]]
     pad_multiple: int
-    export_checkpoint: Callable[[Path, Path], Path]
+    export_checkpoint: Callable[[Path, Path, dict[str, str] | None], Path]
     checkpoint_extras: Callable[[nn.Module], dict[str, Any]] = lambda model: {}
 
 
@@ -61,10 +61,12 @@ def _faceboxes() -> ModelFamily:
     from detectors.training.export import InferenceWrapper, export_checkpoint
     from detectors.training.loss import multibox_loss
 
-    def losses(model: nn.Module, batch: Any) -> dict[str, torch.Tensor]:
+    def losses(model: nn.Module, batch: Any, config: Any) -> dict[str, torch.Tensor]:
         images, labels, targets = batch
         deltas, logits = model(images)
-        classification, localisation = multibox_loss(deltas, logits, labels, targets)
+        classification, localisation = multibox_loss(
+            deltas.float(), logits.float(), labels, targets, background_weight=config.background_weight
+        )
         return {"cls": classification, "loc": localisation, "total": classification + localisation}
 
     return ModelFamily(
@@ -86,7 +88,7 @@ def _ainnoface() -> ModelFamily:
     from detectors.ainnoface import training as ainnoface_training
     from detectors.ainnoface.export import export_ainnoface_checkpoint
 
-    def losses(model: nn.Module, batch: Any) -> dict[str, torch.Tensor]:
+    def losses(model: nn.Module, batch: Any, config: Any) -> dict[str, torch.Tensor]:
         images, boxes, ignore = batch
         return ainnoface_training.compute_losses(model, images, boxes, ignore)
 
@@ -116,8 +118,12 @@ def get_family(name: str) -> ModelFamily:
     return FAMILIES[name]()
 
 
-def export_trained(checkpoint: str | Path, output: str | Path) -> Path:
-    """Export a checkpoint of any family to ONNX (the family is read from the checkpoint)."""
+def export_trained(checkpoint: str | Path, output: str | Path, metadata: dict[str, str] | None = None) -> Path:
+    """Export a checkpoint of any family to ONNX (the family is read from the checkpoint).
+
+    ``metadata`` adds entries such as the recommended ``score_threshold`` and
+    ``low_score_threshold`` (see :class:`detectors.runtime.OnnxFaceDetector`).
+    """
     state = torch.load(checkpoint, weights_only=True)
     family = state.get("config", {}).get("family", "faceboxes")
-    return get_family(family).export_checkpoint(Path(checkpoint), Path(output))
+    return get_family(family).export_checkpoint(Path(checkpoint), Path(output), metadata)

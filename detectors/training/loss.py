@@ -13,6 +13,7 @@ def multibox_loss(
     targets: torch.Tensor,
     negatives_per_positive: int = 3,
     localisation_weight: float = 2.0,
+    background_weight: float = 0.0,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Classification and localisation losses, both normalised by the number of positives.
 
@@ -24,6 +25,10 @@ def multibox_loss(
         negatives_per_positive: Hard negative mining ratio per image (at least 1 positive's worth
             of negatives is kept for images without faces).
         localisation_weight: Weight of the smooth-L1 term (2.0 in the FaceBoxes release).
+        background_weight: Weight of the mean cross-entropy over *all* negatives. Hard negative
+            mining alone never trains the easy background anchors, whose face scores then drift
+            up (thousands of anchors above 0.05); this term keeps them low, so scores stay
+            comparable across images and thresholds mean something.
 
     Returns:
         ``(classification_loss, weighted_localisation_loss)``.
@@ -43,6 +48,9 @@ def multibox_loss(
     hard_negative = rank < num_negative
     selected = positive | (hard_negative & (labels == 0))
     classification = per_anchor_ce[selected].sum() / normaliser
+    negatives = labels == 0
+    if background_weight > 0 and bool(negatives.any()):
+        classification = classification + background_weight * per_anchor_ce[negatives].mean()
 
     localisation = F.smooth_l1_loss(deltas[positive], targets[positive], reduction="sum") / normaliser
     return classification, localisation_weight * localisation

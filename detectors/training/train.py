@@ -52,6 +52,9 @@ class TrainConfig:
     workers: int = 1
     threads: int = 2
     seed: int = 0
+    background_weight: float = 1.0
+    init_from: str | None = None  # start from these model weights (a checkpoint) instead of random
+    bf16: bool = True  # bfloat16 autocast + channels-last: ~1.9x faster on CPUs with AMX/AVX512-BF16
     max_batches: int | None = None  # smoke tests: stop each epoch after this many batches
     dev_limit: int | None = None  # smoke tests: evaluate on the first N dev images
 
@@ -97,6 +100,11 @@ def train(config: TrainConfig, log: Callable[[str], None] = print) -> Path:
     run_dir.mkdir(parents=True, exist_ok=True)
     family = get_family(config.family)
     model = family.build(config.variant)
+    if config.init_from and not (run_dir / "last.pt").exists():
+        model.load_state_dict(torch.load(config.init_from, weights_only=True)["model"])
+        log(f"initialised from {config.init_from}")
+    if config.bf16:
+        model = model.to(memory_format=torch.channels_last)
     dataset = family.make_dataset(
         _load_training_samples(config), model, AugmentConfig(size=config.image_size), config.seed
     )
@@ -139,7 +147,8 @@ def train(config: TrainConfig, log: Callable[[str], None] = print) -> Path:
         for step, batch in enumerate(loader):
             if step >= steps_per_epoch:
                 break
-            losses = family.losses(model, batch)
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bf16):
+                losses = family.losses(model, batch, config)
             optimizer.zero_grad(set_to_none=True)
             losses["total"].backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
