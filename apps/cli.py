@@ -83,7 +83,7 @@ def track(
     duration: Annotated[Optional[float], typer.Option("--duration", help="Live mode: stop after this many seconds.")] = None,
     max_age: Annotated[float, typer.Option("--max-age", help="Seconds a lost face is remembered so it gets its id back.")] = 2.0,
     max_side: MaxSideOption = 1024,
-    threads: ThreadsOption = None,
+    threads: Annotated[int, typer.Option("--threads", min=1, help="CPU threads for the detector; 1 leaves the other cores to decoding and encoding, which is fastest overall on small machines.")] = 1,
     device: DeviceOption = "auto",
 ) -> None:
     """Track faces in videos (default command) or live from a webcam/stream.

@@ -89,11 +89,17 @@ class Run:
     seconds: float = 0.0
 
 
-def make_tracker(use_appearance: bool, fps: float) -> FaceTracker:
-    """A fresh FaceTracker (imported late so that a missing package fails with a clear message)."""
+def make_tracker(use_appearance: bool, fps: float, scores: tuple[float, float] | None = None) -> FaceTracker:
+    """A fresh FaceTracker; ``scores`` = (high, low) detection scores as start.py sets them for a model.
+
+    (Imported late so that a missing package fails with a clear message.)
+    """
     from tracker import FaceTracker, TrackerConfig
 
-    return FaceTracker(TrackerConfig(use_appearance=use_appearance), fps=fps)
+    config = TrackerConfig(use_appearance=use_appearance)
+    if scores is not None:
+        config = TrackerConfig(use_appearance=use_appearance, high_score=scores[0], low_score=scores[1])
+    return FaceTracker(config, fps=fps)
 
 
 def run_clip(spec: ClipSpec, sprites: list[FaceSprite], detector: Detector, runs: list[Run]) -> list[GroundTruthBox]:
@@ -116,12 +122,14 @@ def run_name(use_appearance: bool, detect_every: int) -> str:
     return f"{'appearance' if use_appearance else 'motion-only'} k={detect_every}"
 
 
-def evaluate_runs(clips: Iterable[Clip], settings: list[tuple[bool, int]]) -> Metrics:
+def evaluate_runs(
+    clips: Iterable[Clip], settings: list[tuple[bool, int]], scores: tuple[float, float] | None = None
+) -> Metrics:
     """Metrics per setting name, per clip name (+ OVERALL), with tracker ms/frame."""
     results: dict[str, dict[str, tuple[list[GroundTruthBox], Tracked]]] = {run_name(*s): {} for s in settings}
     times: dict[str, list[tuple[float, int]]] = {name: [] for name in results}
     for clip_name, spec, sprites, detector in clips:
-        runs = [Run(run_name(a, k), make_tracker(a, spec.fps), k) for a, k in settings]
+        runs = [Run(run_name(a, k), make_tracker(a, spec.fps, scores), k) for a, k in settings]
         truth = run_clip(spec, sprites, detector, runs)
         for run in runs:
             results[run.name][clip_name] = (truth, run.tracked)
@@ -167,16 +175,18 @@ def oracle_mode(args: argparse.Namespace) -> None:
     print_report(f"oracle detections ({args.sprites} sprites)", metrics, run_name(True, args.detect_every))
 
 
-def load_real_detector() -> Detector | None:
-    """The FaceBoxes detector wrapped as a Detector, or None (with the reason printed)."""
+def load_real_detector() -> tuple[Detector, tuple[float, float]] | None:
+    """FaceBoxes as a Detector plus its (high, low) scores as start.py uses them, or None (reason printed)."""
     try:
         from detectors import load_detector
 
-        detector = load_detector("faceboxes", score_threshold=0.1)
+        detector = load_detector("faceboxes")
     except Exception as error:  # the detector is optional here: report why and skip
         print(f"e2e skipped: cannot load the faceboxes detector ({type(error).__name__}: {error})")
         return None
-    return lambda index, frame, truth: detector.detect(frame)
+    high = detector.score_threshold
+    detector.score_threshold = low = min(detector.recommended_low_threshold, high)
+    return (lambda index, frame, truth: detector.detect(frame)), (high, low)
 
 
 def e2e_mode(args: argparse.Namespace) -> None:
@@ -184,17 +194,19 @@ def e2e_mode(args: argparse.Namespace) -> None:
     if not DEV_FACES.is_dir():
         print(f"e2e skipped: {DEV_FACES} is not available")
         return
-    detector = load_real_detector()
-    if detector is None:
+    loaded = load_real_detector()
+    if loaded is None:
         return
+    detector, scores = loaded
     clips = [
         (f"clip{seed}", clip_spec(args, seed, min_size=60, max_size=140),
          sprites_from_voc(DEV_FACES, args.faces, seed), detector)
         for seed in range(args.clips)
     ]
     settings = [(a, args.detect_every) for a in (True, False)]
-    metrics = evaluate_runs(clips, settings)
-    print_report("end-to-end (faceboxes, score >= 0.1 as in start.py)", metrics, run_name(True, args.detect_every))
+    metrics = evaluate_runs(clips, settings, scores)
+    print_report(f"end-to-end (faceboxes, scores {scores[0]:g} / {scores[1]:g} as in start.py)", metrics,
+                 run_name(True, args.detect_every))
 
 
 def main() -> None:

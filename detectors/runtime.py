@@ -101,7 +101,8 @@ class OnnxFaceDetector:
     def score_threshold(self, value: float) -> None:
         self.post = dataclasses.replace(self.post, score_threshold=float(value))
 
-    def _forward(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def run_network(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Raw outputs for a prepared (1, 3, H, W) batch: (A, 4) deltas and (A,) face scores."""
         deltas, scores = self.session.run(None, {self._input_name: batch})
         return deltas[0], scores[0]
 
@@ -113,4 +114,4 @@ class OnnxFaceDetector:
         Raises:
             ValueError: If the frame is empty or not an image array.
         """
-        return detect_frame(frame, self._forward, self.levels, self.pad_multiple, self.scale_policy, self.post)
+        return detect_frame(frame, self.run_network, self.levels, self.pad_multiple, self.scale_policy, self.post)
