@@ -81,7 +81,7 @@ def track(
     display: Annotated[Optional[bool], typer.Option("--display/--no-display", help="Show a live window (default: on for --webcam/--stream when a screen is available).", show_default=False)] = None,
     recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Also process videos in subfolders.")] = False,
     duration: Annotated[Optional[float], typer.Option("--duration", help="Live mode: stop after this many seconds.")] = None,
-    max_age: Annotated[float, typer.Option("--max-age", help="Seconds a lost face is remembered so it gets its id back.")] = 2.0,
+    max_age: Annotated[float, typer.Option("--max-age", help="Seconds a lost face is remembered so it gets its id back.")] = TrackerConfig().max_age_seconds,
     max_side: MaxSideOption = 1024,
     threads: Annotated[int, typer.Option("--threads", min=1, help="CPU threads for the detector; 1 leaves the other cores to decoding and encoding, which is fastest overall on small machines.")] = 1,
     device: DeviceOption = "auto",
