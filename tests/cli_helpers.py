@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from typing import Any, NamedTuple
 
@@ -57,23 +57,29 @@ def run_cli(*args: Any) -> CliRun:
     return _checked(code, out, err)
 
 
-def run_cli_with_timeout(*args: Any, timeout: float = 60.0) -> CliRun:
-    """``main(args)`` on a helper thread: a hang fails the test after ``timeout`` seconds."""
+def call_with_timeout(function: Callable[[], Any], timeout: float) -> tuple[Any, BaseException | None]:
+    """Run ``function`` on a helper thread; fail the test if it hangs. Returns (result, exception)."""
     outcome: dict[str, Any] = {}
 
     def target() -> None:
         try:
-            outcome["code"] = main([str(arg) for arg in args])
+            outcome["result"] = function()
         except BaseException as error:  # noqa: BLE001 - handed to the test
             outcome["error"] = error
 
+    worker = threading.Thread(target=target, name="test-worker", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    assert not worker.is_alive(), "hung"
+    return outcome.get("result"), outcome.get("error")
+
+
+def run_cli_with_timeout(*args: Any, timeout: float = 60.0) -> CliRun:
+    """``main(args)`` on a helper thread: a hang fails the test after ``timeout`` seconds."""
     with _captured_wide_terminal() as (out, err):
-        worker = threading.Thread(target=target, name="test-cli", daemon=True)
-        worker.start()
-        worker.join(timeout)
-    assert not worker.is_alive(), "the command hung"
-    assert "error" not in outcome, f"main raised {outcome['error']!r}"
-    return _checked(outcome["code"], out, err)
+        code, error = call_with_timeout(lambda: main([str(arg) for arg in args]), timeout)
+    assert error is None, f"main raised {error!r}"
+    return _checked(code, out, err)
 
 
 def export_random_faceboxes(path: os.PathLike, seed: int = 0) -> None:

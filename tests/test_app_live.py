@@ -10,6 +10,7 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
+from cli_helpers import call_with_timeout
 
 from apps.live import live_output_name, run_live
 from apps.options import CropMode, TrackingOptions
@@ -75,20 +76,9 @@ class SlowOracle:
 
 
 def run(function: Any) -> Any:
-    outcome: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            outcome["result"] = function()
-        except BaseException as error:  # noqa: BLE001
-            outcome["error"] = error
-
-    worker = threading.Thread(target=target, daemon=True)
-    worker.start()
-    worker.join(SAFETY_SECONDS)
-    assert not worker.is_alive(), "run_live hung"
-    assert "error" not in outcome, f"run_live raised {outcome['error']!r}"
-    return outcome["result"]
+    result, error = call_with_timeout(function, SAFETY_SECONDS)
+    assert error is None, f"run_live raised {error!r}"
+    return result
 
 
 def no_pipeline_threads(timeout: float = 10.0) -> bool:

@@ -9,6 +9,7 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
+from cli_helpers import call_with_timeout
 
 from apps.sources import DEFAULT_FPS, LiveSource, SourceError, VideoFileSource, sane_fps
 from apps.synthetic import ClipSpec, synthetic_sprites, write_clip
@@ -60,19 +61,7 @@ class FakeCapture:
 
 def in_thread(function: Any, timeout: float = SAFETY_SECONDS) -> tuple[Any, BaseException | None]:
     """Run ``function`` on a helper thread with a safety timeout; return (result, exception)."""
-    outcome: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            outcome["result"] = function()
-        except BaseException as error:  # noqa: BLE001
-            outcome["error"] = error
-
-    worker = threading.Thread(target=target, daemon=True)
-    worker.start()
-    worker.join(timeout)
-    assert not worker.is_alive(), "hung"
-    return outcome.get("result"), outcome.get("error")
+    return call_with_timeout(function, timeout)
 
 
 @pytest.fixture(scope="module")
