@@ -96,7 +96,7 @@ def test_anchor_cache_returns_read_only_arrays() -> None:
 # ------------------------------------------------------------------------ head order vs anchor order
 
 
-@pytest.mark.parametrize("variant", ["paper", "small"])
+@pytest.mark.parametrize("variant", ["paper", "small", "small2"])
 @pytest.mark.parametrize(("height", "width"), [(480, 640), (352, 608)])
 def test_model_output_count_matches_anchor_count(variant: str, height: int, width: int) -> None:
     torch = pytest.importorskip("torch")
@@ -112,7 +112,7 @@ def test_model_output_count_matches_anchor_count(variant: str, height: int, widt
     assert logits.shape == (1, count, 2)
 
 
-@pytest.mark.parametrize("variant", ["paper", "small"])
+@pytest.mark.parametrize("variant", ["paper", "small", "small2"])
 def test_head_emits_predictions_in_anchor_order(variant: str) -> None:
     """Feed the head feature maps holding (row, col) and make it output (row, col, anchor size)."""
     torch = pytest.importorskip("torch")
