@@ -19,6 +19,7 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
+from cli_helpers import call_with_timeout
 
 from apps.options import CropMode, TrackingOptions
 from apps.pipeline import Finalised, FrameProcessor, Pipeline, ProcessedFrame
@@ -101,19 +102,7 @@ def wait_no_pipeline_threads(timeout: float = 10.0) -> list[threading.Thread]:
 
 def run_in_thread(function: Callable[[], Any], timeout: float = SAFETY_SECONDS) -> tuple[Any, BaseException | None]:
     """Run ``function`` in a helper thread; fail the test if it hangs. Returns (result, exception)."""
-    outcome: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            outcome["result"] = function()
-        except BaseException as error:  # noqa: BLE001 - handed to the test
-            outcome["error"] = error
-
-    worker = threading.Thread(target=target, name="test-consumer", daemon=True)
-    worker.start()
-    worker.join(timeout)
-    assert not worker.is_alive(), "the pipeline hung"
-    return outcome.get("result"), outcome.get("error")
+    return call_with_timeout(function, timeout)
 
 
 def consume(
