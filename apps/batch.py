@@ -61,7 +61,7 @@ def process_video(
 
     try:
         result = track_source(source, source.info, folder, detect, options, stop=stop, on_frame=on_frame,
-                              extra_summary=extra_summary)
+                              extra_summary=extra_summary, audio_from=video.path)
     finally:
         source.close()
         if progress is not None and task is not None:

@@ -6,8 +6,10 @@ and ``export`` are sub-commands. Run any of them with ``--help``.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -17,6 +19,7 @@ from rich.markup import escape
 
 from apps.anonymize import AnonymizeMode
 from apps.options import CropMode, TrackingOptions
+from apps.video_writers import X264_PRESETS, VideoSettings
 from tracker import TrackerConfig
 
 app = typer.Typer(
@@ -30,6 +33,15 @@ app = typer.Typer(
 )
 # soft_wrap: a message stays on one line whatever the terminal width (or none, when piped).
 console = Console(stderr=True, soft_wrap=True)
+
+
+
+class VideoCodec(str, Enum):
+    """Codec of annotated.mp4."""
+
+    h264 = "h264"
+    mp4v = "mp4v"
+
 
 EXIT_FAILED_ITEMS = 1
 EXIT_USAGE = 2
@@ -76,6 +88,9 @@ def track(
     crops: Annotated[Optional[CropMode], typer.Option("--crops", help="best: one crop per track; all: one every --crop-every frames per track; none. Default: best, or none with --anonymize.", show_default=False)] = None,
     crop_every: Annotated[int, typer.Option("--crop-every", min=1, help="Frames between crops of a track with --crops all.")] = 25,
     video: Annotated[bool, typer.Option("--video/--no-video", help="Write annotated.mp4 for each input.")] = True,
+    video_codec: Annotated[VideoCodec, typer.Option("--video-codec", help="h264: H.264 through PyAV, plays everywhere (falls back to mp4v with a warning when PyAV cannot encode); mp4v: OpenCV's MPEG-4 Part 2, no audio.")] = VideoCodec.h264,
+    video_preset: Annotated[str, typer.Option("--video-preset", help="libx264 preset: ultrafast (fastest, largest) ... veryslow (smallest).")] = VideoSettings.preset,
+    keep_audio: Annotated[bool, typer.Option("--keep-audio/--no-keep-audio", help="Copy the input's audio into annotated.mp4 (H.264 only; when the input has audio).")] = True,
     anonymize: Annotated[Optional[AnonymizeMode], typer.Option("--anonymize", help="Hide faces in the output video (blur, pixelate or solid ellipse) instead of drawing boxes; detected and predicted faces alike.", show_default=False)] = None,
     anonymize_margin: Annotated[float, typer.Option("--anonymize-margin", min=0.0, max=2.0, help="How far the hiding ellipse extends beyond the face box, as a fraction of its size per side.")] = 0.2,
     display: Annotated[Optional[bool], typer.Option("--display/--no-display", help="Show a live window (default: on for --webcam/--stream when a screen is available).", show_default=False)] = None,
@@ -98,6 +113,9 @@ def track(
     from apps.video_job import VideoResult
 
     live_device: int | str | None = webcam if webcam is not None else stream
+    if video_preset not in X264_PRESETS:
+        console.print(f"[red]error:[/red] --video-preset must be one of {', '.join(X264_PRESETS)}")
+        raise typer.Exit(EXIT_USAGE)
     if live_device is None and not paths:
         console.print("[red]error:[/red] give video files or folders, or --webcam N / --stream URL (see --help)")
         raise typer.Exit(EXIT_USAGE)
@@ -123,6 +141,7 @@ def track(
         anonymize=anonymize,
         anonymize_margin=anonymize_margin,
         write_video=video,
+        video=VideoSettings(codec=video_codec.value, preset=video_preset, keep_audio=keep_audio),
         display=_default_display() if display is None and live_device is not None else bool(display),
         tracker=TrackerConfig(high_score=high, low_score=low, max_age_seconds=max_age),
     )
@@ -272,12 +291,26 @@ def _quiet_native_logs() -> None:
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET; read when FFmpeg first opens a file
 
 
+class _ConsoleWarnings(logging.Handler):
+    """Shows warnings of the ``facetrack`` logger as one yellow line on the console."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        console.print(f"[yellow]warning:[/yellow] {escape(record.getMessage())}")
+
+
+def _show_warnings() -> None:
+    logger = logging.getLogger("facetrack")
+    if not any(isinstance(handler, _ConsoleWarnings) for handler in logger.handlers):
+        logger.addHandler(_ConsoleWarnings(logging.WARNING))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: ``track`` is implied when the first argument is not a command name.
 
     A path starting with ``-`` is given after ``--`` (``start.py -o out -- -x.mp4``) or as ``./-x.mp4``.
     """
     _quiet_native_logs()
+    _show_warnings()
     args = list(sys.argv[1:] if argv is None else argv)
     if args and args[0] not in COMMANDS and args[0] not in HELP_OPTIONS:
         args.insert(0, "track")

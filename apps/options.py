@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from apps.anonymize import AnonymizeMode
+from apps.video_writers import VideoSettings
 from tracker import TrackerConfig
 
 
@@ -27,6 +28,7 @@ class TrackingOptions:
             plus the best) or ``none``.
         crop_every: Frames between two crops of a track in ``all`` mode.
         write_video: Write ``annotated.mp4``.
+        video: Codec, quality and audio of ``annotated.mp4``.
         display: Show a window with the annotated frames (live mode); ``q`` stops.
         anonymize: Hide every tracked face (and every fresh detection) in the output video
             instead of drawing boxes; None draws boxes and ids.
@@ -38,6 +40,7 @@ class TrackingOptions:
     crops: CropMode = CropMode.best
     crop_every: int = 25
     write_video: bool = True
+    video: VideoSettings = field(default_factory=VideoSettings)
     display: bool = False
     anonymize: AnonymizeMode | None = None
     anonymize_margin: float = 0.2

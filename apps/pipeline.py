@@ -46,6 +46,8 @@ class ProcessedFrame:
     frame; None when it did not run."""
     raw_detections: np.ndarray | None = None
     """The detector's (N, 5) output on this frame, None when it did not run."""
+    timestamp: float | None = None
+    """Presentation time of the frame in seconds, when the source knows it (see :class:`Pipeline`)."""
 
 
 @dataclass
@@ -125,7 +127,13 @@ def _get(source: queue.Queue, give_up: Callable[[], bool]) -> object:
 
 
 class Pipeline:
-    """Runs the three stages for one source; see the module docstring."""
+    """Runs the three stages for one source; see the module docstring.
+
+    A source may expose ``last_frame_time``: the presentation time in seconds of the frame it
+    yielded last (video files: the container's timestamp, so variable frame rates are kept; live
+    sources: the capture time). It is read right after each frame and handed on as
+    :attr:`ProcessedFrame.timestamp`.
+    """
 
     def __init__(
         self,
@@ -165,9 +173,10 @@ class Pipeline:
                 if self._stopping():
                     break
                 self.stats.frames_read += 1
+                item = (index, frame, getattr(self.frames, "last_frame_time", None))
                 if self.live:
-                    _put_latest(self._frames_in, (index, frame), self.stats)
-                elif not _put(self._frames_in, (index, frame), self._stopping):
+                    _put_latest(self._frames_in, item, self.stats)
+                elif not _put(self._frames_in, item, self._stopping):
                     break
         except BaseException as error:  # noqa: BLE001 - every failure must reach the caller
             self._fail(error)
@@ -180,7 +189,9 @@ class Pipeline:
                 item = _get(self._frames_in, self._stopping)
                 if item is _END:
                     break
-                result = self.processor.process(*item)
+                index, frame, timestamp = item
+                result = self.processor.process(index, frame)
+                result.timestamp = timestamp
                 if result.detections is not None:
                     self.stats.detector_runs += 1
                     self.stats.faces_detected += result.detections

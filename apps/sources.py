@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -109,7 +110,11 @@ def _image_kind(header: bytes) -> str | None:
 
 
 class VideoFileSource:
-    """Every frame of a video file, in order. Iteration stops at the end or at the first undecodable frame."""
+    """Every frame of a video file, in order. Iteration stops at the end or at the first undecodable frame.
+
+    :attr:`last_frame_time` is the container timestamp (seconds) of the frame yielded last, so a
+    variable-frame-rate video keeps its timing in the outputs.
+    """
 
     def __init__(self, path: str | Path, capture_factory: Callable[[str], Capture] | None = None) -> None:
         self.path = Path(path)
@@ -138,16 +143,32 @@ class VideoFileSource:
         if not self._capture.isOpened():
             raise SourceError(name, "not a readable video (unknown format or damaged file)")
         self.info = _describe(self._capture, name)
+        self.last_frame_time: float | None = None
 
     def __iter__(self) -> Iterator[np.ndarray]:
         try:
-            while True:
+            for index in itertools.count():
                 ok, frame = self._capture.read()
                 if not ok or frame is None or frame.size == 0:
                     return
+                self.last_frame_time = self._frame_time(index)
                 yield as_bgr(frame)
         finally:
             self.close()
+
+    def _frame_time(self, index: int) -> float:
+        """Timestamp of the frame just read: the container's, or index / fps when it has none.
+
+        A timestamp that repeats or goes backwards (broken containers) is replaced by the previous
+        one plus a frame period, so the times always increase.
+        """
+        position = self._capture.get(cv2.CAP_PROP_POS_MSEC)
+        valid = np.isfinite(position) and position >= 0 and (index == 0 or position > 0)
+        seconds = position / 1000.0 if valid else index / self.info.fps
+        previous = self.last_frame_time
+        if previous is not None and seconds <= previous:
+            seconds = previous + 1.0 / self.info.fps
+        return seconds
 
     def close(self) -> None:
         """Release the decoder (idempotent)."""
@@ -160,7 +181,8 @@ class LiveSource:
     Iterating yields each new frame once; stale frames are dropped, so whoever consumes the
     frames always works on the most recent one and latency stays near one frame period.
     Iteration ends when :meth:`close` is called or the device stops delivering frames for
-    ``stall_timeout`` seconds.
+    ``stall_timeout`` seconds. :attr:`last_frame_time` is the capture time (seconds since opening)
+    of the frame yielded last.
     """
 
     def __init__(
@@ -177,9 +199,11 @@ class LiveSource:
         self.info = _describe(self._capture, live_label(device))
         self._condition = threading.Condition()
         self._latest: np.ndarray | None = None
-        self._sequence = 0
+        self._latest_time = 0.0
         self._closed = threading.Event()
         self._failed: str | None = None
+        self.last_frame_time: float | None = None
+        self._started = time.monotonic()
         self._reader = threading.Thread(target=self._read_loop, name="live-grabber", daemon=True)
         self._reader.start()
 
@@ -196,7 +220,7 @@ class LiveSource:
                     if self._latest is not None:
                         self.dropped += 1
                     self._latest = frame
-                    self._sequence += 1
+                    self._latest_time = time.monotonic() - self._started
                     self._condition.notify_all()
         finally:
             self._capture.release()
@@ -211,8 +235,10 @@ class LiveSource:
                         raise SourceError(self.info.name, f"no frame for {self.stall_timeout:g} s")
                     self._condition.wait(min(remaining, 0.1))
                 frame, self._latest = self._latest, None
+                captured = self._latest_time
                 failed = self._failed
             if frame is not None:
+                self.last_frame_time = captured
                 yield as_bgr(frame)
             elif failed is not None:
                 raise SourceError(self.info.name, failed)

@@ -5,8 +5,8 @@ Layout of the output folder::
     annotated.mp4   boxes and track ids drawn on every frame
     tracks.txt      MOTChallenge: frame,id,x,y,w,h,score,-1,-1,-1 (frames from 1)
     tracks.jsonl    one JSON object per frame: {"frame", "time", "faces": [{"id", "box", "score", "detected"}]}
-                    ("time" is frame index / the container's frame rate -- its average rate for a
-                    variable-frame-rate video, which annotated.mp4 also uses)
+                    ("time" is the frame's timestamp in the input, so variable frame rates are kept;
+                    annotated.mp4 uses the same timestamps)
     faces/<id>/     best.jpg per track (and frame_NNNNNN.jpg with --crops all)
     summary.json    frames, duration, fps achieved, faces detected, tracks, status
 """
@@ -28,7 +28,8 @@ from apps.drawing import draw_faces, draw_fps
 from apps.options import CropMode, TrackingOptions
 from apps.pipeline import Detector, Finalised, FrameProcessor, Pipeline, PipelineStats, ProcessedFrame
 from apps.sources import SourceError, SourceInfo
-from apps.writers import AnnotatedVideoWriter, CropStore, OutputWriteError, TrackFileWriter, write_json_atomic
+from apps.video_writers import VideoWriter, open_video_writer
+from apps.writers import CropStore, OutputWriteError, TrackFileWriter, write_json_atomic
 from tracker import FaceTracker, FinishedTrack
 from tracker.quality import extract_crop
 
@@ -70,17 +71,18 @@ class VideoResult:
 class VideoOutputs:
     """Writes everything for one input; call :meth:`close` on every exit path."""
 
-    def __init__(self, folder: Path, info: SourceInfo, options: TrackingOptions) -> None:
+    def __init__(self, folder: Path, info: SourceInfo, options: TrackingOptions, audio_from: Path | None = None) -> None:
         self.folder = folder
         self.info = info
         self.options = options
+        self.audio_from = audio_from
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as error:
             raise OutputWriteError(f"cannot create output folder {folder}: {error.strerror}") from error
         self.tracks = TrackFileWriter(folder / "tracks.txt", folder / "tracks.jsonl")
         self.crops = CropStore(folder / "faces")
-        self.video: AnnotatedVideoWriter | None = None
+        self.video: VideoWriter | None = None
         self.track_ids: set[int] = set()
         self._last_crop_frame: dict[int, int] = {}
         self.frames = 0
@@ -93,10 +95,11 @@ class VideoOutputs:
         leave that one frame in the track files but not in the video; ``frames`` counts it nowhere.)
         """
         frame = item.frame
-        timestamp = item.index / self.info.fps
+        timestamp = item.timestamp if item.timestamp is not None else item.index / self.info.fps
         if self.options.write_video and self.video is None:
             size = (frame.shape[1], frame.shape[0])
-            self.video = AnnotatedVideoWriter(self.folder / "annotated.mp4", self.info.fps, size)
+            self.video = open_video_writer(self.folder / "annotated.mp4", self.info.fps, size, self.options.video,
+                                           self.audio_from)
         self.tracks.write_frame(item.index, timestamp, item.faces)
         self.track_ids.update(face.track_id for face in item.faces)
         if self.options.crops is CropMode.all:
@@ -106,7 +109,7 @@ class VideoOutputs:
         if self.options.write_video or self.options.display:
             annotated = self._render(frame.copy() if self.options.display else frame, item)
             if self.video is not None:
-                self.video.write(annotated)
+                self.video.write(annotated, timestamp)
             if self.options.display:
                 cv2.imshow(WINDOW_TITLE, draw_fps(annotated, live_fps or 0.0, len(item.faces)))
         self.frames += 1
@@ -139,10 +142,13 @@ class VideoOutputs:
         Every file is finished even when another one fails (disk full); a failure marks the
         result failed, is recorded in ``summary.json`` and is raised as :class:`OutputWriteError`.
         """
-        problems = _attempt(self.video.close, "annotated.mp4") if self.video is not None else []
+        video = self.video
+        problems = _attempt(lambda: video.close(complete=result.ok), "annotated.mp4") if video is not None else []
         problems += _attempt(self.tracks.close, "the track files")
         if problems and result.status != "failed":
             result.status, result.message = "failed", problems[0]
+        if video is not None:
+            extra = {**extra, "video": video.description}
         write_json_atomic(self.folder / "summary.json", {**asdict(result), **extra})
         if problems:
             raise OutputWriteError(problems[0])
@@ -199,8 +205,11 @@ def track_source(
     stop: threading.Event | None = None,
     on_frame: Callable[[int], None] | None = None,
     extra_summary: dict[str, Any] | None = None,
+    audio_from: Path | None = None,
 ) -> VideoResult:
     """Run the pipeline over ``frames`` and write every output into ``folder``.
+
+    ``audio_from`` is the input file whose audio goes into the annotated video (None: no audio).
 
     Never raises for problems of this input: failures are reported in the returned result
     (status ``failed``) and the outputs written so far are closed properly.
@@ -213,7 +222,7 @@ def track_source(
     try:
         tracker = FaceTracker(options.tracker, fps=info.fps)
         pipeline = Pipeline(frames, FrameProcessor(detect, tracker, options.detect_every), live=live, stop=stop)
-        outputs = VideoOutputs(folder, info, options)
+        outputs = VideoOutputs(folder, info, options, audio_from)
         for item in pipeline.results():
             if isinstance(item, Finalised):
                 for finished in item.finished:

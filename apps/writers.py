@@ -1,4 +1,4 @@
-"""Output writers of one video: annotated video, MOT/JSONL track files, face crops, summary.
+"""Output writers of one video: MOT/JSONL track files, face crops, summary (the video: ``video_writers``).
 
 Every file is written under a temporary ``*.partial`` name and renamed when it is complete, so a
 crash can never leave a file that looks finished but is not. Track files are written one
@@ -15,7 +15,6 @@ from typing import Any, TextIO
 import cv2
 import numpy as np
 
-from detectors.preprocess import to_bgr
 from tracker import FinishedTrack, TrackedFace
 
 PARTIAL_SUFFIX = ".partial"
@@ -44,49 +43,6 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
 def write_json_atomic(path: Path, payload: dict[str, Any]) -> None:
     """Write a JSON document atomically (indented, UTF-8)."""
     write_bytes_atomic(path, (json.dumps(payload, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
-
-
-class AnnotatedVideoWriter:
-    """MP4 writer for annotated frames; the file appears under its final name on :meth:`close`.
-
-    The mp4v codec needs even dimensions (it silently drops the last column/row of odd sizes and
-    refuses a width or height of 1), so odd-sized frames are padded by one replicated pixel on the
-    right/bottom: nothing is cut and pixel coordinates stay those of the input.
-    """
-
-    def __init__(self, path: Path, fps: float, size: tuple[int, int]) -> None:
-        self.path = path
-        self._temporary = partial_path(path)
-        self.size = size
-        self.encoded_size = (size[0] + size[0] % 2, size[1] + size[1] % 2)
-        self._writer = cv2.VideoWriter(str(self._temporary), cv2.VideoWriter_fourcc(*"mp4v"), fps, self.encoded_size)
-        if not self._writer.isOpened():
-            self._temporary.unlink(missing_ok=True)
-            raise OutputWriteError(f"cannot create video {path} ({size[0]}x{size[1]} at {fps:.2f} fps)")
-        self.frames = 0
-
-    def write(self, frame: np.ndarray) -> None:
-        """Append one frame (resized if a broken stream changed its size mid-way, padded to even sizes).
-
-        Grayscale and BGRA frames are converted: OpenCV would silently skip them.
-        """
-        frame = to_bgr(frame)
-        if (frame.shape[1], frame.shape[0]) != self.size:
-            frame = cv2.resize(frame, self.size)
-        if self.encoded_size != self.size:
-            pad_x, pad_y = self.encoded_size[0] - self.size[0], self.encoded_size[1] - self.size[1]
-            frame = cv2.copyMakeBorder(frame, 0, pad_y, 0, pad_x, cv2.BORDER_REPLICATE)
-        self._writer.write(frame)
-        self.frames += 1
-
-    def close(self) -> None:
-        """Finish the file and give it its final name (idempotent)."""
-        if self._writer is None:
-            return
-        self._writer.release()
-        self._writer = None
-        if self._temporary.exists():
-            os.replace(self._temporary, self.path)
 
 
 class TrackFileWriter:

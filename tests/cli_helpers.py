@@ -121,3 +121,10 @@ class FixedBox:
         assert frame.ndim == 3 and frame.shape[2] == 3 and frame.dtype == np.uint8  # sources deliver BGR
         height, width = frame.shape[:2]
         return np.array([[0.3 * width, 0.25 * height, 0.6 * width, 0.75 * height, 0.95]], np.float32)
+
+
+def use_detector(monkeypatch: Any, loaded: Any) -> None:
+    """Make ``load_detector`` return ``loaded`` (e.g. a :class:`FixedBox`) for the rest of the test."""
+    import detectors
+
+    monkeypatch.setattr(detectors, "load_detector", lambda *args, **kwargs: loaded)

@@ -60,14 +60,15 @@ class _Recorder:
     """Stands in for the MP4 writer and keeps the frames written."""
 
     frames: list[np.ndarray] = []
+    description = "recorder"
 
-    def __init__(self, path: Path, fps: float, size: tuple[int, int]) -> None:
+    def __init__(self, path: Path, fps: float, size: tuple[int, int], *settings: object) -> None:
         _Recorder.frames = []
 
-    def write(self, frame: np.ndarray) -> None:
+    def write(self, frame: np.ndarray, timestamp: float) -> None:
         _Recorder.frames.append(frame.copy())
 
-    def close(self) -> None:
+    def close(self, complete: bool = True) -> None:
         pass
 
 
@@ -93,7 +94,7 @@ def _noisy_oracle(truth: list[list[GroundTruthBox]], every: int, drop: float):
 
 @pytest.mark.parametrize(("every", "drop"), [(1, 0.0), (3, 0.2)])
 def test_no_tracked_face_pixel_survives(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, every: int, drop: float) -> None:
-    monkeypatch.setattr(video_job, "AnnotatedVideoWriter", _Recorder)
+    monkeypatch.setattr(video_job, "open_video_writer", _Recorder)
     spec = ClipSpec(width=320, height=240, fps=25.0, frames=60, faces=3, seed=3, min_size=40, max_size=70,
                     occluder=False, noise_sigma=0.0)
     rendered = list(render_clip(spec, synthetic_sprites(3, 3)))

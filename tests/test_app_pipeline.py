@@ -548,17 +548,17 @@ def test_detector_failure_mid_video_gives_failed_result_and_valid_outputs(clip, 
 
 
 def test_writer_failure_gives_failed_result_and_closed_outputs(clip, tmp_path: Path, monkeypatch) -> None:
-    import apps.video_job
-    from apps.writers import AnnotatedVideoWriter, OutputWriteError
+    from apps.video_writers import H264VideoWriter
+    from apps.writers import OutputWriteError
 
-    original = AnnotatedVideoWriter.write
+    original = H264VideoWriter.write
 
-    def write(self: AnnotatedVideoWriter, frame: np.ndarray) -> None:
+    def write(self: H264VideoWriter, frame: np.ndarray, timestamp: float) -> None:
         if self.frames == 8:
             raise OutputWriteError("cannot write annotated.mp4: No space left on device")
-        original(self, frame)
+        original(self, frame, timestamp)
 
-    monkeypatch.setattr(apps.video_job.AnnotatedVideoWriter, "write", write)
+    monkeypatch.setattr(H264VideoWriter, "write", write)
     path, truth = clip
     folder = tmp_path / "out"
     result = run_job(path, folder, OracleDetector(truth))

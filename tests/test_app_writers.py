@@ -1,4 +1,4 @@
-"""Output writers (apps.writers): temporary names, atomic files, track files, video, crops."""
+"""Output writers (apps.writers): temporary names, atomic files, track files, crops."""
 from __future__ import annotations
 
 import json
@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from apps.writers import (
-    AnnotatedVideoWriter,
     CropStore,
     OutputWriteError,
     TrackFileWriter,
@@ -114,31 +113,6 @@ def test_track_file_writer_close_is_idempotent(tmp_path: Path) -> None:
 def test_track_file_writer_in_missing_folder_raises_output_error(tmp_path: Path) -> None:
     with pytest.raises(OutputWriteError, match="cannot create track files"):
         TrackFileWriter(tmp_path / "nope" / "tracks.txt", tmp_path / "nope" / "tracks.jsonl")
-
-
-def test_annotated_video_writer_writes_under_partial_name_then_renames(tmp_path: Path) -> None:
-    path = tmp_path / "annotated.mp4"
-    writer = AnnotatedVideoWriter(path, 25.0, (160, 120))
-    for value in range(5):
-        writer.write(np.full((120, 160, 3), value * 40, np.uint8))
-    writer.write(np.zeros((240, 320, 3), np.uint8))  # a stream that changed size mid-way is resized
-    assert not path.exists() and partial_path(path).exists()
-    writer.close()
-    writer.close()  # idempotent
-    assert writer.frames == 6
-    assert path.exists() and not partial_path(path).exists()
-    capture = cv2.VideoCapture(str(path))
-    frames = 0
-    while capture.read()[0]:
-        frames += 1
-    assert frames == 6
-    assert (capture.get(cv2.CAP_PROP_FRAME_WIDTH), capture.get(cv2.CAP_PROP_FRAME_HEIGHT)) == (160, 120)
-    capture.release()
-
-
-def test_annotated_video_writer_that_cannot_open_raises_output_error(tmp_path: Path) -> None:
-    with pytest.raises(OutputWriteError, match="cannot create video"):
-        AnnotatedVideoWriter(tmp_path / "missing-folder" / "annotated.mp4", 25.0, (160, 120))
 
 
 def test_crop_store_saves_best_and_named_crops(tmp_path: Path) -> None:

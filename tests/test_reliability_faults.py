@@ -23,9 +23,10 @@ from typing import Any, NamedTuple
 import cv2
 import numpy as np
 import pytest
-from cli_helpers import FixedBox, run_cli_with_timeout
+from cli_helpers import FixedBox, run_cli_with_timeout, use_detector
 
 from apps.synthetic import ClipSpec, synthetic_sprites, write_clip
+from apps.video_writers import H264VideoWriter
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL_CAPTURE = cv2.VideoCapture
@@ -99,12 +100,6 @@ def assert_valid_outputs(folder: Path, live: bool = False) -> int:
     assert_complete_mot_lines(folder / "tracks.txt")
     assert not [p for p in folder.rglob("*") if ".partial" in p.name]
     return frames
-
-
-def use_detector(monkeypatch: pytest.MonkeyPatch, loaded: Any) -> None:
-    import detectors
-
-    monkeypatch.setattr(detectors, "load_detector", lambda *args, **kwargs: loaded)
 
 
 class FakeCamera:
@@ -206,8 +201,6 @@ def test_exception_in_a_pipeline_thread(tmp_path: Path, monkeypatch: pytest.Monk
     """An exception in the capture thread, the detect+track thread or the writing (calling) thread stops
     that video at once with the error shown; its outputs are closed, no thread is left behind, and the
     batch goes on with the next video."""
-    import apps.video_job
-
     first = make_clip(tmp_path / "in" / "a.mp4", frames=40, seed=1)
     second = make_clip(tmp_path / "in" / "b.mp4", frames=20, seed=2)
     detector = FixedBox(fail_on_call=5 if stage == "process" else None)
@@ -216,14 +209,14 @@ def test_exception_in_a_pipeline_thread(tmp_path: Path, monkeypatch: pytest.Monk
         monkeypatch.setattr(cv2, "VideoCapture", lambda path: ExplodingCapture(path, 5) if path.endswith("a.mp4")
                             else REAL_CAPTURE(path))
     if stage == "writer":
-        original = apps.video_job.AnnotatedVideoWriter.write
+        original = H264VideoWriter.write
 
-        def write(self: Any, frame: np.ndarray) -> None:
+        def write(self: Any, frame: np.ndarray, timestamp: float) -> None:
             if self.frames == 5 and self.path.parent.name == "a":
                 raise RuntimeError("encoder exploded")
-            original(self, frame)
+            original(self, frame, timestamp)
 
-        monkeypatch.setattr(apps.video_job.AnnotatedVideoWriter, "write", write)
+        monkeypatch.setattr(H264VideoWriter, "write", write)
     run = run_cli_with_timeout(first, second, "-o", tmp_path / "out")
     assert run.code == 1
     assert run.line("a.mp4") == {
@@ -251,19 +244,17 @@ def test_exception_in_a_pipeline_thread(tmp_path: Path, monkeypatch: pytest.Monk
 def test_disk_full_while_writing_the_video(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """ENOSPC after 8 frames of the first video: that item fails naming the cause, its outputs are
     closed, and the batch continues with the next video once space is back."""
-    import apps.video_job
-
     first = make_clip(tmp_path / "in" / "a.mp4", seed=1)
     second = make_clip(tmp_path / "in" / "b.mp4", seed=2)
     use_detector(monkeypatch, FixedBox())
-    original = apps.video_job.AnnotatedVideoWriter.write
+    original = H264VideoWriter.write
 
-    def write(self: Any, frame: np.ndarray) -> None:
+    def write(self: Any, frame: np.ndarray, timestamp: float) -> None:
         if self.frames == 8 and self.path.parent.name == "a":
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        original(self, frame)
+        original(self, frame, timestamp)
 
-    monkeypatch.setattr(apps.video_job.AnnotatedVideoWriter, "write", write)
+    monkeypatch.setattr(H264VideoWriter, "write", write)
     run = run_cli_with_timeout(first, second, "-o", tmp_path / "out")
     assert run.code == 1
     assert run.line("a.mp4") == f"failed: {first}: No space left on device"
