@@ -36,6 +36,13 @@ console = Console(stderr=True, soft_wrap=True)
 
 
 
+class Engine(str, Enum):
+    """Where the videos of a batch are processed."""
+
+    local = "local"
+    ray = "ray"
+
+
 class VideoCodec(str, Enum):
     """Codec of annotated.mp4."""
 
@@ -100,6 +107,9 @@ def track(
     max_side: MaxSideOption = 1024,
     threads: Annotated[int, typer.Option("--threads", min=1, help="CPU threads for the detector; 1 leaves the other cores to decoding and encoding, which is fastest overall on small machines.")] = 1,
     device: DeviceOption = "auto",
+    workers: Annotated[Optional[int], typer.Option("--workers", min=1, help="Videos processed at the same time, each in its own process with its own detector (default: one per two CPU cores, at most one per video).", show_default=False)] = None,
+    engine: Annotated[Engine, typer.Option("--engine", help="local: this machine (--workers processes); ray: one task per video on a Ray cluster (pip install 'facetrack[distributed]').")] = Engine.local,
+    ray_address: Annotated[Optional[str], typer.Option("--ray-address", help="Ray cluster to join, e.g. ray://head:10001 or auto (default: start a local Ray instance).", show_default=False)] = None,
 ) -> None:
     """Track faces in videos (default command) or live from a webcam/stream.
 
@@ -107,6 +117,8 @@ def track(
     faces/<track-id>/*.jpg and summary.json.
     """
     from apps.batch import failure_line, process_batch, summary_table
+    from apps.detector_spec import DetectorSpec, prepare_for_tracking
+    from apps.parallel import BatchJob, default_workers, process_batch_in_processes
     from apps.discovery import discover_inputs
     from apps.interrupts import StopSignals
     from apps.live import run_live
@@ -130,10 +142,11 @@ def track(
     if live_device is None and not inputs:
         Console().print(summary_table(skipped))
         raise typer.Exit(EXIT_FAILED_ITEMS)
-    loaded = _load(detector, threshold, threads, device, max_side)
-    high = loaded.score_threshold
-    # The detector also returns weaker faces, which only extend existing tracks (ByteTrack).
-    loaded.score_threshold = low = min(loaded.recommended_low_threshold, high)
+    if engine is Engine.ray and live_device is None:
+        _require_ray()
+    spec = DetectorSpec(name=detector, threshold=threshold, threads=threads, device=device, max_side=max_side)
+    loaded = _load(spec.name, spec.threshold, spec.threads, spec.device, spec.max_side)
+    high, low = prepare_for_tracking(loaded)
     options = TrackingOptions(
         detect_every=detect_every,
         crops=crops if crops is not None else (CropMode.none if anonymize else CropMode.best),
@@ -151,6 +164,11 @@ def track(
             results = [run_live(live_device, output, loaded.detect, options, signals.event, duration=duration)]
             if not results[0].ok:
                 console.print(failure_line(results[0]), style="red", markup=False, highlight=False)
+        elif engine is Engine.ray:
+            results = _run_on_ray(inputs, BatchJob(output, options, spec, extra), ray_address, signals.event)
+        elif (workers or default_workers(len(inputs))) > 1:
+            job = BatchJob(output, options, spec, extra)
+            results = process_batch_in_processes(inputs, job, workers or default_workers(len(inputs)), signals.event, console)
         else:
             results = process_batch(inputs, output, loaded.detect, options, signals.event, console, extra)
     Console().print(summary_table(skipped + results))
@@ -289,6 +307,27 @@ def _quiet_native_logs() -> None:
     if "OPENCV_LOG_LEVEL" not in os.environ:
         cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET; read when FFmpeg first opens a file
+
+
+def _require_ray() -> None:
+    """Exit with a clear message when Ray is not installed."""
+    try:
+        import ray  # noqa: F401
+    except ImportError as error:
+        message = f"--engine ray needs Ray: pip install 'facetrack[distributed]' ({error})"
+        console.print(f"[red]error:[/red] {escape(message)}")
+        raise typer.Exit(EXIT_USAGE) from None
+
+
+def _run_on_ray(inputs: list, job: object, address: str | None, stop: object) -> list:
+    """The batch on Ray; exits when the cluster cannot be reached."""
+    from apps.ray_engine import RayUnavailable, process_batch_on_ray
+
+    try:
+        return process_batch_on_ray(inputs, job, stop, console, address)
+    except RayUnavailable as error:
+        console.print(f"[red]error:[/red] {escape(str(error))}")
+        raise typer.Exit(EXIT_FAILED_ITEMS) from None
 
 
 class _ConsoleWarnings(logging.Handler):

@@ -143,6 +143,7 @@ class VideoFileSource:
         if not self._capture.isOpened():
             raise SourceError(name, "not a readable video (unknown format or damaged file)")
         self.info = _describe(self._capture, name)
+        self._trusted_times = sane_fps(self._capture.get(cv2.CAP_PROP_FPS)) is not None
         self.last_frame_time: float | None = None
 
     def __iter__(self) -> Iterator[np.ndarray]:
@@ -159,14 +160,18 @@ class VideoFileSource:
     def _frame_time(self, index: int) -> float:
         """Timestamp of the frame just read: the container's, or index / fps when it has none.
 
-        A timestamp that repeats or goes backwards (broken containers) is replaced by the previous
-        one plus a frame period, so the times always increase.
+        A container that reports an implausible frame rate is not trusted with timestamps either;
+        a timestamp closer than 1/240 s to the previous one, equal, or going backwards (broken
+        containers) is replaced by the previous one plus a frame period.
         """
+        fallback = index / self.info.fps
+        if not self._trusted_times:
+            return fallback
         position = self._capture.get(cv2.CAP_PROP_POS_MSEC)
         valid = np.isfinite(position) and position >= 0 and (index == 0 or position > 0)
-        seconds = position / 1000.0 if valid else index / self.info.fps
+        seconds = position / 1000.0 if valid else fallback
         previous = self.last_frame_time
-        if previous is not None and seconds <= previous:
+        if previous is not None and seconds < previous + 1.0 / SANE_FPS[1]:
             seconds = previous + 1.0 / self.info.fps
         return seconds
 

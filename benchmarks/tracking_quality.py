@@ -29,6 +29,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from apps.detector_spec import prepare_for_tracking  # noqa: E402
 from apps.synthetic import (  # noqa: E402
     ClipSpec, FaceSprite, GroundTruthBox, render_clip, sprites_from_voc, synthetic_sprites,
 )
@@ -184,8 +185,7 @@ def load_real_detector() -> tuple[Detector, tuple[float, float]] | None:
     except Exception as error:  # the detector is optional here: report why and skip
         print(f"e2e skipped: cannot load the faceboxes detector ({type(error).__name__}: {error})")
         return None
-    high = detector.score_threshold
-    detector.score_threshold = low = min(detector.recommended_low_threshold, high)
+    high, low = prepare_for_tracking(detector)
     return (lambda index, frame, truth: detector.detect(frame)), (high, low)
 
 

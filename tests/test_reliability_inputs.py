@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import av
 import cv2
 import numpy as np
 import pytest
@@ -419,19 +420,24 @@ def test_container_reporting_nonsense(report_run: tuple[CliRun, Path], name: str
 
 
 def test_variable_frame_rate_video(tmp_path: Path, onnx_model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Irregular frame timestamps (VFR) do not disturb the processing. Every decoded frame is written
-    once; annotated.mp4 runs at the container's (average) frame rate and tracks.jsonl ``time`` is
-    ``frame index / that rate`` (not the frame's own timestamp)."""
+    """Irregular frame timestamps (VFR) are kept: every decoded frame is written once, at its own time,
+    in annotated.mp4 and tracks.jsonl. Times that repeat, go backwards or come closer than 1/240 s
+    (broken containers) become the previous time plus one frame period of the average rate."""
     frames = [np.full((96, 128, 3), 10 * i, np.uint8) for i in range(15)]
-    times = [0.0, 10.0, 95.0, 100.0, 180.0, 181.0, 300.0, 333.0, 334.0, 500.0, 520.0, 610.0, 700.0, 701.0, 820.0]
+    times = [0.0, 10.0, 95.0, 100.0, 180.0, 181.0, 300.0, 333.0, 320.0, 500.0, 520.0, 610.0, 700.0, 700.0, 820.0]
     fake_videos(monkeypatch, tmp_path / "in", {"vfr.mp4": FakeCapture(frames, fps=18.3, times_ms=times)})
     run = run_cli(tmp_path / "in" / "vfr.mp4", "-o", tmp_path / "out", "-d", onnx_model, "--threads", "1")
     assert run.code == 0, run.stderr
     out = tmp_path / "out" / "vfr"
     assert_valid_outputs(out, 15)
-    assert video_info(out / "annotated.mp4")[3] == pytest.approx(18.3, abs=0.01)
+    period = 1000 / 18.3
+    expected = [0.0, 10.0, 95.0, 100.0, 180.0, 180.0 + period, 300.0, 333.0, 333.0 + period, 500.0, 520.0, 610.0,
+                700.0, 700.0 + period, 820.0]
     records = [json.loads(line) for line in (out / "tracks.jsonl").read_text().splitlines()]
-    assert [r["time"] for r in records] == [round(i / 18.3, 4) for i in range(15)]
+    assert [r["time"] for r in records] == pytest.approx([t / 1000 for t in expected], abs=1e-4)
+    with av.open(str(out / "annotated.mp4")) as container:
+        written = [float(frame.pts * frame.time_base) for frame in container.decode(video=0)]
+    assert written == pytest.approx([t / 1000 for t in expected], abs=1e-4)
 
 
 # ---------------------------------------------------------------------------------- odd frames

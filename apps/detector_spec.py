@@ -1,0 +1,51 @@
+"""Which detector a tracking run uses, as a small picklable value every worker process can load."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+def prepare_for_tracking(detector: Any) -> tuple[float, float]:
+    """Switch a loaded detector to tracking use and return its ``(high, low)`` scores.
+
+    The detector's current threshold (the model's recommended one unless the user chose another)
+    becomes ``high``: the score a face needs to start a track. The detector then also returns weaker
+    faces down to ``low`` (the model's recommended low threshold, never above ``high``), which only
+    extend existing tracks (ByteTrack's second association round).
+    """
+    high = float(detector.score_threshold)
+    low = min(float(detector.recommended_low_threshold), high)
+    detector.score_threshold = low
+    return high, low
+
+
+@dataclass(frozen=True)
+class DetectorSpec:
+    """Everything needed to load the detector of a run, in this process or in another one.
+
+    Attributes:
+        name: Built-in detector name or path to an ``.onnx`` model.
+        threshold: Score that starts a track; None uses the model's recommended operating point.
+        threads: CPU threads of the onnxruntime session (None: onnxruntime decides).
+        device: ``auto``, ``cpu``, ``cuda``, ``tensorrt``, ``coreml`` or ``directml``.
+        max_side: Frames are scaled down to this long side before detection (None: never).
+    """
+
+    name: str = "faceboxes"
+    threshold: float | None = None
+    threads: int | None = 1
+    device: str = "auto"
+    max_side: int | None = 1024
+
+    def load(self) -> Any:
+        """The loaded detector (``detectors.OnnxFaceDetector``), not yet prepared for tracking.
+
+        Raises:
+            DetectorLoadError: If the model cannot be found or read.
+            ValueError: If an option is invalid (e.g. an unknown device).
+        """
+        import detectors  # looked up at call time, so tests can substitute load_detector
+
+        return detectors.load_detector(self.name, score_threshold=self.threshold, threads=self.threads,
+                                       device=self.device, max_side=self.max_side)

@@ -1,0 +1,161 @@
+"""The videos of a batch as tasks on a Ray cluster (``--engine ray``).
+
+One Ray task per video. A task processes its video into a scratch folder on whichever node runs it
+and returns the output files, which the driver writes into the usual layout under the output
+folder, so no shared file system is needed for the outputs. The inputs must be readable at the same
+path on every node (a shared mount), and FaceTrack must be installed on every node.
+
+A video whose task fails (status ``failed``, or the worker process died) is retried once; the
+result of the second attempt is the one reported.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from apps.batch import batch_progress, process_video, report_result
+from apps.detector_spec import DetectorSpec, prepare_for_tracking
+from apps.discovery import VideoInput
+from apps.parallel import BatchJob
+from apps.video_job import VideoResult
+from apps.writers import OutputWriteError, write_bytes_atomic
+
+#: Attempts per video: the first run and one retry.
+ATTEMPTS = 2
+
+_detectors: dict[DetectorSpec, Any] = {}
+
+
+class RayUnavailable(RuntimeError):
+    """Ray could not be started or the cluster could not be reached."""
+
+
+def _detector(spec: DetectorSpec) -> Any:
+    """The detector of ``spec``, loaded once per Ray worker process."""
+    if spec not in _detectors:
+        detector = spec.load()
+        prepare_for_tracking(detector)
+        _detectors[spec] = detector
+    return _detectors[spec]
+
+
+def run_video_task(video: VideoInput, job: BatchJob) -> tuple[VideoResult, dict[str, bytes]]:
+    """Process one video into a scratch folder; return its result and output files (relative path -> bytes)."""
+    with tempfile.TemporaryDirectory(prefix="facetrack-") as scratch:
+        result = process_video(video, Path(scratch), _detector(job.detector).detect, job.options,
+                               threading.Event(), None, job.extra_summary)
+        folder = Path(scratch) / video.output_name
+        files = {path.relative_to(folder).as_posix(): path.read_bytes()
+                 for path in sorted(folder.rglob("*")) if path.is_file()}
+    return result, files
+
+
+def _store(result: VideoResult, files: dict[str, bytes], folder: Path) -> VideoResult:
+    """Write a task's files under ``folder`` (``summary.json`` last, pointing at ``folder``)."""
+    result.output_dir = str(folder)
+    try:
+        for name, data in files.items():
+            if name != "summary.json":
+                (folder / name).parent.mkdir(parents=True, exist_ok=True)
+                write_bytes_atomic(folder / name, data)
+        if "summary.json" in files:
+            summary = {**json.loads(files["summary.json"]), "output_dir": str(folder)}
+            folder.mkdir(parents=True, exist_ok=True)
+            write_bytes_atomic(folder / "summary.json", (json.dumps(summary, indent=2, ensure_ascii=False) + "\n").encode())
+    except (OutputWriteError, OSError) as error:
+        result.status, result.message = "failed", f"cannot store the outputs: {error}"
+    return result
+
+
+def process_batch_on_ray(
+    videos: list[VideoInput],
+    job: BatchJob,
+    stop: Any,
+    console: Console,
+    address: str | None = None,
+) -> list[VideoResult]:
+    """Process ``videos`` as Ray tasks; results come back in input order.
+
+    Uses the Ray instance already initialised in this process, else joins ``address`` (None starts
+    a local instance, shut down at the end). After ``stop`` is set, unfinished tasks are cancelled
+    and their videos reported ``interrupted`` (without outputs).
+    """
+    import ray
+
+    started_here = not ray.is_initialized()
+    if started_here:
+        try:
+            ray.init(address=address, include_dashboard=False, configure_logging=False)
+        except Exception as error:  # noqa: BLE001 - ConnectionError, RuntimeError, ValueError...
+            where = f"the Ray cluster at {address}" if address else "a local Ray instance"
+            raise RayUnavailable(f"cannot start or reach {where}: {error}") from error
+    remote_task = ray.remote(num_cpus=1, max_retries=0)(run_video_task)
+    job_ref = ray.put(job)
+    attempts: dict[int, int] = {}
+    results: dict[int, VideoResult] = {}
+    pending: dict[Any, int] = {}
+
+    def submit(position: int) -> None:
+        attempts[position] = attempts.get(position, 0) + 1
+        pending[remote_task.remote(videos[position], job_ref)] = position
+
+    try:
+        with batch_progress(console) as progress:
+            batch_task = progress.add_task("videos (ray)", total=len(videos), rate="")
+            for position in range(len(videos)):
+                submit(position)
+            while pending:
+                if stop.is_set():
+                    _cancel(ray, pending, videos, job, results)
+                    break
+                ready, _ = ray.wait(list(pending), num_returns=1, timeout=0.2)
+                for ref in ready:
+                    position = pending.pop(ref)
+                    result, files = _collect(ray, ref, videos[position], job.output_root)
+                    if result.status == "failed" and attempts[position] < ATTEMPTS:
+                        submit(position)
+                        continue
+                    if attempts[position] > 1:
+                        result.message = f"{result.message} (after a retry)".strip()
+                    results[position] = _store(result, files, job.output_root / videos[position].output_name)
+                    report_result(progress, result)
+                    progress.advance(batch_task)
+    finally:
+        if started_here:
+            ray.shutdown()
+    return [results[position] for position in sorted(results)]
+
+
+def _collect(ray: Any, ref: Any, video: VideoInput, output_root: Path) -> tuple[VideoResult, dict[str, bytes]]:
+    """A finished task's result and files, or a failed result (no files) when the task itself failed."""
+    try:
+        return ray.get(ref)
+    except Exception as error:  # noqa: BLE001 - RayTaskError, WorkerCrashedError, ...
+        text = str(error).strip()
+        reason = text.splitlines()[-1] if text else type(error).__name__
+        folder = str(output_root / video.output_name)
+        return VideoResult(input=str(video.path), output_dir=folder, status="failed",
+                           message=f"ray task failed: {reason}"), {}
+
+
+def _cancel(ray: Any, pending: dict[Any, int], videos: list[VideoInput], job: BatchJob,
+            results: dict[int, VideoResult]) -> None:
+    for ref, position in pending.items():
+        ray.cancel(ref, force=False)
+        video = videos[position]
+        results[position] = VideoResult(
+            input=str(video.path), output_dir=str(job.output_root / video.output_name), status="interrupted",
+            message="cancelled before the Ray task finished (no outputs)",
+        )
+    deadline = time.monotonic() + 5.0
+    while pending and time.monotonic() < deadline:  # let the cancellations reach the workers
+        ready, _ = ray.wait(list(pending), num_returns=len(pending), timeout=0.2)
+        for ref in ready:
+            pending.pop(ref, None)
