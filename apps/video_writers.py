@@ -48,7 +48,7 @@ class VideoSettings:
     """
 
     codec: str = "h264"
-    preset: str = "superfast"
+    preset: str = "ultrafast"
     crf: int = 23
     keep_audio: bool = True
 

@@ -1,12 +1,25 @@
-"""Shared fixtures: randomly initialised FaceBoxes models exported to ONNX once per session."""
+"""Shared fixtures: randomly initialised FaceBoxes models exported to ONNX once per session; batches
+run in the test's own process unless a test passes ``--workers``."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
+
+
+@pytest.fixture(autouse=True, scope="session")
+def batches_in_one_process() -> Iterator[None]:
+    """Many tests replace the detector (or OpenCV) in this process, which worker processes would not
+    see: without ``--workers``, a batch runs in one process. tests/test_batch_engines.py covers the
+    real default and the worker processes."""
+    import apps.parallel
+
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setattr(apps.parallel, "default_workers", lambda videos: 1)
+        yield
 
 
 class ExportedModel(NamedTuple):

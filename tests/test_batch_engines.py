@@ -85,10 +85,10 @@ def test_two_workers_give_the_same_track_files_and_report_the_damaged_video(
     assert rows, run.stdout  # the summary table lists the inputs
 
 
-@pytest.mark.parametrize(("cores", "videos", "expected"), [(2, 8, 1), (8, 8, 4), (8, 2, 2), (1, 5, 1), (None, 3, 1)])
+@pytest.mark.parametrize(("cores", "videos", "expected"), [(2, 8, 2), (2, 1, 1), (8, 8, 4), (8, 2, 2), (1, 5, 1), (None, 3, 1)])
 def test_default_workers(monkeypatch: pytest.MonkeyPatch, cores: int | None, videos: int, expected: int) -> None:
     monkeypatch.setattr(parallel.os, "cpu_count", lambda: cores)
-    assert default_workers(videos) == expected
+    assert default_workers(videos) == expected  # the function itself: conftest replaces only the module attribute
 
 
 def test_stop_before_the_start_processes_nothing(batch_folder: Path, tmp_path: Path) -> None:

@@ -86,7 +86,7 @@ def test_track_writes_h264_with_the_input_audio_copied(tmp_path: Path, monkeypat
     assert after["audio"]["codec"] == before["audio"]["codec"] == "aac"
     assert after["audio"]["seconds"] == pytest.approx(before["audio"]["seconds"], abs=1e-6)
     summary = json.loads((tmp_path / "out" / "talk" / "summary.json").read_text())
-    assert summary["video"] == "h264 (libx264 superfast, crf 23), audio aac (copied)"
+    assert summary["video"] == "h264 (libx264 ultrafast, crf 23), audio aac (copied)"
 
 
 def test_no_keep_audio_drops_the_audio(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
