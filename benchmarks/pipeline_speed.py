@@ -79,14 +79,17 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory() as scratch:
         frames, decode_only = decode_encode_fps(args.video, None, settings)
-        baselines = {codec: decode_encode_fps(args.video, Path(scratch) / f"copy-{codec}.mp4",
-                                              VideoSettings(codec=codec, preset=args.preset))[1]
-                     for codec in ("h264", "mp4v")}
+        baselines = {}
+        for codec in ("h264", "mp4v"):
+            copy = Path(scratch) / f"copy-{codec}.mp4"
+            baselines[codec] = decode_encode_fps(args.video, copy, VideoSettings(codec=codec, preset=args.preset))[1]
+            baselines[codec, "MB"] = copy.stat().st_size / 1e6
         baseline = baselines[args.codec]
         rows = [("decode only", frames, decode_only, decode_only / baseline, "-")]
-        for codec, fps in baselines.items():
+        for codec in ("h264", "mp4v"):
             name = f"decode+encode {codec}" + (f" ({args.preset}, audio copied)" if codec == "h264" else " (OpenCV)")
-            rows.append((name, frames, fps, fps / baseline, "-"))
+            name += f", {baselines[codec, 'MB']:.1f} MB"
+            rows.append((name, frames, baselines[codec], baselines[codec] / baseline, "-"))
         for max_side in args.max_side:
             for every in args.detect_every:
                 count, fps, tracks = pipeline_fps(args.video, Path(scratch) / f"every{every}-{max_side}", args.detector,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
+import time
 from fractions import Fraction
 from pathlib import Path
 
@@ -14,6 +16,8 @@ import pytest
 from cli_helpers import FixedBox, run_cli, use_detector
 
 import apps.video_writers as video_writers
+from apps.live import run_live
+from apps.options import CropMode, TrackingOptions
 from apps.video_writers import H264VideoWriter, Mp4vVideoWriter, VideoSettings, open_video_writer
 from apps.writers import OutputWriteError, partial_path
 
@@ -205,3 +209,38 @@ def test_mp4v_codec_option_uses_opencv(tmp_path: Path, monkeypatch: pytest.Monke
 def test_unknown_preset_is_a_usage_error(tmp_path: Path) -> None:
     run = run_cli(tmp_path, "--video-preset", "ludicrous")
     assert run.code == 2 and "--video-preset must be one of ultrafast" in run.stderr
+
+
+class _SlowCamera:
+    """A camera that claims 100 fps but delivers a frame every 40 ms, 12 frames in all."""
+
+    def __init__(self, device: object) -> None:
+        self.delivered = 0
+
+    def isOpened(self) -> bool:  # noqa: N802 - OpenCV's name
+        return True
+
+    def read(self) -> tuple[bool, np.ndarray | None]:
+        time.sleep(0.04)
+        if self.delivered >= 12:
+            return False, None
+        self.delivered += 1
+        return True, np.full((120, 160, 3), self.delivered * 20, np.uint8)
+
+    def get(self, prop: int) -> float:
+        return {cv2.CAP_PROP_FPS: 100.0, cv2.CAP_PROP_FRAME_WIDTH: 160.0, cv2.CAP_PROP_FRAME_HEIGHT: 120.0}.get(prop, 0.0)
+
+    def release(self) -> None:
+        pass
+
+
+def test_live_video_is_stamped_with_capture_times(tmp_path: Path) -> None:
+    """A camera slower than it claims: the saved video follows the real capture times (frames at
+    least 40 ms apart), not the claimed 100 fps (10 ms), so it plays in real time."""
+    result = run_live(0, tmp_path, FixedBox().detect, TrackingOptions(crops=CropMode.none), threading.Event(),
+                      capture_factory=_SlowCamera)
+    assert result.frames >= 2, result.message
+    (folder,) = tmp_path.iterdir()
+    times = streams(folder / "annotated.mp4")["video"]["times"]
+    assert len(times) == result.frames
+    assert all(later - earlier >= 0.035 for earlier, later in zip(times, times[1:]))
