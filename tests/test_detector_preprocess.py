@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
 from detectors.inference import ScalePolicy, detect_frame
 from detectors.postprocess import PostprocessConfig
-from detectors.preprocess import input_scale, letterbox, to_bgr
+from detectors.preprocess import input_scale, letterbox, resize_interpolation, to_bgr
 from detectors.providers import DEVICE_PROVIDERS, choose_providers
 
 # ------------------------------------------------------------------------------------------- to_bgr
@@ -91,6 +92,22 @@ def test_letterbox_keeps_channel_order_and_exact_multiples() -> None:
     batch = letterbox(frame, 1.0, 32)
     assert batch.shape == (1, 3, 64, 32)  # already a multiple: no padding
     np.testing.assert_array_equal(batch[0, :, 10, 10], [1, 2, 3])
+
+
+@pytest.mark.parametrize(("scale", "expected"), [(0.25, cv2.INTER_AREA), (0.49, cv2.INTER_AREA),
+                                                (0.5, cv2.INTER_LINEAR), (0.53, cv2.INTER_LINEAR), (2.0, cv2.INTER_LINEAR)])
+def test_resize_interpolation_averages_only_strong_reductions(scale: float, expected: int) -> None:
+    assert resize_interpolation(scale) == expected
+
+
+def test_letterbox_content_is_the_resized_frame() -> None:
+    rng = np.random.default_rng(0)
+    frame = rng.integers(0, 256, (1080, 1920, 3), dtype=np.uint8)
+    for scale in (1024 / 1920, 0.3):
+        batch = letterbox(frame, scale, 32)
+        resized = cv2.resize(frame, (round(1920 * scale), round(1080 * scale)), interpolation=resize_interpolation(scale))
+        height, width = resized.shape[:2]
+        np.testing.assert_array_equal(batch[0, :, :height, :width], resized.transpose(2, 0, 1).astype(np.float32))
 
 
 def test_letterbox_resizes_by_scale() -> None:
