@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from apps.anonymize import AnonymizeMode
+from apps.detector_spec import DetectorSpec
 from apps.options import CropMode, TrackingOptions
 from apps.video_writers import X264_PRESETS, VideoSettings
 from tracker import TrackerConfig
@@ -60,18 +61,20 @@ ThreadsOption = Annotated[
     Optional[int], typer.Option("--threads", help="CPU threads for the detector (default: onnxruntime decides).")
 ]
 DeviceOption = Annotated[str, typer.Option("--device", help="Execution device: auto, cpu, cuda, tensorrt, coreml, directml.")]
+AccurateOption = Annotated[
+    bool, typer.Option("--accurate", help="Test-time augmentation: detect at 0.5x, 1x and 2x and mirrored, merge by box voting (finds more faces, 6 network runs per frame).")
+]
 MaxSideOption = Annotated[
     int, typer.Option("--max-side", help="Frames are scaled down so their long side is at most this many pixels before detection.")
 ]
 
 
-def _load(detector: str, threshold: float | None, threads: int | None, device: str, max_side: int | None, upscale: float = 1.0):
-    """Load a detector or exit with a clear message before any input is touched."""
-    from detectors import DetectorLoadError, load_detector
+def _load(spec: DetectorSpec):
+    """Load the detector of ``spec`` or exit with a clear message before any input is touched."""
+    from detectors import DetectorLoadError
 
     try:
-        loaded = load_detector(detector, score_threshold=threshold, threads=threads, device=device,
-                               max_side=max_side, upscale=upscale)
+        loaded = spec.load()
     except (DetectorLoadError, ValueError) as error:
         console.print(f"[red]error:[/red] {escape(str(error))}")
         raise typer.Exit(EXIT_USAGE) from None
@@ -107,6 +110,7 @@ def track(
     max_side: MaxSideOption = 1024,
     threads: Annotated[int, typer.Option("--threads", min=1, help="CPU threads for the detector; 1 leaves the other cores to decoding and encoding, which is fastest overall on small machines.")] = 1,
     device: DeviceOption = "auto",
+    accurate: AccurateOption = False,
     workers: Annotated[Optional[int], typer.Option("--workers", min=1, help="Videos processed at the same time, each in its own process with its own detector (default: one per two CPU cores, at most one per video).", show_default=False)] = None,
     engine: Annotated[Engine, typer.Option("--engine", help="local: this machine (--workers processes); ray: one task per video on a Ray cluster (pip install 'facetrack[distributed]').")] = Engine.local,
     ray_address: Annotated[Optional[str], typer.Option("--ray-address", help="Ray cluster to join, e.g. ray://head:10001 or auto (default: start a local Ray instance).", show_default=False)] = None,
@@ -117,7 +121,7 @@ def track(
     faces/<track-id>/*.jpg and summary.json.
     """
     from apps.batch import failure_line, process_batch, summary_table
-    from apps.detector_spec import DetectorSpec, prepare_for_tracking
+    from apps.detector_spec import prepare_for_tracking
     from apps.parallel import BatchJob, default_workers, process_batch_in_processes
     from apps.discovery import discover_inputs
     from apps.interrupts import StopSignals
@@ -144,8 +148,9 @@ def track(
         raise typer.Exit(EXIT_FAILED_ITEMS)
     if engine is Engine.ray and live_device is None:
         _require_ray()
-    spec = DetectorSpec(name=detector, threshold=threshold, threads=threads, device=device, max_side=max_side)
-    loaded = _load(spec.name, spec.threshold, spec.threads, spec.device, spec.max_side)
+    spec = DetectorSpec(name=detector, threshold=threshold, threads=threads, device=device, max_side=max_side,
+                        accurate=accurate)
+    loaded = _load(spec)
     high, low = prepare_for_tracking(loaded)
     options = TrackingOptions(
         detect_every=detect_every,
@@ -188,6 +193,7 @@ def detect(
     max_side: MaxSideOption = 1024,
     threads: ThreadsOption = None,
     device: DeviceOption = "auto",
+    accurate: AccurateOption = False,
 ) -> None:
     """Detect faces in still images and write one WIDER FACE result file per image."""
     from apps.detect_images import detect_images, list_images
@@ -199,7 +205,7 @@ def detect(
     if not images:
         console.print(f"[red]error:[/red] {escape(str(path))}: no images found")
         raise typer.Exit(EXIT_FAILED_ITEMS)
-    loaded = _load(detector, threshold, threads, device, max_side)
+    loaded = _load(DetectorSpec(detector, threshold, threads, device, max_side, accurate=accurate))
     outcomes = detect_images(images, output, loaded.detect, draw)
     failed = [outcome for outcome in outcomes if outcome.error]
     for outcome in failed:
@@ -219,6 +225,7 @@ def evaluate(
     subset: Annotated[Optional[Path], typer.Option("--subset", help="Text file listing the image stems to use (e.g. dev-clean.txt).")] = None,
     threads: ThreadsOption = None,
     device: DeviceOption = "auto",
+    accurate: AccurateOption = False,
 ) -> None:
     """AP@0.5 overall and per face size (<16, 16-32, 32-64, >=64 px) on a VOC-labelled folder."""
     from rich.table import Table
@@ -232,7 +239,7 @@ def evaluate(
     if not samples:
         console.print(f"[red]error:[/red] no annotated images in {data}")
         raise typer.Exit(EXIT_USAGE)
-    loaded = _load(detector, 0.05, threads, device, max_side if upscale == 1.0 else None, upscale)
+    loaded = _load(DetectorSpec(detector, 0.05, threads, device, max_side if upscale == 1.0 else None, upscale, accurate))
     results, ms = evaluate_detector(loaded.detect, samples)
     table = Table(title=f"AP@0.5 on {data} ({len(samples)} images)")
     for column in ["detector", *SIZE_BUCKETS, "ms/image"]:

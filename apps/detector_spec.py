@@ -30,6 +30,8 @@ class DetectorSpec:
         threads: CPU threads of the onnxruntime session (None: onnxruntime decides).
         device: ``auto``, ``cpu``, ``cuda``, ``tensorrt``, ``coreml`` or ``directml``.
         max_side: Frames are scaled down to this long side before detection (None: never).
+        upscale: Frames are scaled up by this factor first (finds smaller faces, slower).
+        accurate: Test-time augmentation (several scales, mirrored; see ``detectors.tta``).
     """
 
     name: str = "faceboxes"
@@ -37,6 +39,8 @@ class DetectorSpec:
     threads: int | None = 1
     device: str = "auto"
     max_side: int | None = 1024
+    upscale: float = 1.0
+    accurate: bool = False
 
     def load(self) -> Any:
         """The loaded detector (``detectors.OnnxFaceDetector``), not yet prepared for tracking.
@@ -46,6 +50,8 @@ class DetectorSpec:
             ValueError: If an option is invalid (e.g. an unknown device).
         """
         import detectors  # looked up at call time, so tests can substitute load_detector
+        from detectors.tta import TestTimeAugmentation
 
         return detectors.load_detector(self.name, score_threshold=self.threshold, threads=self.threads,
-                                       device=self.device, max_side=self.max_side)
+                                       device=self.device, max_side=self.max_side, upscale=self.upscale,
+                                       tta=TestTimeAugmentation() if self.accurate else None)

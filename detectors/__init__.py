@@ -49,7 +49,7 @@ def load_detector(
         name_or_path: Built-in detector name or path to an exported model.
         score_threshold: Minimum score of returned faces; None uses the model's recommended
             operating point (``detector.recommended_threshold``, chosen on the dev set at export).
-        **options: ``nms_threshold``, ``max_side``, ``upscale``, ``threads``, ``device``
+        **options: ``nms_threshold``, ``max_side``, ``upscale``, ``threads``, ``device``, ``tta``
             (see :class:`detectors.runtime.OnnxFaceDetector`).
 
     Raises:

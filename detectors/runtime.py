@@ -10,7 +10,9 @@ import numpy as np
 from detectors.anchors import AnchorLevel
 from detectors.inference import ScalePolicy, detect_frame
 from detectors.postprocess import PostprocessConfig
+from detectors.preprocess import input_scale, to_bgr
 from detectors.providers import choose_providers
+from detectors.tta import TestTimeAugmentation, detect_with_tta
 
 
 #: Minimum face score of models whose metadata recommends none.
@@ -45,6 +47,8 @@ class OnnxFaceDetector:
 
     The model's anchor layout and padding multiple are read from its metadata, so any model
     exported by ``start.py export`` works without code changes. The session is created once.
+    With ``tta`` set, every frame is detected at several scales and mirrored (accurate mode,
+    ``tta.passes`` network runs per frame).
     """
 
     def __init__(
@@ -56,6 +60,7 @@ class OnnxFaceDetector:
         upscale: float = 1.0,
         threads: int | None = None,
         device: str = "auto",
+        tta: TestTimeAugmentation | None = None,
     ) -> None:
         import onnxruntime as ort
 
@@ -88,6 +93,7 @@ class OnnxFaceDetector:
             raise DetectorLoadError(f"{path}: unreadable metadata ({error})") from error
         self.providers = self.session.get_providers()
         self.scale_policy = ScalePolicy(max_side=max_side, upscale=upscale)
+        self.tta = tta
         threshold = self.recommended_threshold if score_threshold is None else score_threshold
         self.post = PostprocessConfig(score_threshold=threshold, nms_threshold=nms_threshold)
         self._input_name = self.session.get_inputs()[0].name
@@ -114,4 +120,12 @@ class OnnxFaceDetector:
         Raises:
             ValueError: If the frame is empty or not an image array.
         """
-        return detect_frame(frame, self.run_network, self.levels, self.pad_multiple, self.scale_policy, self.post)
+        if self.tta is None:
+            return detect_frame(frame, self.run_network, self.levels, self.pad_multiple, self.scale_policy, self.post)
+        return detect_with_tta(to_bgr(frame), self._detect_at_scale, self.tta, self.post.nms_threshold)
+
+    def _detect_at_scale(self, frame: np.ndarray, relative: float) -> np.ndarray:
+        """One TTA pass: the normal input scale of this frame times ``relative``."""
+        normal = input_scale(frame.shape[0], frame.shape[1], self.scale_policy.max_side, self.scale_policy.upscale)
+        policy = ScalePolicy(max_side=None, upscale=normal * relative)
+        return detect_frame(frame, self.run_network, self.levels, self.pad_multiple, policy, self.post)

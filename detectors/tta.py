@@ -1,0 +1,76 @@
+"""Test-time augmentation: detect at several scales and mirrored, then merge by box voting.
+
+The accurate mode of AInnoFace (arXiv 1905.01585, section 4) tests at several image scales with
+horizontal flipping; small faces are found at the larger scales and big ones at the smaller.
+The detections of every pass are pooled, suppressed with NMS, and each kept box is replaced by
+the score-weighted mean of the pooled boxes overlapping it (box voting), which localises better
+than keeping one pass's box.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from detectors.boxes import nms, pairwise_iou
+
+#: Detects faces in a frame at a relative scale; returns (N, 5) boxes in that frame's pixels.
+ScaledDetector = Callable[[np.ndarray, float], np.ndarray]
+
+
+@dataclass(frozen=True)
+class TestTimeAugmentation:
+    """Which extra passes run per frame.
+
+    Attributes:
+        scales: Input scales relative to the detector's normal input size (1.0 = one normal pass).
+        flip: Also run every scale on the mirrored frame.
+        vote_iou: Pooled boxes overlapping a kept box at least this much are averaged into it.
+    """
+
+    __test__ = False  # not a pytest test class, despite the name
+
+    scales: tuple[float, ...] = (0.5, 1.0, 2.0)
+    flip: bool = True
+    vote_iou: float = 0.5
+
+    @property
+    def passes(self) -> int:
+        """Network runs per frame."""
+        return len(self.scales) * (2 if self.flip else 1)
+
+
+def mirror_boxes(detections: np.ndarray, width: int) -> np.ndarray:
+    """Boxes found on a horizontally mirrored frame of ``width`` pixels, in the original frame."""
+    mirrored = detections.copy()
+    mirrored[:, 0] = width - detections[:, 2]
+    mirrored[:, 2] = width - detections[:, 0]
+    return mirrored
+
+
+def box_vote(pooled: np.ndarray, nms_threshold: float, vote_iou: float) -> np.ndarray:
+    """NMS over pooled (N, 5) detections; each kept box becomes the score-weighted mean of the
+    pooled boxes with IoU >= ``vote_iou`` to it, keeping its own (highest) score. Sorted by score."""
+    if len(pooled) == 0:
+        return np.zeros((0, 5), np.float32)
+    kept = nms(pooled[:, :4], pooled[:, 4], nms_threshold, max_keep=len(pooled))
+    overlaps = pairwise_iou(pooled[kept, :4], pooled[:, :4]) >= vote_iou
+    weights = overlaps * pooled[None, :, 4]
+    boxes = weights @ pooled[:, :4] / weights.sum(axis=1, keepdims=True)
+    return np.concatenate([boxes, pooled[kept, 4:5]], axis=1).astype(np.float32)
+
+
+def detect_with_tta(
+    frame: np.ndarray, detect_at: ScaledDetector, augmentation: TestTimeAugmentation, nms_threshold: float
+) -> np.ndarray:
+    """All passes of ``augmentation`` over ``frame`` (HxWx3 BGR), merged: (N, 5) float32 sorted by score."""
+    width = frame.shape[1]
+    mirrored = np.ascontiguousarray(frame[:, ::-1]) if augmentation.flip else None
+    passes = []
+    for scale in augmentation.scales:
+        passes.append(detect_at(frame, scale))
+        if mirrored is not None:
+            passes.append(mirror_boxes(detect_at(mirrored, scale), width))
+    return box_vote(np.concatenate(passes).reshape(-1, 5), nms_threshold, augmentation.vote_iou)

@@ -1,0 +1,97 @@
+"""Test-time augmentation (detectors.tta): mirroring, box voting, pass merging, and the runtime option."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from detectors import load_detector
+from detectors.boxes import pairwise_iou
+from detectors.tta import TestTimeAugmentation, box_vote, detect_with_tta, mirror_boxes
+
+
+def test_mirror_boxes_maps_back_to_the_original_frame() -> None:
+    found = np.array([[10, 5, 30, 25, 0.9]], np.float32)
+    np.testing.assert_array_equal(mirror_boxes(found, 100), np.array([[70, 5, 90, 25, 0.9]], np.float32))
+    np.testing.assert_array_equal(mirror_boxes(mirror_boxes(found, 100), 100), found)
+
+
+def test_box_vote_averages_overlapping_boxes_by_score_and_keeps_the_top_score() -> None:
+    pooled = np.array([
+        [0, 0, 10, 10, 0.9],
+        [1, 1, 11, 11, 0.3],    # IoU 0.68 with the first: voted in, then suppressed
+        [50, 50, 60, 60, 0.8],  # a separate face
+    ], np.float32)
+    merged = box_vote(pooled, nms_threshold=0.4, vote_iou=0.5)
+    assert merged.shape == (2, 5)
+    np.testing.assert_allclose(merged[0], [0.25, 0.25, 10.25, 10.25, 0.9], atol=1e-6)
+    np.testing.assert_allclose(merged[1], [50, 50, 60, 60, 0.8])
+    assert box_vote(np.zeros((0, 5), np.float32), 0.4, 0.5).shape == (0, 5)
+
+
+def test_detect_with_tta_runs_every_scale_and_mirror_and_merges_duplicates() -> None:
+    frame = np.zeros((40, 100, 3), np.uint8)
+    frame[:, :50] = 255  # the left half is bright: the mirrored frame has it on the right
+    calls = []
+
+    def detect_at(image: np.ndarray, scale: float) -> np.ndarray:
+        calls.append((scale, bool(image[0, 0, 0] == 255)))
+        left_is_bright = image[0, 0, 0] == 255
+        x1 = 10.0 if left_is_bright else 60.0  # "the face" sits in the bright half
+        return np.array([[x1, 10, x1 + 30, 30, 0.5 + scale / 10]], np.float32)
+
+    merged = detect_with_tta(frame, detect_at, TestTimeAugmentation(scales=(1.0, 2.0), flip=True), 0.4)
+    assert sorted(calls) == [(1.0, False), (1.0, True), (2.0, False), (2.0, True)]
+    assert len(merged) == 1  # four passes, one face
+    np.testing.assert_allclose(merged[0], [10, 10, 40, 30, 0.7], atol=1e-5)  # mirrored passes mapped back
+
+
+def test_passes_counts_network_runs() -> None:
+    assert TestTimeAugmentation().passes == 6
+    assert TestTimeAugmentation(scales=(1.0,), flip=False).passes == 1
+
+
+@pytest.fixture(scope="module")
+def shipped_detectors():
+    return load_detector("faceboxes", threads=1), load_detector("faceboxes", threads=1, tta=TestTimeAugmentation())
+
+
+def test_runtime_tta_finds_at_least_the_faces_of_one_pass(shipped_detectors) -> None:
+    plain, accurate = shipped_detectors
+    capture = cv2.VideoCapture(str(Path(__file__).resolve().parents[1] / "media" / "demo.mp4"))
+    frame = capture.read()[1]
+    capture.release()
+    single, augmented = plain.detect(frame), accurate.detect(frame)
+    assert len(single) > 0 and len(augmented) >= 1
+    overlaps = pairwise_iou(single[:, :4], augmented[:, :4])
+    assert np.all(overlaps.max(axis=1) > 0.5)  # every face of the plain pass is found again
+    assert augmented.dtype == np.float32 and np.all(np.diff(augmented[:, 4]) <= 0)
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 3), (37, 53), (64, 48, 4)])
+def test_runtime_tta_accepts_odd_frames(shipped_detectors, shape: tuple[int, ...]) -> None:
+    detections = shipped_detectors[1].detect(np.full(shape, 90, np.uint8))
+    assert detections.ndim == 2 and detections.shape[1] == 5
+
+
+def test_runtime_tta_rejects_an_empty_frame(shipped_detectors) -> None:
+    with pytest.raises(ValueError, match="empty frame"):
+        shipped_detectors[1].detect(np.zeros((0, 10, 3), np.uint8))
+
+
+def test_accurate_option_loads_the_detector_with_tta(tmp_path: Path) -> None:
+    from cli_helpers import run_cli
+
+    from apps.detector_spec import DetectorSpec
+
+    assert DetectorSpec(threads=1, accurate=True).load().tta == TestTimeAugmentation()
+    assert DetectorSpec(threads=1).load().tta is None
+    capture = cv2.VideoCapture(str(Path(__file__).resolve().parents[1] / "media" / "demo.mp4"))
+    cv2.imwrite(str(tmp_path / "frame.jpg"), capture.read()[1])
+    capture.release()
+    run = run_cli("detect", tmp_path / "frame.jpg", "-o", tmp_path / "out", "--accurate", "--threads", "1")
+    assert run.code == 0, run.stderr
+    lines = (tmp_path / "out" / "frame.txt").read_text().splitlines()
+    assert lines[0] == "frame.jpg" and int(lines[1]) == len(lines) - 2 >= 1
