@@ -170,3 +170,23 @@ def test_best_checkpoint_when_a_bucket_has_no_dev_faces(tmp_path: Path) -> None:
     assert record["dev_ap"]["16-32"] is None  # no 16-32 px faces in this dev set: null in the JSON log
     assert math.isfinite(record["selection_score"])
     assert (run_dir / "best.pt").exists()
+
+
+def test_load_matching_weights_copies_the_shared_backbone_between_variants() -> None:
+    import torch
+
+    from detectors.faceboxes.model import build_faceboxes
+    from detectors.training.train import load_matching_weights
+
+    torch.manual_seed(0)
+    source, target = build_faceboxes("small2"), build_faceboxes("paper")
+    before = {name: tensor.clone() for name, tensor in target.state_dict().items()}
+    loaded, skipped = load_matching_weights(target, source.state_dict())
+    after = target.state_dict()
+    assert loaded > 0 and skipped
+    for name, tensor in after.items():
+        if name in skipped:
+            assert torch.equal(tensor, before[name])  # left as initialised
+        else:
+            assert torch.equal(tensor, source.state_dict()[name])
+    assert any(name.startswith("backbone") for name in after if name not in skipped)

@@ -59,6 +59,18 @@ class TrainConfig:
     dev_limit: int | None = None  # smoke tests: evaluate on the first N dev images
 
 
+def load_matching_weights(model: nn.Module, state: dict[str, torch.Tensor]) -> tuple[int, list[str]]:
+    """Copy the tensors of ``state`` whose name and shape match ``model``'s; the rest stays as initialised.
+
+    Lets a variant start from another variant's checkpoint (e.g. ``paper`` from ``small2``: same
+    backbone, different heads). Returns the number of tensors loaded and the names left untouched.
+    """
+    own = model.state_dict()
+    matching = {name: tensor for name, tensor in state.items() if name in own and own[name].shape == tensor.shape}
+    model.load_state_dict(matching, strict=False)
+    return len(matching), sorted(name for name in own if name not in matching)
+
+
 def evaluate_model(
     model: nn.Module, family: ModelFamily, samples: Sequence[FaceSample], max_side: int
 ) -> dict[str, dict[str, float]]:
@@ -101,8 +113,9 @@ def train(config: TrainConfig, log: Callable[[str], None] = print) -> Path:
     family = get_family(config.family)
     model = family.build(config.variant)
     if config.init_from and not (run_dir / "last.pt").exists():
-        model.load_state_dict(torch.load(config.init_from, weights_only=True)["model"])
-        log(f"initialised from {config.init_from}")
+        loaded, skipped = load_matching_weights(model, torch.load(config.init_from, weights_only=True)["model"])
+        log(f"initialised from {config.init_from}: {loaded} tensors loaded, {len(skipped)} left random"
+            + (f" ({', '.join(skipped[:6])}{', ...' if len(skipped) > 6 else ''})" if skipped else ""))
     if config.bf16:
         model = model.to(memory_format=torch.channels_last)
     dataset = family.make_dataset(
