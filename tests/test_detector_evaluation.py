@@ -175,3 +175,23 @@ def test_unsorted_detections_are_sorted_per_image() -> None:
 def test_one_detection_array_per_sample_is_required() -> None:
     with pytest.raises(ValueError):
         evaluate_detections([_sample([])], [])
+
+
+def test_operating_point_precision_recall_and_best_f1() -> None:
+    from detectors.evaluation.operating_point import best_f1_point, point_at
+
+    faces = np.array([[0, 0, 40, 40], [100, 100, 140, 140], [200, 200, 240, 240]], np.float32)
+    sample = FaceSample(Path("x.jpg"), faces, np.zeros((0, 4), np.float32))
+    detections = np.array([
+        [0, 0, 40, 40, 0.9],        # TP
+        [300, 300, 340, 340, 0.8],  # FP
+        [100, 100, 140, 140, 0.6],  # TP
+        [400, 0, 440, 40, 0.3],     # FP
+        [200, 200, 240, 240, 0.2],  # TP
+    ], np.float32)
+    at_half = point_at([sample], [detections], 0.5)
+    assert (at_half.precision, at_half.recall) == (pytest.approx(2 / 3), pytest.approx(2 / 3))
+    assert point_at([sample], [detections], 0.95).recall == 0.0
+    best = best_f1_point([sample], [detections])
+    # thresholds <= 0.2 keep all five: P 3/5, R 1 -> F1 0.75; 0.35-0.6 keep three: F1 2/3
+    assert best.threshold == pytest.approx(0.2) and best.f1 == pytest.approx(0.75)

@@ -65,9 +65,15 @@ def match_image(
     return labels
 
 
-def _bucket_ap(
-    samples: Sequence[FaceSample], detections: Sequence[np.ndarray], low: float, high: float, iou_threshold: float
-) -> tuple[float, int]:
+def precision_recall_curve(
+    samples: Sequence[FaceSample], detections: Sequence[np.ndarray], low: float, high: float, iou_threshold: float = 0.5
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """The curve of one size bucket ``[low, high)``, detections pooled over images by descending score.
+
+    Returns:
+        ``scores``, ``recall``, ``precision`` (one entry per counted detection, in that order) and
+        the number of faces in the bucket.
+    """
     scores, labels = [], []
     num_faces = 0
     for sample, dets in zip(samples, detections):
@@ -84,15 +90,22 @@ def _bucket_ap(
         scores.append(dets[keep, 4])
         labels.append(image_labels[keep])
         num_faces += len(faces)
-    if num_faces == 0:
-        return float("nan"), 0
-    all_scores = np.concatenate(scores)
-    all_labels = np.concatenate(labels)
+    all_scores = np.concatenate(scores) if scores else np.zeros(0)
+    all_labels = np.concatenate(labels) if labels else np.zeros(0)
     order = np.argsort(-all_scores, kind="stable")
     true_positives = np.cumsum(all_labels[order] == 1)
     false_positives = np.cumsum(all_labels[order] == 0)
-    recall = true_positives / num_faces
+    recall = true_positives / max(num_faces, 1)
     precision = true_positives / np.maximum(true_positives + false_positives, 1)
+    return all_scores[order], recall, precision, num_faces
+
+
+def _bucket_ap(
+    samples: Sequence[FaceSample], detections: Sequence[np.ndarray], low: float, high: float, iou_threshold: float
+) -> tuple[float, int]:
+    _, recall, precision, num_faces = precision_recall_curve(samples, detections, low, high, iou_threshold)
+    if num_faces == 0:
+        return float("nan"), 0
     return average_precision(recall, precision), num_faces
 
 
