@@ -164,6 +164,8 @@ def track(
         tracker=TrackerConfig(high_score=high, low_score=low, max_age_seconds=max_age),
     )
     extra = {"detector": loaded.name, "threshold": high, "low_threshold": low}
+    # A window needs this process's GUI thread: with --display the videos run here, one at a time.
+    processes = 1 if options.display else workers or default_workers(len(inputs))
     with StopSignals() as signals:
         if live_device is not None:
             results = [run_live(live_device, output, loaded.detect, options, signals.event, duration=duration)]
@@ -171,9 +173,9 @@ def track(
                 console.print(failure_line(results[0]), style="red", markup=False, highlight=False)
         elif engine is Engine.ray:
             results = _run_on_ray(inputs, BatchJob(output, options, spec, extra), ray_address, signals.event)
-        elif (workers or default_workers(len(inputs))) > 1:
+        elif processes > 1:
             job = BatchJob(output, options, spec, extra)
-            results = process_batch_in_processes(inputs, job, workers or default_workers(len(inputs)), signals.event, console)
+            results = process_batch_in_processes(inputs, job, processes, signals.event, console)
         else:
             results = process_batch(inputs, output, loaded.detect, options, signals.event, console, extra)
     Console().print(summary_table(skipped + results))
