@@ -1,8 +1,8 @@
 """Test-time augmentation: detect at several scales and mirrored, then merge by box voting.
 
-The accurate mode of AInnoFace (arXiv 1905.01585, section 4) tests at several image scales with
-horizontal flipping; small faces are found at the larger scales and big ones at the smaller.
-The detections of every pass are pooled, suppressed with NMS, and each kept box is replaced by
+AInnoFace (arXiv 1905.01585) uses multi-scale testing at inference (the strategy of the detectors
+it builds on); we add the common horizontal flip. Small faces are found at the larger scales and
+big ones at the smaller. The detections of every pass are pooled, suppressed with NMS, and each kept box is replaced by
 the score-weighted mean of the pooled boxes overlapping it (box voting), which localises better
 than keeping one pass's box.
 """
