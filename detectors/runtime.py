@@ -122,10 +122,13 @@ class OnnxFaceDetector:
         """
         if self.tta is None:
             return detect_frame(frame, self.run_network, self.levels, self.pad_multiple, self.scale_policy, self.post)
-        return detect_with_tta(to_bgr(frame), self._detect_at_scale, self.tta, self.post.nms_threshold)
+        frame = to_bgr(frame)
+        return detect_with_tta(frame, self._detect_at_scale, self.tta, self.post.nms_threshold, self._normal_scale(frame))
+
+    def _normal_scale(self, frame: np.ndarray) -> float:
+        return input_scale(frame.shape[0], frame.shape[1], self.scale_policy.max_side, self.scale_policy.upscale)
 
     def _detect_at_scale(self, frame: np.ndarray, relative: float) -> np.ndarray:
         """One TTA pass: the normal input scale of this frame times ``relative``."""
-        normal = input_scale(frame.shape[0], frame.shape[1], self.scale_policy.max_side, self.scale_policy.upscale)
-        policy = ScalePolicy(max_side=None, upscale=normal * relative)
+        policy = ScalePolicy(max_side=None, upscale=self._normal_scale(frame) * relative)
         return detect_frame(frame, self.run_network, self.levels, self.pad_multiple, policy, self.post)

@@ -2,7 +2,10 @@
 
 AInnoFace (arXiv 1905.01585) uses multi-scale testing at inference (the strategy of the detectors
 it builds on); we add the common horizontal flip. Small faces are found at the larger scales and
-big ones at the smaller. The detections of every pass are pooled, suppressed with NMS, and each kept box is replaced by
+big ones at the smaller, so (as in S3FD's multi-scale testing) an enlarged pass only contributes
+faces that are small at the normal scale and a reduced pass only faces that are large there:
+an enlarged pass otherwise adds confident boxes on parts of big faces. The detections of every
+pass are pooled, suppressed with NMS, and each kept box is replaced by
 the score-weighted mean of the pooled boxes overlapping it (box voting), which localises better
 than keeping one pass's box.
 """
@@ -28,6 +31,8 @@ class TestTimeAugmentation:
         scales: Input scales relative to the detector's normal input size (1.0 = one normal pass).
         flip: Also run every scale on the mirrored frame.
         vote_iou: Pooled boxes overlapping a kept box at least this much are averaged into it.
+        small_below: Enlarged passes keep faces smaller than this (px at the normal input scale).
+        large_above: Reduced passes keep faces larger than this (px at the normal input scale).
     """
 
     __test__ = False  # not a pytest test class, despite the name
@@ -35,6 +40,8 @@ class TestTimeAugmentation:
     scales: tuple[float, ...] = (0.5, 1.0, 2.0)
     flip: bool = True
     vote_iou: float = 0.5
+    small_below: float = 64.0
+    large_above: float = 128.0
 
     @property
     def passes(self) -> int:
@@ -62,15 +69,35 @@ def box_vote(pooled: np.ndarray, nms_threshold: float, vote_iou: float) -> np.nd
     return np.concatenate([boxes, pooled[kept, 4:5]], axis=1).astype(np.float32)
 
 
+def sizes_kept(detections: np.ndarray, relative_scale: float, normal_scale: float,
+               augmentation: TestTimeAugmentation) -> np.ndarray:
+    """The detections of one pass that this pass is trusted with (see the module docstring).
+
+    ``normal_scale`` converts frame pixels to the normal network input's pixels.
+    """
+    sizes = np.sqrt(np.clip(detections[:, 2] - detections[:, 0], 0, None)
+                    * np.clip(detections[:, 3] - detections[:, 1], 0, None)) * normal_scale
+    if relative_scale > 1.0:
+        return detections[sizes < augmentation.small_below]
+    if relative_scale < 1.0:
+        return detections[sizes > augmentation.large_above]
+    return detections
+
+
 def detect_with_tta(
-    frame: np.ndarray, detect_at: ScaledDetector, augmentation: TestTimeAugmentation, nms_threshold: float
+    frame: np.ndarray, detect_at: ScaledDetector, augmentation: TestTimeAugmentation, nms_threshold: float,
+    normal_scale: float = 1.0,
 ) -> np.ndarray:
-    """All passes of ``augmentation`` over ``frame`` (HxWx3 BGR), merged: (N, 5) float32 sorted by score."""
+    """All passes of ``augmentation`` over ``frame`` (HxWx3 BGR), merged: (N, 5) float32 sorted by score.
+
+    ``normal_scale`` is the scale from frame to network input of a normal (1x) pass.
+    """
     width = frame.shape[1]
     mirrored = np.ascontiguousarray(frame[:, ::-1]) if augmentation.flip else None
     passes = []
     for scale in augmentation.scales:
-        passes.append(detect_at(frame, scale))
+        found = [detect_at(frame, scale)]
         if mirrored is not None:
-            passes.append(mirror_boxes(detect_at(mirrored, scale), width))
+            found.append(mirror_boxes(detect_at(mirrored, scale), width))
+        passes.extend(sizes_kept(detections, scale, normal_scale, augmentation) for detections in found)
     return box_vote(np.concatenate(passes).reshape(-1, 5), nms_threshold, augmentation.vote_iou)

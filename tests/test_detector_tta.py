@@ -9,7 +9,7 @@ import pytest
 
 from detectors import load_detector
 from detectors.boxes import pairwise_iou
-from detectors.tta import TestTimeAugmentation, box_vote, detect_with_tta, mirror_boxes
+from detectors.tta import TestTimeAugmentation, box_vote, detect_with_tta, mirror_boxes, sizes_kept
 
 
 def test_mirror_boxes_maps_back_to_the_original_frame() -> None:
@@ -46,6 +46,16 @@ def test_detect_with_tta_runs_every_scale_and_mirror_and_merges_duplicates() -> 
     assert sorted(calls) == [(1.0, False), (1.0, True), (2.0, False), (2.0, True)]
     assert len(merged) == 1  # four passes, one face
     np.testing.assert_allclose(merged[0], [10, 10, 40, 30, 0.7], atol=1e-5)  # mirrored passes mapped back
+
+
+def test_each_pass_keeps_only_the_face_sizes_it_is_trusted_with() -> None:
+    boxes = np.array([[0, 0, 20, 20, 0.9], [0, 0, 100, 100, 0.9], [0, 0, 300, 300, 0.9]], np.float32)
+    tta = TestTimeAugmentation(small_below=64, large_above=128)
+    assert sizes_kept(boxes, 2.0, 1.0, tta)[:, 2].tolist() == [20]  # enlarged: small faces only
+    assert sizes_kept(boxes, 0.5, 1.0, tta)[:, 2].tolist() == [300]  # reduced: large faces only
+    assert len(sizes_kept(boxes, 1.0, 1.0, tta)) == 3
+    # sizes count at the normal network input: a frame shown at half size halves them
+    assert sizes_kept(boxes, 2.0, 0.5, tta)[:, 2].tolist() == [20, 100]
 
 
 def test_passes_counts_network_runs() -> None:
