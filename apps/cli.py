@@ -51,6 +51,9 @@ class VideoCodec(str, Enum):
     mp4v = "mp4v"
 
 
+#: The variant ``train`` builds when --variant is not given, per detector family.
+DEFAULT_VARIANTS = {"faceboxes": "small2", "ainnoface": "small"}
+
 EXIT_FAILED_ITEMS = 1
 EXIT_USAGE = 2
 
@@ -253,12 +256,12 @@ def evaluate(
 
 @app.command()
 def train(
-    run_dir: Annotated[Path, typer.Option("--run-dir", help="Folder for checkpoints and log.jsonl; an existing run is resumed.")] = Path("runs/faceboxes-small"),
+    run_dir: Annotated[Path, typer.Option("--run-dir", help="Folder for checkpoints and log.jsonl; an existing run is resumed.")] = Path("runs/faceboxes-small2"),
     family: Annotated[str, typer.Option("--family", help="Detector family: faceboxes or ainnoface.")] = "faceboxes",
-    variant: Annotated[str, typer.Option("--variant", help="Variant: small (our default) or paper (the published configuration).")] = "small",
+    variant: Annotated[Optional[str], typer.Option("--variant", help="FaceBoxes: small2 (shipped, the default), small or paper (the published configuration); AInnoFace: small (the default) or paper.", show_default=False)] = None,
     train_sets: Annotated[list[Path], typer.Option("--train-set", help="VOC training folders (repeat the option).")] = [Path("../shared/data/faces/train"), Path("../shared/data/pseudo")],  # noqa: B006
     dev_set: Annotated[Path, typer.Option("--dev-set", help="VOC folder for the per-epoch AP.")] = Path("../shared/data/faces/dev"),
-    epochs: Annotated[int, typer.Option("--epochs", min=1, help="Total epochs of the schedule.")] = 38,
+    epochs: Annotated[int, typer.Option("--epochs", min=1, help="Total epochs of the schedule.")] = 90,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 16,
     image_size: Annotated[int, typer.Option("--image-size", help="Side of the square training crops.")] = 512,
     learning_rate: Annotated[float, typer.Option("--lr", help="Peak learning rate (AdamW, one-cycle).")] = 2e-3,
@@ -276,7 +279,7 @@ def train(
         console.print(f"[red]error:[/red] training needs torch: pip install -e '.[train]' ({error})")
         raise typer.Exit(EXIT_USAGE) from None
     config = TrainConfig(
-        run_dir=str(run_dir), family=family, variant=variant, train_sets=[str(p) for p in train_sets], dev_set=str(dev_set),
+        run_dir=str(run_dir), family=family, variant=variant or DEFAULT_VARIANTS.get(family, "small"), train_sets=[str(p) for p in train_sets], dev_set=str(dev_set),
         epochs=epochs, batch_size=batch_size, image_size=image_size, learning_rate=learning_rate,
         workers=workers, threads=threads, init_from=str(init_from) if init_from else None,
         background_weight=background_weight, bf16=bf16,

@@ -38,7 +38,7 @@ class TrainConfig:
 
     run_dir: str = "runs/faceboxes-small"
     family: str = "faceboxes"
-    variant: str = "small"
+    variant: str = "small2"
     train_sets: list[str] = field(default_factory=lambda: ["../shared/data/faces/train", "../shared/data/pseudo"])
     dev_set: str = "../shared/data/faces/dev"
     epochs: int = 38
