@@ -38,7 +38,7 @@ def default_workers(videos: int) -> int:
 
     One per two CPU cores (a video pipeline keeps up to two cores busy: decoding, detection,
     encoding), but two on a two-core machine: measured there (benchmarks/batch_engines.py), two
-    workers finish a batch 1.16x faster than one, since one pipeline leaves gaps on both cores.
+    workers finish a batch 1.16-1.20x faster than one, since one pipeline leaves gaps on both cores.
     """
     cores = os.cpu_count() or 1
     return max(1, min(videos, max(2, cores // 2) if cores >= 2 else 1))
