@@ -124,7 +124,7 @@ class AudioPassthrough:
     """
 
     def __init__(self, av: Any, source: Path, output: Any) -> None:
-        self._av = av
+        self._errors = av.FFmpegError
         self._input = av.open(str(source))
         stream = self._input.streams.audio[0]
         codec = stream.codec_context.name
@@ -154,9 +154,14 @@ class AudioPassthrough:
             return False
 
     def _next_packet(self) -> Any:
-        for packet in self._packets:
-            if packet.dts is not None and packet.size:
-                return packet
+        """The next audio packet with a timestamp; None at the end or when the audio is damaged
+        (the rest of the audio is dropped with a warning: the video must not fail because of it)."""
+        try:
+            for packet in self._packets:
+                if packet.dts is not None and packet.size:
+                    return packet
+        except self._errors as error:
+            warn_once(f"audio copy stopped early, the input's audio is damaged ({error})")
         return None
 
     def mux_until(self, seconds: float | None) -> None:
@@ -167,7 +172,8 @@ class AudioPassthrough:
                 if self._pending is None:
                     return
             packet = self._pending
-            if seconds is not None and float(packet.pts * packet.time_base) > seconds:
+            stamp = packet.pts if packet.pts is not None else packet.dts
+            if seconds is not None and float(stamp * packet.time_base) > seconds:
                 return
             self._pending = None
             self._write(packet)

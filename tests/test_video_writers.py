@@ -244,3 +244,26 @@ def test_live_video_is_stamped_with_capture_times(tmp_path: Path) -> None:
     times = streams(folder / "annotated.mp4")["video"]["times"]
     assert len(times) == result.frames
     assert all(later - earlier >= 0.035 for earlier, later in zip(times, times[1:]))
+
+
+def test_damaged_audio_stops_the_audio_copy_but_not_the_video(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    clip = make_av_clip(tmp_path / "talk.mp4", [i / 25 for i in range(25)], "aac", audio_seconds=1.0)
+    writer = H264VideoWriter(tmp_path / "annotated.mp4", 25.0, (160, 120), VideoSettings(), audio_from=clip)
+    packets = writer.audio._packets
+
+    def damaged():  # three good packets, then the demuxer fails as on a corrupt file
+        for _ in range(3):
+            yield next(packets)
+        raise av.error.InvalidDataError(1094995529, "Invalid data found when processing input")
+
+    writer.audio._packets = damaged()
+    monkeypatch.setattr(video_writers, "_warned", set())
+    with caplog.at_level(logging.WARNING, logger="facetrack"):
+        for index in range(25):
+            writer.write(np.zeros((120, 160, 3), np.uint8), index / 25)
+        writer.close()
+    found = streams(tmp_path / "annotated.mp4")
+    assert found["video"]["frames"] == 25 and 0 < found["audio"]["seconds"] < 0.5
+    assert any("audio copy stopped early" in record.getMessage() for record in caplog.records)
