@@ -132,3 +132,18 @@ def test_ray_engine_without_ray_installed_says_how_to_install(
     monkeypatch.setitem(sys.modules, "ray", None)
     run = run_cli(batch_folder / "a.mp4", "-o", tmp_path, "--engine", "ray")
     assert run.code == 2 and "pip install 'facetrack[distributed]'" in run.stderr
+
+
+def test_a_worker_that_dies_fails_only_its_video_with_the_reason(tmp_path: Path) -> None:
+    from concurrent.futures import Future
+    from concurrent.futures.process import BrokenProcessPool
+
+    video = VideoInput(tmp_path / "a.mp4", Path("a"))
+    died: Future = Future()
+    died.set_exception(BrokenProcessPool("A process in the process pool was terminated abruptly"))
+    result = parallel._outcome(died, video, tmp_path / "out")
+    assert (result.status, result.output_dir) == ("failed", str(tmp_path / "out" / "a"))
+    assert "worker process died" in result.message
+    crashed: Future = Future()
+    crashed.set_exception(RuntimeError("session exploded"))
+    assert parallel._outcome(crashed, video, tmp_path).message == "worker error: RuntimeError: session exploded"
