@@ -36,7 +36,6 @@ app = typer.Typer(
 console = Console(stderr=True, soft_wrap=True)
 
 
-
 class Engine(str, Enum):
     """Where the videos of a batch are processed."""
 
@@ -50,9 +49,6 @@ class VideoCodec(str, Enum):
     h264 = "h264"
     mp4v = "mp4v"
 
-
-#: The variant ``train`` builds when --variant is not given, per detector family.
-DEFAULT_VARIANTS = {"faceboxes": "small2", "ainnoface": "small"}
 
 EXIT_FAILED_ITEMS = 1
 EXIT_USAGE = 2
@@ -177,8 +173,8 @@ def track(
         elif engine is Engine.ray:
             results = _run_on_ray(inputs, BatchJob(output, options, spec, extra), ray_address, signals.event)
         elif processes > 1:
-            job = BatchJob(output, options, spec, extra)
-            results = process_batch_in_processes(inputs, job, processes, signals.event, console)
+            results = process_batch_in_processes(inputs, BatchJob(output, options, spec, extra), processes,
+                                                 signals.event, console)
         else:
             results = process_batch(inputs, output, loaded.detect, options, signals.event, console, extra)
     Console().print(summary_table(skipped + results))
@@ -279,7 +275,7 @@ def train(
         console.print(f"[red]error:[/red] training needs torch: pip install -e '.[train]' ({error})")
         raise typer.Exit(EXIT_USAGE) from None
     config = TrainConfig(
-        run_dir=str(run_dir), family=family, variant=variant or DEFAULT_VARIANTS.get(family, "small"), train_sets=[str(p) for p in train_sets], dev_set=str(dev_set),
+        run_dir=str(run_dir), family=family, variant=variant, train_sets=[str(p) for p in train_sets], dev_set=str(dev_set),
         epochs=epochs, batch_size=batch_size, image_size=image_size, learning_rate=learning_rate,
         workers=workers, threads=threads, init_from=str(init_from) if init_from else None,
         background_weight=background_weight, bf16=bf16,

@@ -31,6 +31,7 @@ class ModelFamily:
     """Family-specific pieces of training, evaluation and export."""
 
     name: str
+    default_variant: str
     build: Callable[[str], nn.Module]
     make_dataset: Callable[[Sequence[FaceSample], nn.Module, AugmentConfig, int], Dataset]
     collate: Callable[[list], Any]
@@ -71,6 +72,7 @@ def _faceboxes() -> ModelFamily:
 
     return ModelFamily(
         name="faceboxes",
+        default_variant="small2",
         build=build_faceboxes,
         make_dataset=lambda samples, model, augment, seed: FaceTrainingSet(samples, model.config.levels, augment,
                                                                            seed=seed),
@@ -94,6 +96,7 @@ def _ainnoface() -> ModelFamily:
 
     return ModelFamily(
         name="ainnoface",
+        default_variant="small",
         build=build_ainnoface,
         make_dataset=lambda samples, model, augment, seed: ainnoface_training.AInnoFaceTrainingSet(
             samples, augment, seed=seed

@@ -12,7 +12,7 @@ import json
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +38,7 @@ class TrainConfig:
 
     run_dir: str = "runs/faceboxes-small"
     family: str = "faceboxes"
-    variant: str = "small2"
+    variant: str | None = None  # None: the family's default (FaceBoxes small2, AInnoFace small)
     train_sets: list[str] = field(default_factory=lambda: ["../shared/data/faces/train", "../shared/data/pseudo"])
     dev_set: str = "../shared/data/faces/dev"
     epochs: int = 38
@@ -111,6 +111,8 @@ def train(config: TrainConfig, log: Callable[[str], None] = print) -> Path:
     run_dir = Path(config.run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     family = get_family(config.family)
+    if config.variant is None:  # resolved before anything is saved: checkpoints name their variant
+        config = replace(config, variant=family.default_variant)
     model = family.build(config.variant)
     if config.init_from and not (run_dir / "last.pt").exists():
         loaded, skipped = load_matching_weights(model, torch.load(config.init_from, weights_only=True)["model"])
