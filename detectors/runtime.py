@@ -123,12 +123,10 @@ class OnnxFaceDetector:
         if self.tta is None:
             return detect_frame(frame, self.run_network, self.levels, self.pad_multiple, self.scale_policy, self.post)
         frame = to_bgr(frame)
-        return detect_with_tta(frame, self._detect_at_scale, self.tta, self.post.nms_threshold, self._normal_scale(frame))
+        normal = input_scale(frame.shape[0], frame.shape[1], self.scale_policy.max_side, self.scale_policy.upscale)
+        return detect_with_tta(frame, self._detect_at_scale, self.tta, self.post.nms_threshold, normal)
 
-    def _normal_scale(self, frame: np.ndarray) -> float:
-        return input_scale(frame.shape[0], frame.shape[1], self.scale_policy.max_side, self.scale_policy.upscale)
-
-    def _detect_at_scale(self, frame: np.ndarray, relative: float) -> np.ndarray:
-        """One TTA pass: the normal input scale of this frame times ``relative``."""
-        policy = ScalePolicy(max_side=None, upscale=self._normal_scale(frame) * relative)
+    def _detect_at_scale(self, frame: np.ndarray, scale: float) -> np.ndarray:
+        """One TTA pass: ``frame`` scaled by ``scale`` (no size cap) into the network."""
+        policy = ScalePolicy(max_side=None, upscale=scale)
         return detect_frame(frame, self.run_network, self.levels, self.pad_multiple, policy, self.post)

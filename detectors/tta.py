@@ -19,7 +19,7 @@ import numpy as np
 
 from detectors.boxes import nms, pairwise_iou
 
-#: Detects faces in a frame at a relative scale; returns (N, 5) boxes in that frame's pixels.
+#: Detects faces in a frame scaled by a factor (frame -> network input); returns (N, 5) boxes in the frame's pixels.
 ScaledDetector = Callable[[np.ndarray, float], np.ndarray]
 
 
@@ -90,14 +90,15 @@ def detect_with_tta(
 ) -> np.ndarray:
     """All passes of ``augmentation`` over ``frame`` (HxWx3 BGR), merged: (N, 5) float32 sorted by score.
 
-    ``normal_scale`` is the scale from frame to network input of a normal (1x) pass.
+    ``normal_scale`` is the scale from frame to network input of a normal (1x) pass; each pass
+    runs at ``normal_scale`` times one of ``augmentation.scales``.
     """
     width = frame.shape[1]
     mirrored = np.ascontiguousarray(frame[:, ::-1]) if augmentation.flip else None
     passes = []
     for scale in augmentation.scales:
-        found = [detect_at(frame, scale)]
+        found = [detect_at(frame, normal_scale * scale)]
         if mirrored is not None:
-            found.append(mirror_boxes(detect_at(mirrored, scale), width))
+            found.append(mirror_boxes(detect_at(mirrored, normal_scale * scale), width))
         passes.extend(sizes_kept(detections, scale, normal_scale, augmentation) for detections in found)
     return box_vote(np.concatenate(passes).reshape(-1, 5), nms_threshold, augmentation.vote_iou)
