@@ -123,9 +123,10 @@ class AudioPassthrough:
     stay interleaved in the file.
     """
 
-    def __init__(self, av: Any, source: Path, output: Any) -> None:
+    def __init__(self, av: Any, source: Any, output: Any) -> None:
+        """``source`` is the opened input container (it must have an audio stream); it is closed by :meth:`close`."""
         self._errors = av.FFmpegError
-        self._input = av.open(str(source))
+        self._input = source
         stream = self._input.streams.audio[0]
         codec = stream.codec_context.name
         if codec in output.supported_codecs:
@@ -144,14 +145,22 @@ class AudioPassthrough:
         self._packets: Iterator[Any] = self._input.demux(stream)
         self._pending: Any = None
 
-    @staticmethod
-    def has_audio(av: Any, source: Path) -> bool:
-        """True when ``source`` can be opened by PyAV and has an audio stream."""
+    @classmethod
+    def open(cls, av: Any, source: Path, output: Any) -> AudioPassthrough | None:
+        """The passthrough of ``source``'s first audio stream into ``output``; None when PyAV cannot
+        open ``source`` or it has no audio."""
         try:
-            with av.open(str(source)) as container:
-                return bool(container.streams.audio)
+            container = av.open(str(source))
         except (av.FFmpegError, OSError, ValueError):
-            return False
+            return None
+        if not container.streams.audio:
+            container.close()
+            return None
+        try:
+            return cls(av, container, output)
+        except BaseException:
+            container.close()
+            raise
 
     def _next_packet(self) -> Any:
         """The next audio packet with a timestamp; None at the end or when the audio is damaged
@@ -217,7 +226,6 @@ class H264VideoWriter:
         self.frames = 0
         self._last_pts = -MIN_FRAME_STEP
         self._frame_period = 1.0 / fps
-        self._last_time = 0.0
         self.audio: AudioPassthrough | None = None
         try:
             self._temporary.open("wb").close()  # PyAV opens the file lazily: fail here, not at frame 1
@@ -227,8 +235,8 @@ class H264VideoWriter:
             self._stream.pix_fmt = "yuv420p"
             self._stream.time_base = self._stream.codec_context.time_base = VIDEO_TIME_BASE
             self._stream.options = {"preset": settings.preset, "crf": str(settings.crf)}
-            if audio_from is not None and settings.keep_audio and AudioPassthrough.has_audio(av, audio_from):
-                self.audio = AudioPassthrough(av, audio_from, self._container)
+            if audio_from is not None and settings.keep_audio:
+                self.audio = AudioPassthrough.open(av, audio_from, self._container)
         except (av.FFmpegError, OSError, ValueError) as error:
             self._abandon()
             self._temporary.unlink(missing_ok=True)
@@ -251,7 +259,6 @@ class H264VideoWriter:
         except (self._av.FFmpegError, OSError) as error:
             raise OutputWriteError(f"cannot write {self.path}: {error}") from error
         self._last_pts = pts
-        self._last_time = float(pts * VIDEO_TIME_BASE)
         self.frames += 1
 
     def close(self, complete: bool = True) -> None:
@@ -265,7 +272,8 @@ class H264VideoWriter:
         try:
             self._container.mux(self._stream.encode(None))
             if self.audio is not None:
-                self.audio.mux_until(None if complete else self._last_time + self._frame_period)
+                last_time = float(self._last_pts * VIDEO_TIME_BASE)
+                self.audio.mux_until(None if complete else last_time + self._frame_period)
                 self.audio.close()
             self._container.close()
         except (self._av.FFmpegError, OSError) as error:
