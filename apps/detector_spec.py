@@ -55,3 +55,10 @@ class DetectorSpec:
         return detectors.load_detector(self.name, score_threshold=self.threshold, threads=self.threads,
                                        device=self.device, max_side=self.max_side, upscale=self.upscale,
                                        tta=TestTimeAugmentation() if self.accurate else None)
+
+    def load_for_tracking(self) -> Any:
+        """The loaded detector switched to tracking use (see :func:`prepare_for_tracking`): what
+        every worker process of a batch runs."""
+        detector = self.load()
+        prepare_for_tracking(detector)
+        return detector

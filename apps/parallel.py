@@ -24,7 +24,7 @@ from rich.console import Console
 from rich.progress import Progress
 
 from apps.batch import RichVideoProgress, batch_progress, process_video, report_result
-from apps.detector_spec import DetectorSpec, prepare_for_tracking
+from apps.detector_spec import DetectorSpec
 from apps.discovery import VideoInput
 from apps.options import TrackingOptions
 from apps.video_job import VideoResult
@@ -81,9 +81,7 @@ _worker: dict[str, Any] = {}
 def _start_worker(spec: DetectorSpec, messages: Any, stop: Any) -> None:
     """Process initialiser: ignore Ctrl-C (the main process coordinates stopping), load the detector."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    detector = spec.load()
-    prepare_for_tracking(detector)
-    _worker.update(detector=detector, messages=messages, stop=stop)
+    _worker.update(detector=spec.load_for_tracking(), messages=messages, stop=stop)
 
 
 def _process_in_worker(position: int, video: VideoInput, job: BatchJob) -> VideoResult:

@@ -21,11 +21,11 @@ from typing import Any
 from rich.console import Console
 
 from apps.batch import batch_progress, process_video, report_result
-from apps.detector_spec import DetectorSpec, prepare_for_tracking
+from apps.detector_spec import DetectorSpec
 from apps.discovery import VideoInput
 from apps.parallel import BatchJob
 from apps.video_job import VideoResult
-from apps.writers import OutputWriteError, write_bytes_atomic
+from apps.writers import OutputWriteError, write_bytes_atomic, write_json_atomic
 
 #: Attempts per video: the first run and one retry.
 ATTEMPTS = 2
@@ -40,9 +40,7 @@ class RayUnavailable(RuntimeError):
 def _detector(spec: DetectorSpec) -> Any:
     """The detector of ``spec``, loaded once per Ray worker process."""
     if spec not in _detectors:
-        detector = spec.load()
-        prepare_for_tracking(detector)
-        _detectors[spec] = detector
+        _detectors[spec] = spec.load_for_tracking()
     return _detectors[spec]
 
 
@@ -68,7 +66,7 @@ def _store(result: VideoResult, files: dict[str, bytes], folder: Path) -> VideoR
         if "summary.json" in files:
             summary = {**json.loads(files["summary.json"]), "output_dir": str(folder)}
             folder.mkdir(parents=True, exist_ok=True)
-            write_bytes_atomic(folder / "summary.json", (json.dumps(summary, indent=2, ensure_ascii=False) + "\n").encode())
+            write_json_atomic(folder / "summary.json", summary)
     except (OutputWriteError, OSError) as error:
         result.status, result.message = "failed", f"cannot store the outputs: {error}"
     return result
