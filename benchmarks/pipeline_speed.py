@@ -79,17 +79,18 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory() as scratch:
         frames, decode_only = decode_encode_fps(args.video, None, settings)
-        baselines = {}
+        codec_fps: dict[str, float] = {}
+        codec_megabytes: dict[str, float] = {}
         for codec in ("h264", "mp4v"):
             copy = Path(scratch) / f"copy-{codec}.mp4"
-            baselines[codec] = decode_encode_fps(args.video, copy, VideoSettings(codec=codec, preset=args.preset))[1]
-            baselines[codec, "MB"] = copy.stat().st_size / 1e6
-        baseline = baselines[args.codec]
+            codec_fps[codec] = decode_encode_fps(args.video, copy, VideoSettings(codec=codec, preset=args.preset))[1]
+            codec_megabytes[codec] = copy.stat().st_size / 1e6
+        baseline = codec_fps[args.codec]
         rows = [("decode only", frames, decode_only, decode_only / baseline, "-")]
-        for codec in ("h264", "mp4v"):
+        for codec, fps in codec_fps.items():
             name = f"decode+encode {codec}" + (f" ({args.preset}, audio copied)" if codec == "h264" else " (OpenCV)")
-            name += f", {baselines[codec, 'MB']:.1f} MB"
-            rows.append((name, frames, baselines[codec], baselines[codec] / baseline, "-"))
+            name += f", {codec_megabytes[codec]:.1f} MB"
+            rows.append((name, frames, fps, fps / baseline, "-"))
         for max_side in args.max_side:
             for every in args.detect_every:
                 count, fps, tracks = pipeline_fps(args.video, Path(scratch) / f"every{every}-{max_side}", args.detector,
