@@ -8,7 +8,7 @@ import pytest
 
 from detectors.inference import ScalePolicy, detect_frame
 from detectors.postprocess import PostprocessConfig
-from detectors.preprocess import input_scale, letterbox, resize_interpolation, to_bgr
+from detectors.preprocess import input_scale, letterbox, resize_for_detection, to_bgr
 from detectors.providers import DEVICE_PROVIDERS, choose_providers
 
 # ------------------------------------------------------------------------------------------- to_bgr
@@ -94,10 +94,28 @@ def test_letterbox_keeps_channel_order_and_exact_multiples() -> None:
     np.testing.assert_array_equal(batch[0, :, 10, 10], [1, 2, 3])
 
 
-@pytest.mark.parametrize(("scale", "expected"), [(0.25, cv2.INTER_AREA), (0.49, cv2.INTER_AREA),
-                                                (0.5, cv2.INTER_LINEAR), (0.53, cv2.INTER_LINEAR), (2.0, cv2.INTER_LINEAR)])
-def test_resize_interpolation_averages_only_strong_reductions(scale: float, expected: int) -> None:
-    assert resize_interpolation(scale) == expected
+@pytest.mark.parametrize("size", [(640, 360), (1024, 576), (960, 540), (517, 333), (3840, 2160), (1, 1)])
+def test_resize_for_detection_gives_the_requested_size(size: tuple[int, int]) -> None:
+    frame = np.zeros((1080, 1920, 3), np.uint8)
+    assert resize_for_detection(frame, size).shape == (size[1], size[0], 3)
+
+
+def test_resize_for_detection_does_not_alias_strong_reductions() -> None:
+    # one-pixel stripes: an average over any 2x2+ block is mid grey; a plain bilinear 3x
+    # reduction samples stripe pixels and keeps a strong pattern
+    stripes = np.zeros((1080, 1920, 3), np.uint8)
+    stripes[:, ::2] = 255
+    plain = cv2.resize(stripes, (640, 360), interpolation=cv2.INTER_LINEAR)
+    assert plain.std() > 60
+    reduced = resize_for_detection(stripes, (640, 360))
+    assert reduced.std() < 5 and abs(reduced.mean() - 127.5) < 5
+
+
+def test_resize_for_detection_matches_area_averaging_on_a_video_frame() -> None:
+    rng = np.random.default_rng(1)
+    smooth = cv2.GaussianBlur(rng.integers(0, 256, (1080, 1920, 3), dtype=np.uint8), (0, 0), 3)
+    area = cv2.resize(smooth, (640, 360), interpolation=cv2.INTER_AREA).astype(np.float32)
+    assert np.abs(resize_for_detection(smooth, (640, 360)).astype(np.float32) - area).mean() < 1.0
 
 
 def test_letterbox_content_is_the_resized_frame() -> None:
@@ -105,7 +123,7 @@ def test_letterbox_content_is_the_resized_frame() -> None:
     frame = rng.integers(0, 256, (1080, 1920, 3), dtype=np.uint8)
     for scale in (1024 / 1920, 0.3):
         batch = letterbox(frame, scale, 32)
-        resized = cv2.resize(frame, (round(1920 * scale), round(1080 * scale)), interpolation=resize_interpolation(scale))
+        resized = resize_for_detection(frame, (round(1920 * scale), round(1080 * scale)))
         height, width = resized.shape[:2]
         np.testing.assert_array_equal(batch[0, :, :height, :width], resized.transpose(2, 0, 1).astype(np.float32))
 

@@ -10,6 +10,7 @@ import pytest
 
 from detectors import BUILTIN_DETECTORS, DetectorLoadError, load_detector, resolve_model_path
 from detectors.faceboxes.config import PAPER_LEVELS, SMALL_FACE_LEVELS
+from detectors.preprocess import resize_for_detection
 from detectors.runtime import OnnxFaceDetector, _parse_levels, format_levels
 
 torch = pytest.importorskip("torch")
@@ -127,8 +128,8 @@ def test_detect_large_frame_is_downscaled_and_rescaled(exported_faceboxes) -> No
     big = cv2.resize(blocks, (3000, 4000), interpolation=cv2.INTER_NEAREST)  # 4000 x 3000 uint8
     detections = detector.detect(big)
     _check_detections(detections, 4000, 3000, 0.3)
-    # the network sees exactly the INTER_AREA resize to 768 x 1024, so detections scale by 1 / 0.256
-    small = cv2.resize(big, (768, 1024), interpolation=cv2.INTER_AREA)
+    # the network sees exactly the detector's resize to 768 x 1024, so detections scale by 1 / 0.256
+    small = resize_for_detection(big, (768, 1024))
     reference = detector.detect(small)
     assert len(reference) > 0 and len(detections) == len(reference)
     np.testing.assert_allclose(detections[:, :4], reference[:, :4] / 0.256, rtol=1e-4, atol=1e-2)
