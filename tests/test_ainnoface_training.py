@@ -33,7 +33,7 @@ def test_dataset_batch_trains_and_evaluates(tmp_path: Path) -> None:
             else np.zeros((0, 4), np.float32)
         )
         samples.append(FaceSample(path, boxes, np.array([[0, 0, 10, 10]], np.float32)))
-    dataset = AInnoFaceTrainingSet(samples, AugmentConfig(size=128), das_probability=0.7, seed=1)
+    dataset = AInnoFaceTrainingSet(samples, AugmentConfig(size=128, das_probability=0.7), seed=1)
     images, boxes, ignore = collate([dataset[index] for index in range(len(dataset))])
     assert tuple(images.shape) == (3, 3, 128, 128) and images.dtype == torch.float32
     assert [tuple(b.shape)[1] for b in boxes] == [4, 4, 4] and len(ignore) == 3

@@ -95,6 +95,7 @@ def test_checkpoints_load_with_weights_only(one_epoch_run: tuple[Path, list[str]
     assert set(last) == {"model", "optimizer", "epoch", "best_score", "config"}
     assert last["epoch"] == 0
     assert last["config"]["variant"] == "small" and last["config"]["image_size"] == 128
+    assert last["config"]["das_probability"] == 0.0  # FaceBoxes' default, resolved and recorded
     assert last["best_score"] == pytest.approx(_log_records(run_dir)[0]["selection_score"], abs=1e-4)
     best = torch.load(run_dir / "best.pt", weights_only=True)
     assert best["epoch"] == 0
@@ -190,3 +191,10 @@ def test_load_matching_weights_copies_the_shared_backbone_between_variants() -> 
         else:
             assert torch.equal(tensor, source.state_dict()[name])
     assert any(name.startswith("backbone") for name in after if name not in skipped)
+
+
+def test_ainnoface_run_records_its_family_defaults(voc_data: Path, tmp_path: Path) -> None:
+    run_dir = tmp_path / "ainnoface"
+    train(_config(run_dir, voc_data, family="ainnoface", variant=None, max_batches=1, dev_limit=1), log=lambda _: None)
+    config = torch.load(run_dir / "last.pt", weights_only=True)["config"]
+    assert config["variant"] == "small" and config["das_probability"] == 0.5

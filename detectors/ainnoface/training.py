@@ -20,12 +20,12 @@ from dataclasses import asdict
 
 import torch
 
-from detectors.ainnoface.augment import PYRAMIDBOX_ANCHORS, augment_with_das
 from detectors.ainnoface.losses import LossConfig, ainnoface_loss
 from detectors.ainnoface.model import AInnoFace, AInnoFaceInferenceWrapper
 from detectors.anchors import generate_anchors
 from detectors.datasets.sample import FaceSample
 from detectors.inference import ForwardFn
+from detectors.training.anchor_sampling import PYRAMIDBOX_ANCHORS, augment_with_das
 from detectors.training.augment import AugmentConfig
 from detectors.training.data import AugmentedFaceSet, image_tensor
 from detectors.training.families import torch_forward as run_wrapper
@@ -34,8 +34,8 @@ from detectors.training.families import torch_forward as run_wrapper
 class AInnoFaceTrainingSet(AugmentedFaceSet):
     """Augmented samples ``(image (3,S,S) float32 BGR 0..255, boxes (G,4), ignore (K,4))``.
 
-    Augmentation: :func:`detectors.ainnoface.augment.augment_with_das` (data-anchor-sampling with
-    probability ``das_probability``, the FaceBoxes crop otherwise), deterministic per
+    Augmentation: :func:`detectors.training.anchor_sampling.augment_with_das` (data-anchor-sampling
+    with probability ``augment_config.das_probability``, the FaceBoxes crop otherwise), deterministic per
     ``(seed, epoch, index)`` like :class:`detectors.training.data.FaceTrainingSet`.
     """
 
@@ -43,18 +43,16 @@ class AInnoFaceTrainingSet(AugmentedFaceSet):
         self,
         samples: Sequence[FaceSample],
         augment_config: AugmentConfig,
-        das_probability: float = 0.5,
         anchor_sizes: tuple[float, ...] = PYRAMIDBOX_ANCHORS,
         seed: int = 0,
     ) -> None:
         super().__init__(samples, augment_config, seed)
-        self.das_probability = das_probability
         self.anchor_sizes = anchor_sizes
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         sample, image, rng = self.load(index)
         image, boxes, ignore = augment_with_das(
-            image, sample.boxes, sample.ignore, rng, self.augment_config, self.das_probability, self.anchor_sizes
+            image, sample.boxes, sample.ignore, rng, self.augment_config, self.anchor_sizes
         )
         return image_tensor(image), torch.from_numpy(boxes.reshape(-1, 4)), torch.from_numpy(ignore.reshape(-1, 4))
 

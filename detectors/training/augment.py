@@ -26,11 +26,14 @@ class AugmentConfig:
         size: Side of the square training image.
         min_face: Faces below this size (sqrt(w*h), after resizing) become ignore regions.
         crop_tries: Attempts to find a crop that keeps at least one face.
+        das_probability: Probability of a data-anchor-sampling crop instead of the square crop
+            (:mod:`detectors.training.anchor_sampling`).
     """
 
     size: int = 640
     min_face: float = 6.0
     crop_tries: int = 30
+    das_probability: float = 0.0
 
 
 def distort_colours(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -11,7 +11,8 @@ from torch.utils.data import Dataset
 
 from detectors.anchors import AnchorLevel, generate_anchors
 from detectors.datasets.sample import FaceSample
-from detectors.training.augment import AugmentConfig, augment
+from detectors.training.anchor_sampling import augment_with_das
+from detectors.training.augment import AugmentConfig
 from detectors.training.matching import match_anchors
 
 
@@ -46,7 +47,11 @@ def image_tensor(image: np.ndarray) -> torch.Tensor:
 
 
 class FaceTrainingSet(AugmentedFaceSet):
-    """Augmented training samples: ``(image (3,S,S) float32 BGR 0..255, labels (A,), targets (A,4))``."""
+    """Augmented training samples: ``(image (3,S,S) float32 BGR 0..255, labels (A,), targets (A,4))``.
+
+    Augmentation: the FaceBoxes crop, or data-anchor-sampling with probability
+    ``augment_config.das_probability`` (:func:`detectors.training.anchor_sampling.augment_with_das`).
+    """
 
     def __init__(
         self,
@@ -62,7 +67,7 @@ class FaceTrainingSet(AugmentedFaceSet):
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         sample, image, rng = self.load(index)
-        image, boxes, ignore = augment(image, sample.boxes, sample.ignore, rng, self.augment_config)
+        image, boxes, ignore = augment_with_das(image, sample.boxes, sample.ignore, rng, self.augment_config)
         labels, targets = match_anchors(self.anchors, boxes, ignore, self.iou_threshold)
         return image_tensor(image), torch.from_numpy(labels.astype(np.int64)), torch.from_numpy(targets)
 

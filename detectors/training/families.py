@@ -41,6 +41,8 @@ class ModelFamily:
     pad_multiple: int
     export_checkpoint: Callable[[Path, Path, dict[str, str] | None], Path]
     checkpoint_extras: Callable[[nn.Module], dict[str, Any]] = lambda model: {}
+    default_das_probability: float = 0.0
+    """Share of training crops made by data-anchor-sampling unless the run sets it."""
 
 
 def torch_forward(wrapper: nn.Module) -> ForwardFn:
@@ -108,6 +110,7 @@ def _ainnoface() -> ModelFamily:
         pad_multiple=PAD_MULTIPLE,
         export_checkpoint=export_ainnoface_checkpoint,
         checkpoint_extras=lambda model: {"model_config": ainnoface_training.model_config_dict(model)},
+        default_das_probability=0.5,
     )
 
 

@@ -54,6 +54,7 @@ class TrainConfig:
     seed: int = 0
     background_weight: float = 1.0
     init_from: str | None = None  # start from these model weights (a checkpoint) instead of random
+    das_probability: float | None = None  # data-anchor-sampling crops; None: family default (FaceBoxes 0, AInnoFace 0.5)
     bf16: bool = True  # bfloat16 autocast + channels-last: ~1.9x faster on CPUs with AMX/AVX512-BF16
     max_batches: int | None = None  # smoke tests: stop each epoch after this many batches
     dev_limit: int | None = None  # smoke tests: evaluate on the first N dev images
@@ -111,8 +112,11 @@ def train(config: TrainConfig, log: Callable[[str], None] = print) -> Path:
     run_dir = Path(config.run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     family = get_family(config.family)
-    if config.variant is None:  # resolved before anything is saved: checkpoints name their variant
+    # Family defaults are resolved before anything is saved: checkpoints record what was used.
+    if config.variant is None:
         config = replace(config, variant=family.default_variant)
+    if config.das_probability is None:
+        config = replace(config, das_probability=family.default_das_probability)
     model = family.build(config.variant)
     if config.init_from and not (run_dir / "last.pt").exists():
         loaded, skipped = load_matching_weights(model, torch.load(config.init_from, weights_only=True)["model"])
@@ -121,7 +125,7 @@ def train(config: TrainConfig, log: Callable[[str], None] = print) -> Path:
     if config.bf16:
         model = model.to(memory_format=torch.channels_last)
     dataset = family.make_dataset(
-        _load_training_samples(config), model, AugmentConfig(size=config.image_size), config.seed
+        _load_training_samples(config), model, AugmentConfig(size=config.image_size, das_probability=config.das_probability), config.seed
     )
     dev_samples = read_voc_folder(config.dev_set)[: config.dev_limit]
     loader = DataLoader(

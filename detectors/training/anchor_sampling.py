@@ -1,4 +1,4 @@
-"""Data-anchor-sampling (PyramidBox, Tang et al. 2018), the scale augmentation of AInnoFace.
+"""Data-anchor-sampling (PyramidBox, Tang et al. 2018): AInnoFace's scale augmentation, optional for FaceBoxes.
 
 One face of the image is picked at random; with ``s`` its size (``sqrt(w*h)``) and ``i`` the
 index of the anchor size closest to ``s``, a target anchor index ``j`` is drawn uniformly from
@@ -98,14 +98,14 @@ def augment_with_das(
     ignore: np.ndarray,
     rng: np.random.Generator,
     config: AugmentConfig,
-    das_probability: float = 0.5,
     anchor_sizes: tuple[float, ...] = PYRAMIDBOX_ANCHORS,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Drop-in for :func:`detectors.training.augment.augment` using data-anchor-sampling with
-    probability ``das_probability`` (images with faces only), the FaceBoxes-style square crop
-    otherwise. Colour distortion, horizontal flip and the ``min_face`` -> ignore rule as there.
+    probability ``config.das_probability`` (images with faces only), the FaceBoxes-style square
+    crop otherwise. Colour distortion, horizontal flip and the ``min_face`` -> ignore rule as
+    there. With probability 0 it is exactly ``augment`` (same random draws).
     """
-    if len(boxes) == 0 or rng.random() >= das_probability:
+    if config.das_probability <= 0 or len(boxes) == 0 or rng.random() >= config.das_probability:
         return augment(image, boxes, ignore, rng, config)
     image = distort_colours(image, rng)
     sampled = data_anchor_sampling(image, boxes, ignore, rng, config.size, anchor_sizes)
