@@ -59,7 +59,12 @@ def mirror_boxes(detections: np.ndarray, width: int) -> np.ndarray:
 
 def box_vote(pooled: np.ndarray, nms_threshold: float, vote_iou: float) -> np.ndarray:
     """NMS over pooled (N, 5) detections; each kept box becomes the score-weighted mean of the
-    pooled boxes with IoU >= ``vote_iou`` to it, keeping its own (highest) score. Sorted by score."""
+    pooled boxes with IoU >= ``vote_iou`` to it, keeping its own (highest) score. Sorted by score.
+
+    Boxes without area (clipped flat at the frame border) are dropped first: they overlap nothing,
+    not even themselves, so they would have no votes at all.
+    """
+    pooled = pooled[(pooled[:, 2] > pooled[:, 0]) & (pooled[:, 3] > pooled[:, 1])]
     if len(pooled) == 0:
         return np.zeros((0, 5), np.float32)
     kept = nms(pooled[:, :4], pooled[:, 4], nms_threshold, max_keep=len(pooled))

@@ -31,6 +31,16 @@ def test_box_vote_averages_overlapping_boxes_by_score_and_keeps_the_top_score() 
     assert box_vote(np.zeros((0, 5), np.float32), 0.4, 0.5).shape == (0, 5)
 
 
+def test_box_vote_drops_flat_boxes() -> None:
+    pooled = np.array([
+        [100, 5, 100, 25, 0.7],  # clipped flat at the frame border: no area, no IoU even with itself
+        [0, 0, 10, 10, 0.5],
+        [2, 0, 12, 10, 0.5],
+    ], np.float32)
+    merged = box_vote(pooled, nms_threshold=0.4, vote_iou=0.5)
+    np.testing.assert_allclose(merged, [[1, 0, 11, 10, 0.5]], atol=1e-5)
+
+
 def test_detect_with_tta_runs_every_scale_and_mirror_and_merges_duplicates() -> None:
     frame = np.zeros((40, 100, 3), np.uint8)
     frame[:, :50] = 255  # the left half is bright: the mirrored frame has it on the right
