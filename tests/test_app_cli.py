@@ -282,6 +282,16 @@ def test_demo_clip_with_the_default_detector_finds_a_track(tmp_path: Path) -> No
     assert summary["status"] == "complete" and summary["tracks"] >= 1
 
 
+@pytest.mark.skipif(not (ROOT / "detectors" / "weights" / "ainnoface.onnx").is_file(),
+                    reason="detectors/weights/ainnoface.onnx is not installed")
+def test_demo_clip_with_ainnoface_in_accurate_mode(tmp_path: Path) -> None:
+    run_cli(*[ROOT / "media" / "demo.mp4", "-o", tmp_path, "--detector", "ainnoface", "--accurate",
+              "--detect-every", "10", "--threads", "2"])
+    summary = json.loads((tmp_path / "demo" / "summary.json").read_text())
+    assert summary["status"] == "complete" and summary["frames"] == 200
+    assert summary["detector_runs"] == 20 and summary["tracks"] >= 1
+
+
 # ------------------------------------------------------------------------------- stop by signal
 
 
