@@ -18,10 +18,10 @@ DEV = ROOT.parent / "shared" / "data" / "faces" / "dev"
 
 #: Regression guard: AP each shipped detector must keep on ../shared/data/faces/dev at default
 #: settings, just under what the committed weights measure (FaceBoxes .851 / .693 / .391,
-#: AInnoFace .851 / .806 / .633). The product goals are tracked in the model cards, not asserted here.
+#: AInnoFace .858 / .823 / .658). The product goals are tracked in the model cards, not asserted here.
 DEV_AP_FLOOR = {
     "faceboxes": {">=64": 0.83, "32-64": 0.67, "16-32": 0.37},
-    "ainnoface": {">=64": 0.83, "32-64": 0.78, "16-32": 0.61},
+    "ainnoface": {">=64": 0.83, "32-64": 0.80, "16-32": 0.63},
 }
 
 
