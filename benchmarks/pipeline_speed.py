@@ -89,14 +89,13 @@ def main() -> None:
         cpu_started = time.process_time()
         frames, decode_only = decode_encode_fps(args.video, None, settings)
         rows = [["decode only", frames, decode_only, cpu_ms_per_frame(cpu_started, frames), "-"]]
-        codec_megabytes: dict[str, float] = {}
         for codec in ("h264", "mp4v"):
             copy = Path(scratch) / f"copy-{codec}.mp4"
             cpu_started = time.process_time()
             fps = decode_encode_fps(args.video, copy, VideoSettings(codec=codec, preset=args.preset))[1]
-            codec_megabytes[codec] = copy.stat().st_size / 1e6
+            megabytes = copy.stat().st_size / 1e6
             name = f"decode+encode {codec}" + (f" ({args.preset}, audio copied)" if codec == "h264" else " (OpenCV)")
-            rows.append([f"{name}, {codec_megabytes[codec]:.1f} MB", frames, fps, cpu_ms_per_frame(cpu_started, frames), "-"])
+            rows.append([f"{name}, {megabytes:.1f} MB", frames, fps, cpu_ms_per_frame(cpu_started, frames), "-"])
             if codec == args.codec:
                 baseline = fps
         for max_side in args.max_side:
@@ -111,6 +110,7 @@ def main() -> None:
     print("|---|---:|---:|---:|---:|---:|")
     for name, count, fps, cpu_ms, tracks in rows:
         print(f"| {name} | {count} | {fps:.1f} | {fps / baseline:.2f} | {cpu_ms:.1f} | {tracks} |")
+
 
 if __name__ == "__main__":
     main()

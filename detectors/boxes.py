@@ -1,4 +1,4 @@
-"""Vectorised box geometry: areas, pairwise IoU and non-maximum suppression."""
+"""Vectorised box geometry: areas, pairwise IoU, mirroring and non-maximum suppression."""
 
 from __future__ import annotations
 
@@ -10,6 +10,17 @@ def box_area(boxes: np.ndarray) -> np.ndarray:
     """Areas of (N, 4) corner boxes (zero for degenerate boxes)."""
     wh = np.clip(boxes[:, 2:4] - boxes[:, 0:2], 0, None)
     return wh[:, 0] * wh[:, 1]
+
+
+def mirror_boxes(detections: np.ndarray, width: int) -> np.ndarray:
+    """(N, 4+) corner boxes of a frame ``width`` pixels wide, mirrored horizontally (extra columns kept).
+
+    Also maps boxes found on a mirrored frame back to the original frame.
+    """
+    mirrored = detections.copy()
+    mirrored[:, 0] = width - detections[:, 2]
+    mirrored[:, 2] = width - detections[:, 0]
+    return mirrored
 
 
 def pairwise_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from detectors.boxes import nms, pairwise_iou
+from detectors.boxes import mirror_boxes, nms, pairwise_iou
 
 #: Detects faces in a frame scaled by a factor (frame -> network input); returns (N, 5) boxes in the frame's pixels.
 ScaledDetector = Callable[[np.ndarray, float], np.ndarray]
@@ -47,14 +47,6 @@ class TestTimeAugmentation:
     def passes(self) -> int:
         """Network runs per frame."""
         return len(self.scales) * (2 if self.flip else 1)
-
-
-def mirror_boxes(detections: np.ndarray, width: int) -> np.ndarray:
-    """Boxes found on a horizontally mirrored frame of ``width`` pixels, in the original frame."""
-    mirrored = detections.copy()
-    mirrored[:, 0] = width - detections[:, 2]
-    mirrored[:, 2] = width - detections[:, 0]
-    return mirrored
 
 
 def box_vote(pooled: np.ndarray, nms_threshold: float, vote_iou: float) -> np.ndarray:

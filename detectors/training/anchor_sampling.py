@@ -18,7 +18,14 @@ import math
 import cv2
 import numpy as np
 
-from detectors.training.augment import INTERPOLATIONS, AugmentConfig, augment, distort_colours
+from detectors.training.augment import (
+    INTERPOLATIONS,
+    AugmentConfig,
+    augment,
+    distort_colours,
+    flip_horizontally,
+    small_faces_to_ignore,
+)
 
 PYRAMIDBOX_ANCHORS = (16.0, 32.0, 64.0, 128.0, 256.0, 512.0)
 PAD_COLOUR = (104.0, 117.0, 123.0)
@@ -113,13 +120,6 @@ def augment_with_das(
         return augment(image, boxes, ignore, rng, config)
     image, boxes, ignore = sampled
     if rng.random() < 0.5:
-        image = np.ascontiguousarray(image[:, ::-1])
-        width = image.shape[1]
-        boxes = np.stack([width - boxes[:, 2], boxes[:, 1], width - boxes[:, 0], boxes[:, 3]], axis=1).reshape(-1, 4)
-        ignore = np.stack([width - ignore[:, 2], ignore[:, 1], width - ignore[:, 0], ignore[:, 3]], axis=1).reshape(
-            -1, 4
-        )
-    sizes = np.sqrt(np.clip(boxes[:, 2] - boxes[:, 0], 0, None) * np.clip(boxes[:, 3] - boxes[:, 1], 0, None))
-    too_small = sizes < config.min_face
-    ignore = np.concatenate([ignore.reshape(-1, 4), boxes[too_small]], axis=0)
-    return image, boxes[~too_small].astype(np.float32), ignore.astype(np.float32)
+        image, boxes, ignore = flip_horizontally(image, boxes, ignore)
+    boxes, ignore = small_faces_to_ignore(boxes, ignore, config.min_face)
+    return image, boxes, ignore

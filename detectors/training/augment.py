@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from detectors.boxes import box_area, mirror_boxes
+
 INTERPOLATIONS = (cv2.INTER_LINEAR, cv2.INTER_CUBIC, cv2.INTER_AREA, cv2.INTER_NEAREST, cv2.INTER_LANCZOS4)
 CROP_SCALES = (0.3, 0.45, 0.6, 0.8, 1.0)
 
@@ -97,6 +99,24 @@ def random_square_crop(
     return image[y0:y1, x0:x1], kept, kept_ignore
 
 
+def flip_horizontally(
+    image: np.ndarray, boxes: np.ndarray, ignore: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The mirrored image (contiguous) with its (N, 4) face and ignore boxes mirrored too."""
+    width = image.shape[1]
+    return (np.ascontiguousarray(image[:, ::-1]), mirror_boxes(boxes.reshape(-1, 4), width),
+            mirror_boxes(ignore.reshape(-1, 4), width))
+
+
+def small_faces_to_ignore(
+    boxes: np.ndarray, ignore: np.ndarray, min_face: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Faces under ``min_face`` px (sqrt(w*h)) moved to the ignore regions; float32 ``(boxes, ignore)``."""
+    too_small = np.sqrt(box_area(boxes)) < min_face
+    ignore = np.concatenate([ignore.reshape(-1, 4), boxes[too_small]], axis=0)
+    return boxes[~too_small].astype(np.float32), ignore.astype(np.float32)
+
+
 def augment(
     image: np.ndarray, boxes: np.ndarray, ignore: np.ndarray, rng: np.random.Generator, config: AugmentConfig
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -104,16 +124,9 @@ def augment(
     image = distort_colours(image, rng)
     image, boxes, ignore = random_square_crop(image, boxes, ignore, rng, config.crop_tries)
     if rng.random() < 0.5:
-        image = image[:, ::-1]
-        width = image.shape[1]
-        boxes = np.stack([width - boxes[:, 2], boxes[:, 1], width - boxes[:, 0], boxes[:, 3]], axis=1)
-        ignore = np.stack([width - ignore[:, 2], ignore[:, 1], width - ignore[:, 0], ignore[:, 3]], axis=1)
+        image, boxes, ignore = flip_horizontally(image, boxes, ignore)
     scale = config.size / image.shape[0]
     interpolation = INTERPOLATIONS[int(rng.integers(len(INTERPOLATIONS)))]
     image = cv2.resize(np.ascontiguousarray(image), (config.size, config.size), interpolation=interpolation)
-    boxes = boxes.reshape(-1, 4) * scale
-    ignore = ignore.reshape(-1, 4) * scale
-    sizes = np.sqrt(np.clip(boxes[:, 2] - boxes[:, 0], 0, None) * np.clip(boxes[:, 3] - boxes[:, 1], 0, None))
-    too_small = sizes < config.min_face
-    ignore = np.concatenate([ignore, boxes[too_small]], axis=0)
-    return image, boxes[~too_small].astype(np.float32), ignore.astype(np.float32)
+    boxes, ignore = small_faces_to_ignore(boxes.reshape(-1, 4) * scale, ignore.reshape(-1, 4) * scale, config.min_face)
+    return image, boxes, ignore
