@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from detectors.boxes import mirror_boxes, nms, pairwise_iou
+from detectors.boxes import box_area, mirror_boxes, nms, pairwise_iou
 
 #: Detects faces in a frame scaled by a factor (frame -> network input); returns (N, 5) boxes in the frame's pixels.
 ScaledDetector = Callable[[np.ndarray, float], np.ndarray]
@@ -72,8 +72,7 @@ def sizes_kept(detections: np.ndarray, relative_scale: float, normal_scale: floa
 
     ``normal_scale`` converts frame pixels to the normal network input's pixels.
     """
-    sizes = np.sqrt(np.clip(detections[:, 2] - detections[:, 0], 0, None)
-                    * np.clip(detections[:, 3] - detections[:, 1], 0, None)) * normal_scale
+    sizes = np.sqrt(box_area(detections)) * normal_scale
     if relative_scale > 1.0:
         return detections[sizes < augmentation.small_below]
     if relative_scale < 1.0:
