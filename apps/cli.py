@@ -266,6 +266,7 @@ def train(
     init_from: Annotated[Optional[Path], typer.Option("--init-from", help="Start from the weights of this checkpoint (fine-tuning).")] = None,
     das_probability: Annotated[Optional[float], typer.Option("--das", min=0.0, max=1.0, help="Share of training crops made by data-anchor-sampling (PyramidBox: a face rescaled to a random anchor size) instead of the square crop. Default: 0 for FaceBoxes, 0.5 for AInnoFace.", show_default=False)] = None,
     background_weight: Annotated[float, typer.Option("--background-weight", min=0.0, help="Weight of the loss term over all background anchors (keeps scores calibrated).")] = 1.0,
+    giou_weight: Annotated[float, typer.Option("--giou-weight", min=0.0, help="FaceBoxes: weight of a GIoU loss on the decoded boxes, added to smooth L1 (0 = the paper's loss). AInnoFace always uses GIoU.")] = 0.0,
     bf16: Annotated[bool, typer.Option("--bf16/--fp32", help="bfloat16 autocast + channels-last (about 2x faster on CPUs with AMX/AVX512-BF16).")] = True,
 ) -> None:
     """Train (or resume) a detector on Pascal VOC folders (needs the 'train' extra: torch)."""
@@ -279,7 +280,7 @@ def train(
         run_dir=str(run_dir), family=family, variant=variant, train_sets=[str(p) for p in train_sets], dev_set=str(dev_set),
         epochs=epochs, batch_size=batch_size, image_size=image_size, learning_rate=learning_rate,
         workers=workers, threads=threads, init_from=str(init_from) if init_from else None,
-        background_weight=background_weight, das_probability=das_probability, bf16=bf16,
+        background_weight=background_weight, giou_weight=giou_weight, das_probability=das_probability, bf16=bf16,
     )
     run_training(config, log=console.print)
 

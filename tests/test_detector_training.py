@@ -19,7 +19,7 @@ from detectors.training.matching import IGNORED, NEGATIVE, POSITIVE, match_ancho
 torch = pytest.importorskip("torch")
 torch.set_num_threads(1)
 
-from detectors.training.loss import multibox_loss
+from detectors.training.loss import anchor_frame_boxes, generalized_iou, multibox_loss
 
 NO_BOXES = np.zeros((0, 4), np.float32)
 
@@ -146,6 +146,39 @@ def test_localisation_loss_smooth_l1_weighted_by_two() -> None:
     deltas[0, 0, 3] -= 2.0  # smooth L1: 2 - 0.5 = 1.5
     _, localisation = multibox_loss(deltas, logits, labels, targets)
     assert localisation.item() == pytest.approx(2.0 * (0.125 + 1.5), rel=1e-5)
+
+
+def _giou_numpy(a: np.ndarray, b: np.ndarray) -> float:
+    """GIoU of two corner boxes, written out independently of the code under test."""
+    inter_w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    inter_h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = inter_w * inter_h
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    hull = (max(a[2], b[2]) - min(a[0], b[0])) * (max(a[3], b[3]) - min(a[1], b[1]))
+    return inter / union - (hull - union) / hull
+
+
+@pytest.mark.parametrize("predicted", [(40.0, 30.0, 90.0, 100.0), (0.0, 0.0, 20.0, 25.0), (200.0, 210.0, 260.0, 300.0)])
+def test_giou_in_anchor_frame_equals_giou_in_pixels(predicted: tuple[float, ...]) -> None:
+    anchor = np.array([[64.0, 72.0, 48.0, 80.0]], np.float32)  # cx, cy, w, h: not square, off-origin
+    face = np.array([[30.0, 40.0, 95.0, 110.0]], np.float32)
+    predicted_box = np.array([predicted], np.float32)
+    target_deltas = torch.from_numpy(encode(face, anchor))
+    predicted_deltas = torch.from_numpy(encode(predicted_box, anchor))
+    in_frame = generalized_iou(anchor_frame_boxes(predicted_deltas), anchor_frame_boxes(target_deltas))
+    assert in_frame.item() == pytest.approx(_giou_numpy(predicted_box[0], face[0]), abs=1e-5)
+
+
+def test_giou_term_adds_weighted_one_minus_giou_per_positive() -> None:
+    deltas, logits, labels, targets = _toy_batch()
+    _, perfect = multibox_loss(deltas, logits, labels, targets, giou_weight=3.0)
+    assert perfect.item() == pytest.approx(0.0, abs=1e-6)
+    deltas[0, 0, 0] += 5.0  # centre moved by half the anchor width: smooth L1 4.5, GIoU below 1
+    _, plain = multibox_loss(deltas, logits, labels, targets)
+    _, with_giou = multibox_loss(deltas, logits, labels, targets, giou_weight=3.0)
+    giou = generalized_iou(anchor_frame_boxes(deltas[0, :1]), anchor_frame_boxes(targets[0, :1])).item()
+    assert 0.0 < giou < 1.0
+    assert with_giou.item() - plain.item() == pytest.approx(3.0 * (1.0 - giou), rel=1e-5)
 
 
 def test_ignored_and_unselected_anchors_contribute_nothing() -> None:

@@ -68,7 +68,8 @@ def _faceboxes() -> ModelFamily:
         images, labels, targets = batch
         deltas, logits = model(images)
         classification, localisation = multibox_loss(
-            deltas.float(), logits.float(), labels, targets, background_weight=config.background_weight
+            deltas.float(), logits.float(), labels, targets, background_weight=config.background_weight,
+            giou_weight=config.giou_weight,
         )
         return {"cls": classification, "loc": localisation, "total": classification + localisation}
 

@@ -53,6 +53,7 @@ class TrainConfig:
     threads: int = 2
     seed: int = 0
     background_weight: float = 1.0
+    giou_weight: float = 0.0  # FaceBoxes: weight of the GIoU term added to smooth L1 (AInnoFace always uses GIoU)
     init_from: str | None = None  # start from these model weights (a checkpoint) instead of random
     das_probability: float | None = None  # data-anchor-sampling crops; None: family default (FaceBoxes 0, AInnoFace 0.5)
     bf16: bool = True  # bfloat16 autocast + channels-last: ~1.9x faster on CPUs with AMX/AVX512-BF16
