@@ -19,7 +19,8 @@ from detectors.training.matching import IGNORED, NEGATIVE, POSITIVE, match_ancho
 torch = pytest.importorskip("torch")
 torch.set_num_threads(1)
 
-from detectors.training.loss import anchor_frame_boxes, generalized_iou, multibox_loss
+from detectors.ainnoface.box_ops import aligned_iou
+from detectors.training.loss import anchor_frame_boxes, multibox_loss
 
 NO_BOXES = np.zeros((0, 4), np.float32)
 
@@ -165,7 +166,7 @@ def test_giou_in_anchor_frame_equals_giou_in_pixels(predicted: tuple[float, ...]
     predicted_box = np.array([predicted], np.float32)
     target_deltas = torch.from_numpy(encode(face, anchor))
     predicted_deltas = torch.from_numpy(encode(predicted_box, anchor))
-    in_frame = generalized_iou(anchor_frame_boxes(predicted_deltas), anchor_frame_boxes(target_deltas))
+    in_frame = aligned_iou(anchor_frame_boxes(predicted_deltas), anchor_frame_boxes(target_deltas), generalized=True)
     assert in_frame.item() == pytest.approx(_giou_numpy(predicted_box[0], face[0]), abs=1e-5)
 
 
@@ -176,7 +177,7 @@ def test_giou_term_adds_weighted_one_minus_giou_per_positive() -> None:
     deltas[0, 0, 0] += 5.0  # centre moved by half the anchor width: smooth L1 4.5, GIoU below 1
     _, plain = multibox_loss(deltas, logits, labels, targets)
     _, with_giou = multibox_loss(deltas, logits, labels, targets, giou_weight=3.0)
-    giou = generalized_iou(anchor_frame_boxes(deltas[0, :1]), anchor_frame_boxes(targets[0, :1])).item()
+    giou = aligned_iou(anchor_frame_boxes(deltas[0, :1]), anchor_frame_boxes(targets[0, :1]), generalized=True).item()
     assert 0.0 < giou < 1.0
     assert with_giou.item() - plain.item() == pytest.approx(3.0 * (1.0 - giou), rel=1e-5)
 

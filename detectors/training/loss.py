@@ -9,6 +9,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from detectors.ainnoface.box_ops import aligned_iou
 from detectors.box_coding import CENTER_VARIANCE, SIZE_VARIANCE
 
 _MAX_LOG_SCALE = 4.0  # size change clamp when decoding for the GIoU term (a factor of ~55)
@@ -24,18 +25,6 @@ def anchor_frame_boxes(deltas: torch.Tensor) -> torch.Tensor:
     centers = deltas[..., 0:2] * CENTER_VARIANCE
     half_sizes = torch.exp((deltas[..., 2:4] * SIZE_VARIANCE).clamp(-_MAX_LOG_SCALE, _MAX_LOG_SCALE)) / 2
     return torch.cat([centers - half_sizes, centers + half_sizes], dim=-1)
-
-
-def generalized_iou(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """(N,) GIoU between corresponding rows of two (N, 4) corner box tensors."""
-    top_left = torch.maximum(a[:, 0:2], b[:, 0:2])
-    bottom_right = torch.minimum(a[:, 2:4], b[:, 2:4])
-    intersection = (bottom_right - top_left).clamp(min=0).prod(dim=1)
-    area_a = (a[:, 2:4] - a[:, 0:2]).prod(dim=1)
-    area_b = (b[:, 2:4] - b[:, 0:2]).prod(dim=1)
-    union = area_a + area_b - intersection
-    hull = (torch.maximum(a[:, 2:4], b[:, 2:4]) - torch.minimum(a[:, 0:2], b[:, 0:2])).prod(dim=1)
-    return intersection / union - (hull - union) / hull
 
 
 def multibox_loss(
@@ -89,6 +78,6 @@ def multibox_loss(
 
     localisation = localisation_weight * F.smooth_l1_loss(deltas[positive], targets[positive], reduction="sum")
     if giou_weight > 0:
-        overlap = generalized_iou(anchor_frame_boxes(deltas[positive]), anchor_frame_boxes(targets[positive]))
+        overlap = aligned_iou(anchor_frame_boxes(deltas[positive]), anchor_frame_boxes(targets[positive]), generalized=True)
         localisation = localisation + giou_weight * (1.0 - overlap).sum()
     return classification, localisation / normaliser
