@@ -66,6 +66,9 @@ AccurateOption = Annotated[
 MaxSideOption = Annotated[
     int, typer.Option("--max-side", help="Frames are scaled down so their long side is at most this many pixels before detection.")
 ]
+MinSideOption = Annotated[
+    Optional[int], typer.Option("--min-side", min=0, help="Frames whose long side is shorter are enlarged to this many pixels before detection (default: the model's recommendation, 640 for faceboxes; 0: never enlarge).", show_default=False)
+]
 
 
 def _load(spec: DetectorSpec):
@@ -107,6 +110,7 @@ def track(
     duration: Annotated[Optional[float], typer.Option("--duration", help="Live mode: stop after this many seconds.")] = None,
     max_age: Annotated[float, typer.Option("--max-age", help="Seconds a lost face is remembered so it gets its id back.")] = TrackerConfig().max_age_seconds,
     max_side: MaxSideOption = 1024,
+    min_side: MinSideOption = None,
     threads: Annotated[int, typer.Option("--threads", min=1, help="CPU threads for the detector; 1 leaves the other cores to decoding and encoding, which is fastest overall on small machines.")] = 1,
     device: DeviceOption = "auto",
     accurate: AccurateOption = False,
@@ -148,7 +152,7 @@ def track(
     if engine is Engine.ray and live_device is None:
         _require_ray()
     spec = DetectorSpec(name=detector, threshold=threshold, threads=threads, device=device, max_side=max_side,
-                        accurate=accurate)
+                        min_side=min_side, accurate=accurate)
     loaded = _load(spec)
     high, low = prepare_for_tracking(loaded)
     options = TrackingOptions(
@@ -192,6 +196,7 @@ def detect(
     threshold: Annotated[Optional[float], typer.Option("--threshold", min=0.0, max=1.0, help="Minimum detector score (default: the model's recommended operating point).", show_default=False)] = None,
     draw: Annotated[bool, typer.Option("--draw", help="Also write annotated copies (<stem>.jpg).")] = False,
     max_side: MaxSideOption = 1024,
+    min_side: MinSideOption = None,
     threads: ThreadsOption = None,
     device: DeviceOption = "auto",
     accurate: AccurateOption = False,
@@ -206,7 +211,7 @@ def detect(
     if not images:
         console.print(f"[red]error:[/red] {escape(str(path))}: no images found")
         raise typer.Exit(EXIT_FAILED_ITEMS)
-    loaded = _load(DetectorSpec(detector, threshold, threads, device, max_side, accurate=accurate))
+    loaded = _load(DetectorSpec(detector, threshold, threads, device, max_side, min_side=min_side, accurate=accurate))
     outcomes = detect_images(images, output, loaded.detect, draw)
     failed = [outcome for outcome in outcomes if outcome.error]
     for outcome in failed:
@@ -222,6 +227,7 @@ def evaluate(
     data: Annotated[Path, typer.Argument(help="Pascal VOC folder (images/ + annotations/).")] = Path("../shared/data/faces/dev"),
     detector: DetectorOption = "faceboxes",
     max_side: MaxSideOption = 1024,
+    min_side: MinSideOption = None,
     upscale: Annotated[float, typer.Option("--upscale", help="Scale frames up by this factor before detection (finds smaller faces, slower).")] = 1.0,
     subset: Annotated[Optional[Path], typer.Option("--subset", help="Text file listing the image stems to use (e.g. dev-clean.txt).")] = None,
     threads: ThreadsOption = None,
@@ -240,7 +246,8 @@ def evaluate(
     if not samples:
         console.print(f"[red]error:[/red] no annotated images in {data}")
         raise typer.Exit(EXIT_USAGE)
-    loaded = _load(DetectorSpec(detector, 0.05, threads, device, max_side if upscale == 1.0 else None, upscale, accurate))
+    loaded = _load(DetectorSpec(detector, 0.05, threads, device, max_side if upscale == 1.0 else None, upscale,
+                                accurate, min_side))
     results, ms = evaluate_detector(loaded.detect, samples)
     table = Table(title=f"AP@0.5 on {data} ({len(samples)} images)")
     for column in ["detector", *SIZE_BUCKETS, "ms/image"]:
@@ -291,6 +298,7 @@ def export(
     output: Annotated[Path, typer.Option("--output", "-o", help="ONNX file to write.")] = Path("detectors/weights/faceboxes.onnx"),
     threshold: Annotated[Optional[float], typer.Option("--threshold", min=0.0, max=1.0, help="Recommended minimum score stored in the model (the default of detect/track).")] = None,
     low_threshold: Annotated[Optional[float], typer.Option("--low-threshold", min=0.0, max=1.0, help="Weaker score that may still extend a track, stored in the model.")] = None,
+    min_side: Annotated[Optional[int], typer.Option("--min-side", min=0, help="Recommended minimum long side of the detector input stored in the model: smaller frames are enlarged to it.")] = None,
 ) -> None:
     """Export a training checkpoint to ONNX (dynamic input size) for the runtime."""
     try:
@@ -299,7 +307,8 @@ def export(
         console.print(f"[red]error:[/red] export needs torch and onnx: pip install -e '.[train]' ({error})")
         raise typer.Exit(EXIT_USAGE) from None
     metadata = {key: str(value) for key, value in
-                (("score_threshold", threshold), ("low_score_threshold", low_threshold)) if value is not None}
+                (("score_threshold", threshold), ("low_score_threshold", low_threshold), ("min_input_side", min_side))
+                if value is not None}
     path = export_trained(checkpoint, output, metadata)
     console.print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
 

@@ -32,6 +32,8 @@ class DetectorSpec:
         max_side: Frames are scaled down to this long side before detection (None: never).
         upscale: Frames are scaled up by this factor first (finds smaller faces, slower).
         accurate: Test-time augmentation (several scales, mirrored; see ``detectors.tta``).
+        min_side: Frames with a shorter long side are enlarged to it (None: the model's
+            recommendation; 0: never).
     """
 
     name: str = "faceboxes"
@@ -41,6 +43,7 @@ class DetectorSpec:
     max_side: int | None = 1024
     upscale: float = 1.0
     accurate: bool = False
+    min_side: int | None = None
 
     def load(self) -> Any:
         """The loaded detector (``detectors.OnnxFaceDetector``), not yet prepared for tracking.
@@ -53,7 +56,7 @@ class DetectorSpec:
         from detectors.tta import TestTimeAugmentation
 
         return detectors.load_detector(self.name, score_threshold=self.threshold, threads=self.threads,
-                                       device=self.device, max_side=self.max_side, upscale=self.upscale,
+                                       device=self.device, max_side=self.max_side, upscale=self.upscale, min_side=self.min_side,
                                        tta=TestTimeAugmentation() if self.accurate else None)
 
     def load_for_tracking(self) -> Any:

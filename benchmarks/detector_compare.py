@@ -100,7 +100,8 @@ def load(spec: str, threads: int | None, max_side: int | None) -> DetectFn:
     """The ``detect`` function of the detector named by ``spec``, at score threshold 0.05.
 
     ``retinaface`` is the baseline; any other name or ``.onnx`` path goes to
-    :func:`detectors.load_detector`. With ``@FACTOR`` the frame is upscaled and not capped.
+    :func:`detectors.load_detector` (with the model's own input-size rules). With ``@FACTOR`` the
+    frame is scaled by exactly that factor: no cap, no minimum size.
 
     Raises:
         DetectorLoadError, ImportError, ValueError: If the detector cannot be loaded.
@@ -109,6 +110,8 @@ def load(spec: str, threads: int | None, max_side: int | None) -> DetectFn:
     scaling = {"max_side": max_side, "upscale": 1.0} if upscale is None else {"max_side": None, "upscale": upscale}
     if name == "retinaface":
         return RetinaFaceBaseline(threads=threads, score_threshold=SCORE_THRESHOLD, **scaling).detect
+    if upscale is not None:
+        scaling["min_side"] = 0
     tta = TestTimeAugmentation() if name.endswith(TTA_SUFFIX) else None
     name = name.removesuffix(TTA_SUFFIX)
     return load_detector(name, score_threshold=SCORE_THRESHOLD, threads=threads, tta=tta, **scaling).detect

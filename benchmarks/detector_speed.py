@@ -64,7 +64,8 @@ def main() -> None:
             detector = load_detector(name, threads=threads, max_side=args.max_side or None)
             for width, height in SIZES:
                 resized = cv2.resize(frame, (width, height))
-                scale = input_scale(height, width, detector.scale_policy.max_side, detector.scale_policy.upscale)
+                policy = detector.scale_policy
+                scale = input_scale(height, width, policy.max_side, policy.upscale, policy.min_side)
                 batch = letterbox(resized, scale, detector.pad_multiple)
                 forward = median_ms(lambda: detector.run_network(batch), args.runs)
                 detect = median_ms(lambda: detector.detect(resized), args.runs)

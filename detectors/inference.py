@@ -26,10 +26,12 @@ class ScalePolicy:
     Attributes:
         max_side: The long side is capped at this many pixels (None: no cap).
         upscale: Factor applied first; >1 finds smaller faces at a quadratic cost in time.
+        min_side: Frames whose long side is shorter are enlarged to this many pixels (None: never).
     """
 
     max_side: int | None = 1024
     upscale: float = 1.0
+    min_side: int | None = None
 
 
 def detect_frame(
@@ -43,7 +45,7 @@ def detect_frame(
     """Detect faces in one frame; returns (N, 5) float32 ``x1, y1, x2, y2, score`` in frame pixels."""
     frame = to_bgr(frame)
     height, width = frame.shape[:2]
-    scale = input_scale(height, width, scale_policy.max_side, scale_policy.upscale)
+    scale = input_scale(height, width, scale_policy.max_side, scale_policy.upscale, scale_policy.min_side)
     batch = letterbox(frame, scale, pad_multiple)
     deltas, scores = forward(batch)
     anchors = generate_anchors(levels, batch.shape[2], batch.shape[3])

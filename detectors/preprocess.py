@@ -29,9 +29,17 @@ def to_bgr(frame: np.ndarray) -> np.ndarray:
     raise ValueError(f"unsupported number of channels: {frame.shape[2]}")
 
 
-def input_scale(height: int, width: int, max_side: int | None, upscale: float = 1.0) -> float:
-    """Scale applied to a frame before detection: ``upscale``, capped so the long side fits ``max_side``."""
+def input_scale(
+    height: int, width: int, max_side: int | None, upscale: float = 1.0, min_side: int | None = None
+) -> float:
+    """Scale applied to a frame before detection.
+
+    ``upscale``, raised so the long side reaches ``min_side`` (None: no minimum), then capped so the
+    long side fits ``max_side`` (None: no cap).
+    """
     scale = upscale
+    if min_side and max(height, width) * scale < min_side:
+        scale = min_side / max(height, width)
     if max_side is not None and max(height, width) * scale > max_side:
         scale = max_side / max(height, width)
     return scale

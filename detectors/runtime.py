@@ -49,6 +49,11 @@ class OnnxFaceDetector:
     exported by ``start.py export`` works without code changes. The session is created once.
     With ``tta`` set, every frame is detected at several scales and mirrored (accurate mode,
     ``tta.passes`` network runs per frame).
+
+    Frames are scaled so their long side is at most ``max_side``; frames smaller than the model's
+    recommended ``min_input_side`` (metadata, chosen on the dev set at export) are enlarged to it,
+    since the models learned most faces from enlarged training crops. ``min_side`` overrides it
+    (0: never enlarge).
     """
 
     def __init__(
@@ -59,6 +64,7 @@ class OnnxFaceDetector:
         max_side: int | None = 1024,
         upscale: float = 1.0,
         threads: int | None = None,
+        min_side: int | None = None,
         device: str = "auto",
         tta: TestTimeAugmentation | None = None,
     ) -> None:
@@ -89,10 +95,13 @@ class OnnxFaceDetector:
             #: the default minimum score, and the weaker score that may still extend a track.
             self.recommended_threshold = float(metadata.get("score_threshold", DEFAULT_THRESHOLD))
             self.recommended_low_threshold = float(metadata.get("low_score_threshold", self.recommended_threshold / 2))
+            #: Frames whose long side is shorter are enlarged to this (``min_input_side`` metadata; 0: never).
+            self.recommended_min_side = int(metadata.get("min_input_side", "0"))
         except ValueError as error:
             raise DetectorLoadError(f"{path}: unreadable metadata ({error})") from error
         self.providers = self.session.get_providers()
-        self.scale_policy = ScalePolicy(max_side=max_side, upscale=upscale)
+        chosen_min_side = self.recommended_min_side if min_side is None else min_side
+        self.scale_policy = ScalePolicy(max_side=max_side, upscale=upscale, min_side=chosen_min_side or None)
         self.tta = tta
         threshold = self.recommended_threshold if score_threshold is None else score_threshold
         self.post = PostprocessConfig(score_threshold=threshold, nms_threshold=nms_threshold)
@@ -123,7 +132,8 @@ class OnnxFaceDetector:
         if self.tta is None:
             return detect_frame(frame, self.run_network, self.levels, self.pad_multiple, self.scale_policy, self.post)
         frame = to_bgr(frame)
-        normal = input_scale(frame.shape[0], frame.shape[1], self.scale_policy.max_side, self.scale_policy.upscale)
+        policy = self.scale_policy
+        normal = input_scale(frame.shape[0], frame.shape[1], policy.max_side, policy.upscale, policy.min_side)
         return detect_with_tta(frame, self._detect_at_scale, self.tta, self.post.nms_threshold, normal)
 
     def _detect_at_scale(self, frame: np.ndarray, scale: float) -> np.ndarray:

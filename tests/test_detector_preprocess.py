@@ -76,6 +76,17 @@ def test_input_scale_caps_the_long_side() -> None:
     assert input_scale(480, 640, 1024, upscale=1.5) == 1.5  # 960 fits
 
 
+def test_input_scale_enlarges_frames_below_the_minimum_side() -> None:
+    assert input_scale(240, 320, 1024, min_side=640) == 2.0
+    assert input_scale(320, 240, 1024, min_side=640) == 2.0  # the long side counts, portrait too
+    assert input_scale(480, 640, 1024, min_side=640) == 1.0  # already there
+    assert input_scale(1080, 1920, 1024, min_side=640) == pytest.approx(1024 / 1920)  # unaffected
+    assert input_scale(240, 320, 1024, min_side=None) == 1.0
+    assert input_scale(240, 320, 1024, min_side=0) == 1.0
+    assert input_scale(240, 320, 500, min_side=640) == pytest.approx(500 / 320)  # the cap wins
+    assert input_scale(240, 320, None, upscale=3.0, min_side=640) == 3.0  # a larger upscale is kept
+
+
 def test_letterbox_pads_to_a_multiple_with_the_mean() -> None:
     frame = np.full((33, 65, 3), 7, np.uint8)
     batch = letterbox(frame, 1.0, 32)

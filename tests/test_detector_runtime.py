@@ -136,6 +136,34 @@ def test_detect_large_frame_is_downscaled_and_rescaled(exported_faceboxes) -> No
     np.testing.assert_allclose(detections[:, 4], reference[:, 4], rtol=1e-6)
 
 
+@pytest.fixture(scope="module")
+def model_recommending_min_side(exported_faceboxes, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The seeded test model with ``min_input_side`` = 640 in its metadata."""
+    proto = onnx.load(str(exported_faceboxes("small").path))
+    entry = proto.metadata_props.add()
+    entry.key, entry.value = "min_input_side", "640"
+    path = tmp_path_factory.mktemp("onnx-min-side") / "faceboxes-min-side.onnx"
+    onnx.save(proto, str(path))
+    return path
+
+
+def test_small_frames_are_enlarged_to_the_recommended_side(exported_faceboxes, model_recommending_min_side: Path) -> None:
+    detector = load_detector(model_recommending_min_side, score_threshold=0.1, threads=1)
+    assert detector.recommended_min_side == 640
+    frame = _noise((240, 320, 3), seed=4)
+    detections = detector.detect(frame)
+    _check_detections(detections, 240, 320, 0.1)
+    # the network sees the frame enlarged to 640 x 480, so detections scale by 1 / 2
+    reference = detector.detect(resize_for_detection(frame, (640, 480)))
+    assert len(reference) > 0 and len(detections) == len(reference)
+    np.testing.assert_allclose(detections[:, :4], reference[:, :4] / 2, rtol=1e-4, atol=1e-2)
+    # min_side=0 turns the enlargement off: the frame goes in at its own size
+    unenlarged = load_detector(model_recommending_min_side, score_threshold=0.3, threads=1, min_side=0)
+    plain = load_detector(exported_faceboxes("small").path, score_threshold=0.3, threads=1)
+    assert plain.recommended_min_side == 0  # no metadata: never enlarged
+    np.testing.assert_array_equal(unenlarged.detect(frame), plain.detect(frame))
+
+
 def test_grayscale_and_bgra_equal_their_bgr_conversion(detector: OnnxFaceDetector) -> None:
     gray = _noise((150, 210), seed=5)
     bgr = cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR)
