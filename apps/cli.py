@@ -67,7 +67,7 @@ MaxSideOption = Annotated[
     int, typer.Option("--max-side", help="Frames are scaled down so their long side is at most this many pixels before detection.")
 ]
 MinSideOption = Annotated[
-    Optional[int], typer.Option("--min-side", min=0, help="Frames whose long side is shorter are enlarged to this many pixels before detection (default: the model's recommendation, 640 for faceboxes; 0: never enlarge).", show_default=False)
+    Optional[int], typer.Option("--min-side", min=0, help="Frames whose long side is shorter are enlarged to this many pixels before detection (default: the model's recommendation: 640 px for faceboxes, 720 for ainnoface; 0: never enlarge).", show_default=False)
 ]
 
 
