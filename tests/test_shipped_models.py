@@ -17,11 +17,11 @@ ROOT = Path(__file__).resolve().parents[1]
 DEV = ROOT.parent / "shared" / "data" / "faces" / "dev"
 
 #: Regression guard: AP each shipped detector must keep on ../shared/data/faces/dev at default
-#: settings, just under what the committed weights measure (FaceBoxes .851 / .693 / .391,
-#: AInnoFace .858 / .823 / .658). The product goals are tracked in the model cards, not asserted here.
+#: settings, just under what the committed weights measure (FaceBoxes .877 / .732 / .453,
+#: AInnoFace .858 / .832 / .667). The product goals are tracked in the model cards, not asserted here.
 DEV_AP_FLOOR = {
-    "faceboxes": {">=64": 0.83, "32-64": 0.67, "16-32": 0.37},
-    "ainnoface": {">=64": 0.83, "32-64": 0.80, "16-32": 0.63},
+    "faceboxes": {">=64": 0.85, "32-64": 0.71, "16-32": 0.43},
+    "ainnoface": {">=64": 0.83, "32-64": 0.81, "16-32": 0.64},
 }
 
 
