@@ -22,7 +22,7 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 from detectors import load_detector  # noqa: E402
-from detectors.preprocess import input_scale, letterbox  # noqa: E402
+from detectors.preprocess import letterbox  # noqa: E402
 
 SIZES = ((640, 480), (1024, 768), (1920, 1080))
 DEV_IMAGES = ROOT.parent / "shared" / "data" / "faces" / "dev" / "images"
@@ -64,8 +64,7 @@ def main() -> None:
             detector = load_detector(name, threads=threads, max_side=args.max_side or None)
             for width, height in SIZES:
                 resized = cv2.resize(frame, (width, height))
-                policy = detector.scale_policy
-                scale = input_scale(height, width, policy.max_side, policy.upscale, policy.min_side)
+                scale = detector.scale_policy.scale_for(height, width)
                 batch = letterbox(resized, scale, detector.pad_multiple)
                 forward = median_ms(lambda: detector.run_network(batch), args.runs)
                 detect = median_ms(lambda: detector.detect(resized), args.runs)

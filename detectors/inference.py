@@ -33,6 +33,10 @@ class ScalePolicy:
     upscale: float = 1.0
     min_side: int | None = None
 
+    def scale_for(self, height: int, width: int) -> float:
+        """Scale from a ``height`` x ``width`` frame to the network input (see :func:`input_scale`)."""
+        return input_scale(height, width, self.max_side, self.upscale, self.min_side)
+
 
 def detect_frame(
     frame: np.ndarray,
@@ -45,7 +49,7 @@ def detect_frame(
     """Detect faces in one frame; returns (N, 5) float32 ``x1, y1, x2, y2, score`` in frame pixels."""
     frame = to_bgr(frame)
     height, width = frame.shape[:2]
-    scale = input_scale(height, width, scale_policy.max_side, scale_policy.upscale, scale_policy.min_side)
+    scale = scale_policy.scale_for(height, width)
     batch = letterbox(frame, scale, pad_multiple)
     deltas, scores = forward(batch)
     anchors = generate_anchors(levels, batch.shape[2], batch.shape[3])

@@ -10,7 +10,7 @@ import numpy as np
 from detectors.anchors import AnchorLevel
 from detectors.inference import ScalePolicy, detect_frame
 from detectors.postprocess import PostprocessConfig
-from detectors.preprocess import input_scale, to_bgr
+from detectors.preprocess import to_bgr
 from detectors.providers import choose_providers
 from detectors.tta import TestTimeAugmentation, detect_with_tta
 
@@ -132,8 +132,7 @@ class OnnxFaceDetector:
         if self.tta is None:
             return detect_frame(frame, self.run_network, self.levels, self.pad_multiple, self.scale_policy, self.post)
         frame = to_bgr(frame)
-        policy = self.scale_policy
-        normal = input_scale(frame.shape[0], frame.shape[1], policy.max_side, policy.upscale, policy.min_side)
+        normal = self.scale_policy.scale_for(frame.shape[0], frame.shape[1])
         return detect_with_tta(frame, self._detect_at_scale, self.tta, self.post.nms_threshold, normal)
 
     def _detect_at_scale(self, frame: np.ndarray, scale: float) -> np.ndarray:
