@@ -246,8 +246,8 @@ def evaluate(
     if not samples:
         console.print(f"[red]error:[/red] no annotated images in {data}")
         raise typer.Exit(EXIT_USAGE)
-    loaded = _load(DetectorSpec(detector, 0.05, threads, device, max_side if upscale == 1.0 else None, upscale,
-                                accurate, min_side))
+    loaded = _load(DetectorSpec(detector, 0.05, threads, device, max_side=max_side if upscale == 1.0 else None,
+                                upscale=upscale, accurate=accurate, min_side=min_side))
     results, ms = evaluate_detector(loaded.detect, samples)
     table = Table(title=f"AP@0.5 on {data} ({len(samples)} images)")
     for column in ["detector", *SIZE_BUCKETS, "ms/image"]:
