@@ -198,3 +198,25 @@ def test_ainnoface_run_records_its_family_defaults(voc_data: Path, tmp_path: Pat
     train(_config(run_dir, voc_data, family="ainnoface", variant=None, max_batches=1, dev_limit=1), log=lambda _: None)
     config = torch.load(run_dir / "last.pt", weights_only=True)["config"]
     assert config["variant"] == "small" and config["das_probability"] == 0.5
+
+
+def test_weight_average_is_evaluated_kept_and_resumed(voc_data: Path, tmp_path: Path) -> None:
+    from detectors.training.export import export_checkpoint
+
+    run_dir = tmp_path / "run"
+    train(_config(run_dir, voc_data, ema_decay=0.9), log=lambda _: None)
+    last = torch.load(run_dir / "last.pt", weights_only=True)
+    best = torch.load(run_dir / "best.pt", weights_only=True)
+    assert last["ema"]["updates"] == 2  # one per optimiser step (max_batches=2)
+    average, raw = last["ema"]["model"], last["model"]
+    assert not all(torch.equal(average[name], raw[name]) for name in raw)
+    for name, tensor in best["model"].items():  # best.pt stores the evaluated (averaged) weights
+        assert torch.equal(tensor, average[name])
+    # exporting last.pt also uses the average, the weights the dev AP was measured on
+    exported = export_checkpoint(run_dir / "last.pt", tmp_path / "last.onnx")
+    assert exported.exists()
+
+    messages: list[str] = []
+    train(_config(run_dir, voc_data, ema_decay=0.9, epochs=2), log=messages.append)
+    assert messages[0] == f"resumed from {run_dir / 'last.pt'} at epoch 1"
+    assert torch.load(run_dir / "last.pt", weights_only=True)["ema"]["updates"] == 4

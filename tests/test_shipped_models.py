@@ -20,7 +20,7 @@ DEV = ROOT.parent / "shared" / "data" / "faces" / "dev"
 #: settings, just under what the committed weights measure (FaceBoxes .877 / .732 / .453,
 #: AInnoFace .858 / .832 / .667). The product goals are tracked in the model cards, not asserted here.
 DEV_AP_FLOOR = {
-    "faceboxes": {">=64": 0.85, "32-64": 0.71, "16-32": 0.43},
+    "faceboxes": {">=64": 0.87, "32-64": 0.72, "16-32": 0.45},
     "ainnoface": {">=64": 0.83, "32-64": 0.81, "16-32": 0.64},
 }
 

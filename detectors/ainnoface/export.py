@@ -16,6 +16,7 @@ import torch
 
 from detectors.ainnoface.config import PAD_MULTIPLE, AInnoFaceConfig
 from detectors.ainnoface.model import AInnoFace, AInnoFaceInferenceWrapper
+from detectors.training.ema import evaluated_weights
 from detectors.training.export import export_wrapper_onnx
 
 
@@ -71,7 +72,7 @@ def export_ainnoface_checkpoint(
     else:
         config = get_config(state["config"]["variant"])
     model = AInnoFace(config)
-    model.load_state_dict(state["model"])
+    model.load_state_dict(evaluated_weights(state))
     metadata = {"epoch": str(state.get("epoch", ""))}
     metadata.update(model_card or {})
     return export_ainnoface_onnx(model, output_path, metadata)

@@ -8,6 +8,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from detectors.training.ema import evaluated_weights
+
 
 class InferenceWrapper(nn.Module):
     """Exposes the runtime contract: ``deltas`` (1, A, 4) and face ``scores`` (1, A)."""
@@ -74,7 +76,7 @@ def export_checkpoint(checkpoint_path: str | Path, output_path: str | Path, mode
     state = torch.load(checkpoint_path, weights_only=True)
     variant = state["config"]["variant"]
     model = build_faceboxes(variant)
-    model.load_state_dict(state["model"])
+    model.load_state_dict(evaluated_weights(state))
     model.eval()
     metadata = {
         "facetrack_model": f"faceboxes-{variant}",
