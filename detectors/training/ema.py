@@ -19,13 +19,13 @@ from torch import nn
 class WeightAverage:
     """A frozen copy of ``model`` whose weights follow an exponential moving average."""
 
-    def __init__(self, model: nn.Module, decay: float, ramp_updates: float = 2000.0, updates: int = 0) -> None:
+    def __init__(self, model: nn.Module, decay: float, ramp_updates: float = 2000.0) -> None:
         if not 0.0 <= decay < 1.0:
             raise ValueError(f"decay must be in [0, 1), got {decay}")
         self.model = copy.deepcopy(model).eval().requires_grad_(False)
         self.decay = decay
         self.ramp_updates = ramp_updates
-        self.updates = updates
+        self.updates = 0
 
     def current_decay(self) -> float:
         """The decay used by the next update."""

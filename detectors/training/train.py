@@ -2,8 +2,9 @@
 
 Checkpoints (``last.pt`` every epoch, ``best.pt`` at the best dev score) and the JSON-lines log
 ``log.jsonl`` are written to the run folder; running the same command again resumes from
-``last.pt``. With ``ema_decay`` > 0 the dev AP, ``best.pt`` and hence the export use an exponential
-moving average of the weights (``detectors.training.ema``); ``last.pt`` holds both. Checkpoints hold only tensors and plain values, so they load with
+``last.pt``. With ``ema_decay`` > 0 the dev AP, ``best.pt`` and hence the export use an
+exponential moving average of the weights (``detectors.training.ema``); ``last.pt`` holds both.
+Checkpoints hold only tensors and plain values, so they load with
 ``torch.load(..., weights_only=True)``.
 """
 
@@ -146,18 +147,17 @@ def train(config: TrainConfig, log: Callable[[str], None] = print) -> Path:
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
     start_epoch, best_score = 0, -math.inf
     last_path = run_dir / "last.pt"
-    average = WeightAverage(model, config.ema_decay) if config.ema_decay > 0 else None
-    if last_path.exists():
-        state = torch.load(last_path, weights_only=True)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        start_epoch, best_score = int(state["epoch"]) + 1, float(state["best_score"])
-        if average is not None:
-            if "ema" in state:
-                average.load_state_dict(state["ema"])
-            else:
-                average = WeightAverage(model, config.ema_decay)
+    resumed = torch.load(last_path, weights_only=True) if last_path.exists() else None
+    if resumed is not None:
+        model.load_state_dict(resumed["model"])
+        optimizer.load_state_dict(resumed["optimizer"])
+        start_epoch, best_score = int(resumed["epoch"]) + 1, float(resumed["best_score"])
         log(f"resumed from {last_path} at epoch {start_epoch}")
+    # A run that turns the average on when resumed starts it from the resumed weights.
+    average = WeightAverage(model, config.ema_decay) if config.ema_decay > 0 else None
+    if average is not None and resumed is not None and "ema" in resumed:
+        average.load_state_dict(resumed["ema"])
+    evaluated = average.model if average is not None else model
     # The schedule is rebuilt from the step count, so a resumed run may also extend ``epochs``.
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
         optimizer,
@@ -191,7 +191,6 @@ def train(config: TrainConfig, log: Callable[[str], None] = print) -> Path:
         record.update({f"{name}_loss": total / steps_per_epoch for name, total in totals.items() if name != "total"})
         record.update({"lr": scheduler.get_last_lr()[0], "train_seconds": round(time.time() - started, 1)})
         is_last = epoch == config.epochs - 1
-        evaluated = average.model if average is not None else model
         if dev_samples and ((epoch + 1) % config.eval_every == 0 or is_last):
             results = evaluate_model(evaluated, family, dev_samples, config.eval_max_side)
             record["dev_ap"] = {
