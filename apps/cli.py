@@ -275,6 +275,8 @@ def train(
     background_weight: Annotated[float, typer.Option("--background-weight", min=0.0, help="Weight of the loss term over all background anchors (keeps scores calibrated).")] = 1.0,
     giou_weight: Annotated[float, typer.Option("--giou-weight", min=0.0, help="FaceBoxes: weight of a GIoU loss on the decoded boxes, added to smooth L1 (0 = the paper's loss). AInnoFace always uses GIoU.")] = 0.0,
     ema_decay: Annotated[float, typer.Option("--ema-decay", min=0.0, max=0.9999, help="Evaluate, select and export an exponential moving average of the weights with this decay (e.g. 0.999; 0 = off).")] = 0.0,
+    eval_every: Annotated[int, typer.Option("--eval-every", min=1, help="Dev AP every this many epochs (and after the last).")] = 4,
+    eval_min_side: Annotated[Optional[int], typer.Option("--eval-min-side", min=1, help="Dev images with a shorter long side are enlarged to it for the dev AP; use the --min-side you will export with.", show_default=False)] = None,
     bf16: Annotated[bool, typer.Option("--bf16/--fp32", help="bfloat16 autocast + channels-last (about 2x faster on CPUs with AMX/AVX512-BF16).")] = True,
 ) -> None:
     """Train (or resume) a detector on Pascal VOC folders (needs the 'train' extra: torch)."""
@@ -289,7 +291,7 @@ def train(
         epochs=epochs, batch_size=batch_size, image_size=image_size, learning_rate=learning_rate,
         workers=workers, threads=threads, init_from=str(init_from) if init_from else None,
         background_weight=background_weight, giou_weight=giou_weight, das_probability=das_probability, bf16=bf16,
-        ema_decay=ema_decay,
+        ema_decay=ema_decay, eval_every=eval_every, eval_min_side=eval_min_side,
     )
     run_training(config, log=console.print)
 

@@ -1,4 +1,4 @@
-"""From raw network outputs to scored face boxes: decode, threshold, top-k and NMS."""
+"""From raw network outputs to scored face boxes: decode, threshold, top-k, NMS and box voting."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from detectors.box_coding import decode
-from detectors.boxes import nms
+from detectors.boxes import box_area, nms, pairwise_iou
 
 
 @dataclass(frozen=True)
@@ -19,12 +19,54 @@ class PostprocessConfig:
         pre_nms_top_k: Highest-scoring candidates considered by NMS.
         nms_threshold: IoU above which the lower-scoring box is suppressed.
         max_detections: Boxes kept after NMS.
+        vote_iou: Box voting (see :func:`box_vote`): candidates overlapping a kept box at least
+            this much are averaged into it. None keeps NMS's boxes as they are.
+        vote_min_score_ratio: Only candidates scoring at least this fraction of the kept box vote.
+        vote_max_size: Only kept boxes smaller than this (sqrt of the area, network-input pixels)
+            are voted. A few pixels of anchor-grid error cost a small face much IoU and averaging
+            removes them (dev AP 16-32 px: +.04 on two FaceBoxes checkpoints); larger faces are
+            localised well by their best box, and voting them moved AP >= 64 px by up to -.03.
     """
 
     score_threshold: float = 0.5
     pre_nms_top_k: int = 5000
     nms_threshold: float = 0.4
     max_detections: int = 750
+    vote_iou: float | None = 0.6
+    vote_min_score_ratio: float = 0.3
+    vote_max_size: float | None = 48.0
+
+
+def box_vote(
+    candidates: np.ndarray,
+    nms_threshold: float,
+    vote_iou: float,
+    min_score_ratio: float = 0.0,
+    max_size: float | None = None,
+    max_keep: int = 750,
+) -> np.ndarray:
+    """NMS over (N, 5) candidates ``x1, y1, x2, y2, score``, each kept box then replaced by the
+    score-weighted mean of the candidates with IoU >= ``vote_iou`` to it and a score of at least
+    ``min_score_ratio`` times its own (box voting, Gidaris & Komodakis 2015). With ``max_size``,
+    kept boxes at least that large (sqrt of the area) stay as they are. Kept boxes keep their own
+    (highest) score; the result is sorted by score.
+
+    Boxes without area (clipped flat at a frame border) are dropped first: they overlap nothing,
+    not even themselves, so they would have no votes at all.
+    """
+    candidates = candidates[(candidates[:, 2] > candidates[:, 0]) & (candidates[:, 3] > candidates[:, 1])]
+    if len(candidates) == 0:
+        return np.zeros((0, 5), np.float32)
+    kept = nms(candidates[:, :4], candidates[:, 4], nms_threshold, max_keep)
+    scores = candidates[:, 4]
+    voters = (pairwise_iou(candidates[kept, :4], candidates[:, :4]) >= vote_iou) & (
+        scores[None, :] >= min_score_ratio * scores[kept, None]
+    )
+    weights = voters * scores[None, :]
+    boxes = weights @ candidates[:, :4] / weights.sum(axis=1, keepdims=True)
+    if max_size is not None:
+        boxes = np.where((np.sqrt(box_area(candidates[kept, :4])) < max_size)[:, None], boxes, candidates[kept, :4])
+    return np.concatenate([boxes, scores[kept, None]], axis=1).astype(np.float32)
 
 
 def postprocess(deltas: np.ndarray, scores: np.ndarray, anchors: np.ndarray, config: PostprocessConfig) -> np.ndarray:
@@ -46,5 +88,9 @@ def postprocess(deltas: np.ndarray, scores: np.ndarray, anchors: np.ndarray, con
     if candidates.size == 0:
         return np.zeros((0, 5), dtype=np.float32)
     boxes = decode(deltas[candidates], anchors[candidates])
+    if config.vote_iou is not None:
+        pooled = np.concatenate([boxes, scores[candidates, None]], axis=1)
+        return box_vote(pooled, config.nms_threshold, config.vote_iou, config.vote_min_score_ratio,
+                        config.vote_max_size, config.max_detections)
     kept = nms(boxes, scores[candidates], config.nms_threshold, config.max_detections)
     return np.concatenate([boxes[kept], scores[candidates][kept, None]], axis=1).astype(np.float32)

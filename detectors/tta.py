@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from detectors.boxes import box_area, mirror_boxes, nms, pairwise_iou
+from detectors.boxes import box_area, mirror_boxes
+from detectors.postprocess import box_vote
 
 #: Detects faces in a frame scaled by a factor (frame -> network input); returns (N, 5) boxes in the frame's pixels.
 ScaledDetector = Callable[[np.ndarray, float], np.ndarray]
@@ -47,23 +48,6 @@ class TestTimeAugmentation:
     def passes(self) -> int:
         """Network runs per frame."""
         return len(self.scales) * (2 if self.flip else 1)
-
-
-def box_vote(pooled: np.ndarray, nms_threshold: float, vote_iou: float) -> np.ndarray:
-    """NMS over pooled (N, 5) detections; each kept box becomes the score-weighted mean of the
-    pooled boxes with IoU >= ``vote_iou`` to it, keeping its own (highest) score. Sorted by score.
-
-    Boxes without area (clipped flat at the frame border) are dropped first: they overlap nothing,
-    not even themselves, so they would have no votes at all.
-    """
-    pooled = pooled[(pooled[:, 2] > pooled[:, 0]) & (pooled[:, 3] > pooled[:, 1])]
-    if len(pooled) == 0:
-        return np.zeros((0, 5), np.float32)
-    kept = nms(pooled[:, :4], pooled[:, 4], nms_threshold, max_keep=len(pooled))
-    overlaps = pairwise_iou(pooled[kept, :4], pooled[:, :4]) >= vote_iou
-    weights = overlaps * pooled[None, :, 4]
-    boxes = weights @ pooled[:, :4] / weights.sum(axis=1, keepdims=True)
-    return np.concatenate([boxes, pooled[kept, 4:5]], axis=1).astype(np.float32)
 
 
 def sizes_kept(detections: np.ndarray, relative_scale: float, normal_scale: float,

@@ -9,7 +9,8 @@ import pytest
 
 from detectors import load_detector
 from detectors.boxes import pairwise_iou
-from detectors.tta import TestTimeAugmentation, box_vote, detect_with_tta, mirror_boxes, sizes_kept
+from detectors.postprocess import box_vote
+from detectors.tta import TestTimeAugmentation, detect_with_tta, mirror_boxes, sizes_kept
 
 
 def test_mirror_boxes_maps_back_to_the_original_frame() -> None:
@@ -29,6 +30,20 @@ def test_box_vote_averages_overlapping_boxes_by_score_and_keeps_the_top_score() 
     np.testing.assert_allclose(merged[0], [0.25, 0.25, 10.25, 10.25, 0.9], atol=1e-6)
     np.testing.assert_allclose(merged[1], [50, 50, 60, 60, 0.8])
     assert box_vote(np.zeros((0, 5), np.float32), 0.4, 0.5).shape == (0, 5)
+
+
+def test_box_vote_ignores_neighbours_below_the_score_ratio() -> None:
+    pooled = np.array([[0, 0, 10, 10, 0.9], [1, 1, 11, 11, 0.3]], np.float32)
+    np.testing.assert_allclose(box_vote(pooled, 0.4, 0.5, min_score_ratio=0.5), [[0, 0, 10, 10, 0.9]])
+    np.testing.assert_allclose(box_vote(pooled, 0.4, 0.5, min_score_ratio=0.3)[0, 0], 0.25, atol=1e-6)
+
+
+def test_box_vote_leaves_boxes_from_max_size_up_alone() -> None:
+    small = np.array([[0, 0, 10, 10, 0.9], [1, 1, 11, 11, 0.3]], np.float32)
+    large = small * np.array([10, 10, 10, 10, 1], np.float32)  # 100 px: the same geometry, ten times larger
+    merged = box_vote(np.concatenate([small, large + 200 * np.array([1, 1, 1, 1, 0], np.float32)]), 0.4, 0.5,
+                      max_size=48)
+    np.testing.assert_allclose(merged[:, :4], [[0.25, 0.25, 10.25, 10.25], [200, 200, 300, 300]], atol=1e-5)
 
 
 def test_box_vote_drops_flat_boxes() -> None:

@@ -52,6 +52,7 @@ class TrainConfig:
     warmup_fraction: float = 0.03
     eval_every: int = 4
     eval_max_side: int = 1024
+    eval_min_side: int | None = None  # dev frames with a shorter long side are enlarged (match the export's --min-side)
     workers: int = 1
     threads: int = 2
     seed: int = 0
@@ -78,19 +79,23 @@ def load_matching_weights(model: nn.Module, state: dict[str, torch.Tensor]) -> t
 
 
 def evaluate_model(
-    model: nn.Module, family: ModelFamily, samples: Sequence[FaceSample], max_side: int
+    model: nn.Module, family: ModelFamily, samples: Sequence[FaceSample], max_side: int, min_side: int | None = None
 ) -> dict[str, dict[str, float]]:
-    """AP per size bucket of ``model`` on ``samples`` (score threshold 0.05, as for AP)."""
+    """AP per size bucket of ``model`` on ``samples`` (score threshold 0.05, as for AP).
+
+    Frames are scaled as :class:`ScalePolicy` with ``max_side`` and ``min_side`` does at inference.
+    """
     import cv2
 
     was_training = model.training
     forward = family.forward(model)
     post = PostprocessConfig(score_threshold=0.05)
     levels = family.levels(model)
+    policy = ScalePolicy(max_side=max_side, min_side=min_side)
     detections = []
     for sample in samples:
         image = cv2.imread(str(sample.image_path), cv2.IMREAD_COLOR)
-        detections.append(detect_frame(image, forward, levels, family.pad_multiple, ScalePolicy(max_side=max_side), post))
+        detections.append(detect_frame(image, forward, levels, family.pad_multiple, policy, post))
     model.train(was_training)
     return evaluate_detections(samples, detections)
 
@@ -192,7 +197,7 @@ def train(config: TrainConfig, log: Callable[[str], None] = print) -> Path:
         record.update({"lr": scheduler.get_last_lr()[0], "train_seconds": round(time.time() - started, 1)})
         is_last = epoch == config.epochs - 1
         if dev_samples and ((epoch + 1) % config.eval_every == 0 or is_last):
-            results = evaluate_model(evaluated, family, dev_samples, config.eval_max_side)
+            results = evaluate_model(evaluated, family, dev_samples, config.eval_max_side, config.eval_min_side)
             record["dev_ap"] = {
                 name: None if np.isnan(values["ap"]) else round(values["ap"], 4) for name, values in results.items()
             }
