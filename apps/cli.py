@@ -277,6 +277,7 @@ def train(
     ema_decay: Annotated[float, typer.Option("--ema-decay", min=0.0, max=0.9999, help="Evaluate, select and export an exponential moving average of the weights with this decay (e.g. 0.999; 0 = off).")] = 0.0,
     eval_every: Annotated[int, typer.Option("--eval-every", min=1, help="Dev AP every this many epochs (and after the last).")] = 4,
     eval_min_side: Annotated[Optional[int], typer.Option("--eval-min-side", min=1, help="Dev images with a shorter long side are enlarged to it for the dev AP; use the --min-side you will export with.", show_default=False)] = None,
+    eval_vote_max_size: Annotated[Optional[float], typer.Option("--eval-vote-max-size", min=1.0, help="Box voting below this size for the dev AP; use the --vote-max-size you will export with.", show_default=False)] = None,
     bf16: Annotated[bool, typer.Option("--bf16/--fp32", help="bfloat16 autocast + channels-last (about 2x faster on CPUs with AMX/AVX512-BF16).")] = True,
 ) -> None:
     """Train (or resume) a detector on Pascal VOC folders (needs the 'train' extra: torch)."""
@@ -291,7 +292,7 @@ def train(
         epochs=epochs, batch_size=batch_size, image_size=image_size, learning_rate=learning_rate,
         workers=workers, threads=threads, init_from=str(init_from) if init_from else None,
         background_weight=background_weight, giou_weight=giou_weight, das_probability=das_probability, bf16=bf16,
-        ema_decay=ema_decay, eval_every=eval_every, eval_min_side=eval_min_side,
+        ema_decay=ema_decay, eval_every=eval_every, eval_min_side=eval_min_side, eval_vote_max_size=eval_vote_max_size,
     )
     run_training(config, log=console.print)
 
@@ -303,6 +304,7 @@ def export(
     threshold: Annotated[Optional[float], typer.Option("--threshold", min=0.0, max=1.0, help="Recommended minimum score stored in the model (the default of detect/track).")] = None,
     low_threshold: Annotated[Optional[float], typer.Option("--low-threshold", min=0.0, max=1.0, help="Weaker score that may still extend a track, stored in the model.")] = None,
     min_side: Annotated[Optional[int], typer.Option("--min-side", min=0, help="Recommended minimum long side of the detector input stored in the model: smaller frames are enlarged to it.")] = None,
+    vote_max_size: Annotated[Optional[float], typer.Option("--vote-max-size", min=1.0, help="Stored in the model: merge each detected face smaller than this (px at the network input) with its confident overlapping candidates (box voting) instead of keeping NMS's box alone.", show_default=False)] = None,
 ) -> None:
     """Export a training checkpoint to ONNX (dynamic input size) for the runtime."""
     try:
@@ -311,7 +313,8 @@ def export(
         console.print(f"[red]error:[/red] export needs torch and onnx: pip install -e '.[train]' ({error})")
         raise typer.Exit(EXIT_USAGE) from None
     metadata = {key: str(value) for key, value in
-                (("score_threshold", threshold), ("low_score_threshold", low_threshold), ("min_input_side", min_side))
+                (("score_threshold", threshold), ("low_score_threshold", low_threshold), ("min_input_side", min_side),
+                 ("vote_max_size", vote_max_size))
                 if value is not None}
     path = export_trained(checkpoint, output, metadata)
     console.print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")

@@ -85,10 +85,8 @@ class RetinaFaceBaseline:
         self.name = "retinaface-mnet0.25"
         self.providers = self.session.get_providers()
         self.scale_policy = ScalePolicy(max_side=max_side, upscale=upscale)
-        # The reference implementation's post-processing: plain NMS, no box voting.
         self.post = PostprocessConfig(
-            score_threshold=score_threshold, pre_nms_top_k=5000, nms_threshold=nms_threshold, max_detections=750,
-            vote_iou=None,
+            score_threshold=score_threshold, pre_nms_top_k=5000, nms_threshold=nms_threshold, max_detections=750
         )
 
     def _forward(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -97,6 +97,8 @@ class OnnxFaceDetector:
             self.recommended_low_threshold = float(metadata.get("low_score_threshold", self.recommended_threshold / 2))
             #: Frames whose long side is shorter are enlarged to this (``min_input_side`` metadata; 0: never).
             self.recommended_min_side = int(metadata.get("min_input_side", "0"))
+            #: Box voting for boxes under this size (``vote_max_size`` metadata; None: plain NMS).
+            vote_max_size = float(metadata["vote_max_size"]) if metadata.get("vote_max_size") else None
         except ValueError as error:
             raise DetectorLoadError(f"{path}: unreadable metadata ({error})") from error
         self.providers = self.session.get_providers()
@@ -104,7 +106,7 @@ class OnnxFaceDetector:
         self.scale_policy = ScalePolicy(max_side=max_side, upscale=upscale, min_side=chosen_min_side or None)
         self.tta = tta
         threshold = self.recommended_threshold if score_threshold is None else score_threshold
-        self.post = PostprocessConfig(score_threshold=threshold, nms_threshold=nms_threshold)
+        self.post = PostprocessConfig(score_threshold=threshold, nms_threshold=nms_threshold, vote_max_size=vote_max_size)
         self._input_name = self.session.get_inputs()[0].name
 
     @property

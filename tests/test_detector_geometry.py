@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -246,22 +247,23 @@ def test_postprocess_threshold_and_sorting() -> None:
 def test_postprocess_applies_deltas_and_nms() -> None:
     anchors = np.array([[50, 50, 20, 20], [52, 50, 20, 20]], dtype=np.float32)
     deltas = np.array([[2.5, 0, 0, 0], [0, 0, 0, 0]], dtype=np.float32)
-    plain = PostprocessConfig(score_threshold=0.1, vote_iou=None)
-    out = postprocess(deltas, np.array([0.9, 0.8], np.float32), anchors, plain)
+    out = postprocess(deltas, np.array([0.9, 0.8], np.float32), anchors, PostprocessConfig(score_threshold=0.1))
     np.testing.assert_allclose(out, [[45, 40, 65, 60, 0.9]], rtol=1e-6)  # second box (IoU 0.74) suppressed
 
 
-def test_postprocess_votes_by_default_with_confident_neighbours_only() -> None:
+def test_postprocess_box_voting_with_confident_neighbours_below_the_size_limit() -> None:
     anchors = np.array([[50, 50, 20, 20], [52, 50, 20, 20], [51, 50, 20, 20]], dtype=np.float32)
     deltas = np.zeros((3, 4), np.float32)
     scores = np.array([0.9, 0.6, 0.1], np.float32)  # the third is below 0.3 x 0.9: no vote
-    out = postprocess(deltas, scores, anchors, PostprocessConfig(score_threshold=0.05))
+    voting = PostprocessConfig(score_threshold=0.05, vote_max_size=48)
+    out = postprocess(deltas, scores, anchors, voting)
     # (40*0.9 + 42*0.6) / 1.5 = 40.8 for x1; the box keeps the top score.
     np.testing.assert_allclose(out, [[40.8, 40, 60.8, 60, 0.9]], rtol=1e-6)
-    out = postprocess(deltas, scores, anchors, PostprocessConfig(score_threshold=0.05, vote_min_score_ratio=0.0))
+    out = postprocess(deltas, scores, anchors, dataclasses.replace(voting, vote_min_score_ratio=0.0))
     np.testing.assert_allclose(out[0, 0], (40 * 0.9 + 42 * 0.6 + 41 * 0.1) / 1.6, rtol=1e-6)
-    out = postprocess(deltas, scores, anchors, PostprocessConfig(score_threshold=0.05, vote_max_size=20))
-    np.testing.assert_allclose(out, [[40, 40, 60, 60, 0.9]], rtol=1e-6)  # 20 px boxes: not voted
+    for plain in (dataclasses.replace(voting, vote_max_size=20), PostprocessConfig(score_threshold=0.05)):
+        out = postprocess(deltas, scores, anchors, plain)  # 20 px boxes not below the limit / no voting
+        np.testing.assert_allclose(out, [[40, 40, 60, 60, 0.9]], rtol=1e-6)
 
 
 def test_postprocess_top_k_and_max_detections() -> None:

@@ -164,6 +164,22 @@ def test_small_frames_are_enlarged_to_the_recommended_side(exported_faceboxes, m
     np.testing.assert_array_equal(unenlarged.detect(frame), plain.detect(frame))
 
 
+def test_models_asking_for_box_voting_get_it(exported_faceboxes, tmp_path: Path) -> None:
+    proto = onnx.load(str(exported_faceboxes("small").path))
+    entry = proto.metadata_props.add()
+    entry.key, entry.value = "vote_max_size", "1000"
+    path = tmp_path / "faceboxes-voting.onnx"
+    onnx.save(proto, str(path))
+    voting = load_detector(path, score_threshold=0.1, threads=1)
+    plain = load_detector(exported_faceboxes("small").path, score_threshold=0.1, threads=1)
+    assert voting.post.vote_max_size == 1000.0 and plain.post.vote_max_size is None
+    frame = _noise((200, 280, 3), seed=11)
+    voted, kept = voting.detect(frame), plain.detect(frame)
+    # voting keeps NMS's faces and scores and only moves boxes
+    np.testing.assert_array_equal(voted[:, 4], kept[:, 4])
+    assert not np.allclose(voted[:, :4], kept[:, :4])
+
+
 def test_grayscale_and_bgra_equal_their_bgr_conversion(detector: OnnxFaceDetector) -> None:
     gray = _noise((150, 210), seed=5)
     bgr = cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR)

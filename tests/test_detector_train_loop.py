@@ -120,6 +120,23 @@ def test_exported_checkpoint_runs_in_the_runtime(one_epoch_run: tuple[Path, list
     assert detections.ndim == 2 and detections.shape[1] == 5 and detections.dtype == np.float32
 
 
+def test_export_command_stores_the_recommended_settings(one_epoch_run: tuple[Path, list[str]], tmp_path: Path) -> None:
+    from cli_helpers import run_cli
+
+    from detectors import load_detector
+
+    run_dir, _ = one_epoch_run
+    output = tmp_path / "recommended.onnx"
+    result = run_cli("export", str(run_dir / "best.pt"), "--output", str(output), "--threshold", "0.45",
+                     "--low-threshold", "0.2", "--min-side", "320", "--vote-max-size", "48")
+    assert result.code == 0, result.stderr
+    detector = load_detector(output, threads=1)
+    assert (detector.score_threshold, detector.recommended_low_threshold) == (0.45, 0.2)
+    assert detector.recommended_min_side == 320 and detector.post.vote_max_size == 48.0
+    chosen = load_detector(output, threads=1, score_threshold=0.7)
+    assert chosen.score_threshold == 0.7 and chosen.post.vote_max_size == 48.0  # the user's threshold, the model's voting
+
+
 class _Interrupted(Exception):
     pass
 

@@ -53,6 +53,7 @@ class TrainConfig:
     eval_every: int = 4
     eval_max_side: int = 1024
     eval_min_side: int | None = None  # dev frames with a shorter long side are enlarged (match the export's --min-side)
+    eval_vote_max_size: float | None = None  # box voting below this size in the dev AP (match the export's --vote-max-size)
     workers: int = 1
     threads: int = 2
     seed: int = 0
@@ -79,17 +80,23 @@ def load_matching_weights(model: nn.Module, state: dict[str, torch.Tensor]) -> t
 
 
 def evaluate_model(
-    model: nn.Module, family: ModelFamily, samples: Sequence[FaceSample], max_side: int, min_side: int | None = None
+    model: nn.Module,
+    family: ModelFamily,
+    samples: Sequence[FaceSample],
+    max_side: int,
+    min_side: int | None = None,
+    vote_max_size: float | None = None,
 ) -> dict[str, dict[str, float]]:
     """AP per size bucket of ``model`` on ``samples`` (score threshold 0.05, as for AP).
 
-    Frames are scaled as :class:`ScalePolicy` with ``max_side`` and ``min_side`` does at inference.
+    Frames are scaled as :class:`ScalePolicy` with ``max_side`` and ``min_side`` does at inference;
+    ``vote_max_size`` is the post-processing's (:class:`PostprocessConfig`).
     """
     import cv2
 
     was_training = model.training
     forward = family.forward(model)
-    post = PostprocessConfig(score_threshold=0.05)
+    post = PostprocessConfig(score_threshold=0.05, vote_max_size=vote_max_size)
     levels = family.levels(model)
     policy = ScalePolicy(max_side=max_side, min_side=min_side)
     detections = []
@@ -197,7 +204,9 @@ def train(config: TrainConfig, log: Callable[[str], None] = print) -> Path:
         record.update({"lr": scheduler.get_last_lr()[0], "train_seconds": round(time.time() - started, 1)})
         is_last = epoch == config.epochs - 1
         if dev_samples and ((epoch + 1) % config.eval_every == 0 or is_last):
-            results = evaluate_model(evaluated, family, dev_samples, config.eval_max_side, config.eval_min_side)
+            results = evaluate_model(
+                evaluated, family, dev_samples, config.eval_max_side, config.eval_min_side, config.eval_vote_max_size
+            )
             record["dev_ap"] = {
                 name: None if np.isnan(values["ap"]) else round(values["ap"], 4) for name, values in results.items()
             }
