@@ -1,4 +1,4 @@
-"""Vectorised box geometry: areas, pairwise IoU, mirroring and non-maximum suppression."""
+"""Vectorised box geometry: areas, IoU, mirroring, candidate pairing and non-maximum suppression."""
 
 from __future__ import annotations
 
@@ -31,6 +31,31 @@ def pairwise_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     inter = wh[..., 0] * wh[..., 1]
     union = box_area(a)[:, None] + box_area(b)[None, :] - inter
     return inter / np.maximum(union, 1e-9)
+
+
+def paired_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU of each (N, 4) corner box in ``a`` with the box in the same row of ``b``: shape (N,)."""
+    wh = np.clip(np.minimum(a[:, 2:4], b[:, 2:4]) - np.maximum(a[:, 0:2], b[:, 0:2]), 0, None)
+    inter = wh[:, 0] * wh[:, 1]
+    return inter / np.maximum(box_area(a) + box_area(b) - inter, 1e-9)
+
+
+def close_pairs(heads: np.ndarray, boxes: np.ndarray, min_iou: float) -> tuple[np.ndarray, np.ndarray]:
+    """Index pairs ``(head, box)`` that may overlap with IoU >= ``min_iou`` (a superset; 0 < min_iou <= 1).
+
+    IoU >= t needs the left edges within ``(1 - t) / t`` of the head's width to the left and
+    ``1 - t`` of it to the right, so only that window of the boxes sorted by left edge is paired:
+    the cost grows with the pairs in the windows, not with ``len(heads) * len(boxes)``.
+    """
+    order = np.argsort(boxes[:, 0], kind="stable")
+    lefts = boxes[order, 0]
+    widths = heads[:, 2] - heads[:, 0]
+    low = np.searchsorted(lefts, heads[:, 0] - (1 - min_iou) / min_iou * widths, side="left")
+    high = np.searchsorted(lefts, heads[:, 0] + (1 - min_iou) * widths, side="right")
+    counts = high - low
+    head_index = np.repeat(np.arange(len(heads)), counts)
+    position = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts) + np.repeat(low, counts)
+    return head_index, order[position]
 
 
 def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float, max_keep: int = 750) -> np.ndarray:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from detectors.box_coding import decode
-from detectors.boxes import box_area, nms, pairwise_iou
+from detectors.boxes import box_area, close_pairs, nms, paired_iou
 
 
 @dataclass(frozen=True)
@@ -65,11 +65,15 @@ def box_vote(
     voted = np.ones(len(kept), bool) if max_size is None else np.sqrt(box_area(boxes)) < max_size
     if voted.any():
         heads = kept[voted]
-        voters = (pairwise_iou(candidates[heads, :4], candidates[:, :4]) >= vote_iou) & (
-            scores[None, :] >= min_score_ratio * scores[heads, None]
+        head, voter = close_pairs(candidates[heads, :4], candidates[:, :4], vote_iou)
+        votes = (paired_iou(candidates[heads[head], :4], candidates[voter, :4]) >= vote_iou) & (
+            scores[voter] >= min_score_ratio * scores[heads[head]]
         )
-        weights = voters * scores[None, :]
-        boxes[voted] = weights @ candidates[:, :4] / weights.sum(axis=1, keepdims=True)
+        head, voter = head[votes], voter[votes]
+        weight_sums = np.bincount(head, weights=scores[voter], minlength=len(heads))
+        boxes[voted] = np.stack(
+            [np.bincount(head, weights=scores[voter] * candidates[voter, side], minlength=len(heads))
+             for side in range(4)], axis=1) / weight_sums[:, None]
     return np.concatenate([boxes, scores[kept, None]], axis=1).astype(np.float32)
 
 

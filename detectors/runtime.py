@@ -14,7 +14,6 @@ from detectors.preprocess import to_bgr
 from detectors.providers import choose_providers
 from detectors.tta import TestTimeAugmentation, detect_with_tta
 
-
 #: Minimum face score of models whose metadata recommends none.
 DEFAULT_THRESHOLD = 0.5
 

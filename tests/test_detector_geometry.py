@@ -10,7 +10,7 @@ import pytest
 
 from detectors.anchors import AnchorLevel, feature_map_size, generate_anchors
 from detectors.box_coding import centers_to_corners, corners_to_centers, decode, encode
-from detectors.boxes import box_area, nms, pairwise_iou
+from detectors.boxes import box_area, close_pairs, nms, paired_iou, pairwise_iou
 from detectors.faceboxes.config import PAPER_LEVELS, SMALL_FACE_LEVELS, VARIANTS
 from detectors.postprocess import PostprocessConfig, postprocess
 
@@ -225,6 +225,29 @@ def test_nms_max_keep_and_empty_input() -> None:
     assert nms(boxes, scores, 0.4, max_keep=2).tolist() == [3, 4]
     empty = nms(np.zeros((0, 4), np.float32), np.zeros(0, np.float32), 0.4)
     assert empty.shape == (0,) and empty.dtype == np.int64
+
+
+def _random_boxes(rng: np.random.Generator, count: int) -> np.ndarray:
+    corners = rng.uniform(0, 1000, (count, 2))
+    return np.concatenate([corners, corners + rng.uniform(4, 60, (count, 2))], axis=1).astype(np.float32)
+
+
+def test_paired_iou_is_the_diagonal_of_pairwise_iou() -> None:
+    rng = np.random.default_rng(3)
+    a, b = _random_boxes(rng, 50), _random_boxes(rng, 50)
+    np.testing.assert_allclose(paired_iou(a, b), np.diag(pairwise_iou(a, b)), rtol=1e-6)
+
+
+@pytest.mark.parametrize("min_iou", [0.3, 0.6, 0.9])
+def test_close_pairs_contains_every_pair_reaching_the_iou(min_iou: float) -> None:
+    rng = np.random.default_rng(int(min_iou * 10))
+    heads, boxes = _random_boxes(rng, 80), _random_boxes(rng, 3000)
+    boxes[:80] = heads + rng.uniform(-3, 3, heads.shape).astype(np.float32)  # some near-duplicates
+    head, box = close_pairs(heads, boxes, min_iou)
+    found = set(zip(head.tolist(), box.tolist()))
+    needed = set(zip(*np.nonzero(pairwise_iou(heads, boxes) >= min_iou)))
+    assert needed and needed <= found
+    assert len(found) == len(head) < len(heads) * len(boxes) / 4  # no duplicates, a fraction of all pairs
 
 
 # ----------------------------------------------------------------------------------------- postprocess
