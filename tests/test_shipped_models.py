@@ -17,10 +17,10 @@ ROOT = Path(__file__).resolve().parents[1]
 DEV = ROOT.parent / "shared" / "data" / "faces" / "dev"
 
 #: Regression guard: AP each shipped detector must keep on ../shared/data/faces/dev at default
-#: settings, just under what the committed weights measure (FaceBoxes .892 / .738 / .474,
+#: settings, just under what the committed weights measure (FaceBoxes .896 / .745 / .516,
 #: AInnoFace .858 / .832 / .667). The product goals are tracked in the model cards, not asserted here.
 DEV_AP_FLOOR = {
-    "faceboxes": {">=64": 0.87, "32-64": 0.72, "16-32": 0.45},
+    "faceboxes": {">=64": 0.88, "32-64": 0.73, "16-32": 0.50},
     "ainnoface": {">=64": 0.83, "32-64": 0.81, "16-32": 0.64},
 }
 
