@@ -81,4 +81,5 @@ def detect_with_tta(
         if mirrored is not None:
             found.append(mirror_boxes(detect_at(mirrored, normal_scale * scale), width))
         passes.extend(sizes_kept(detections, scale, normal_scale, augmentation) for detections in found)
-    return box_vote(np.concatenate(passes).reshape(-1, 5), nms_threshold, augmentation.vote_iou)
+    pooled = np.concatenate(passes).reshape(-1, 5)
+    return box_vote(pooled, nms_threshold, augmentation.vote_iou, max_keep=len(pooled))
