@@ -17,10 +17,10 @@ ROOT = Path(__file__).resolve().parents[1]
 DEV = ROOT.parent / "shared" / "data" / "faces" / "dev"
 
 #: Regression guard: AP each shipped detector must keep on ../shared/data/faces/dev at default
-#: settings, just under what the committed weights measure (FaceBoxes .896 / .745 / .516,
+#: settings, just under what the committed weights measure (FaceBoxes .910 / .751 / .505,
 #: AInnoFace .858 / .832 / .667). The product goals are tracked in the model cards, not asserted here.
 DEV_AP_FLOOR = {
-    "faceboxes": {">=64": 0.88, "32-64": 0.73, "16-32": 0.50},
+    "faceboxes": {">=64": 0.89, "32-64": 0.74, "16-32": 0.49},
     "ainnoface": {">=64": 0.83, "32-64": 0.81, "16-32": 0.64},
 }
 
