@@ -278,6 +278,8 @@ def train(
     eval_every: Annotated[int, typer.Option("--eval-every", min=1, help="Dev AP every this many epochs (and after the last).")] = 4,
     eval_min_side: Annotated[Optional[int], typer.Option("--eval-min-side", min=1, help="Dev images with a shorter long side are enlarged to it for the dev AP; use the --min-side you will export with.", show_default=False)] = None,
     eval_vote_max_size: Annotated[Optional[float], typer.Option("--eval-vote-max-size", min=1.0, help="Box voting below this size for the dev AP; use the --vote-max-size you will export with.", show_default=False)] = None,
+    keep_epochs: Annotated[bool, typer.Option("--keep-epochs", help="Also save every epoch's weights as epoch_NNN.pt (to average them: python -m detectors.training.average).")] = False,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the weights' initialisation, the data order and the augmentation.")] = 0,
     bf16: Annotated[bool, typer.Option("--bf16/--fp32", help="bfloat16 autocast + channels-last (about 2x faster on CPUs with AMX/AVX512-BF16).")] = True,
 ) -> None:
     """Train (or resume) a detector on Pascal VOC folders (needs the 'train' extra: torch)."""
@@ -293,6 +295,7 @@ def train(
         workers=workers, threads=threads, init_from=str(init_from) if init_from else None,
         background_weight=background_weight, giou_weight=giou_weight, das_probability=das_probability, bf16=bf16,
         ema_decay=ema_decay, eval_every=eval_every, eval_min_side=eval_min_side, eval_vote_max_size=eval_vote_max_size,
+        keep_epochs=keep_epochs, seed=seed,
     )
     run_training(config, log=console.print)
 

@@ -137,6 +137,23 @@ def test_export_command_stores_the_recommended_settings(one_epoch_run: tuple[Pat
     assert chosen.score_threshold == 0.7 and chosen.post.vote_max_size == 48.0  # the user's threshold, the model's voting
 
 
+def test_kept_epochs_average_into_an_exportable_checkpoint(voc_data: Path, tmp_path: Path) -> None:
+    from detectors import load_detector
+    from detectors.training.average import average_checkpoints
+    from detectors.training.families import export_trained
+
+    run_dir = tmp_path / "run"
+    train(_config(run_dir, voc_data, epochs=2, keep_epochs=True, eval_every=2), log=lambda _: None)
+    kept = sorted(run_dir.glob("epoch_*.pt"))
+    assert [path.name for path in kept] == ["epoch_000.pt", "epoch_001.pt"]
+    last = torch.load(run_dir / "last.pt", weights_only=True)
+    assert all(torch.equal(last["model"][name], tensor)
+               for name, tensor in torch.load(kept[1], weights_only=True)["model"].items())
+    torch.save(average_checkpoints(kept), tmp_path / "average.pt")
+    exported = export_trained(tmp_path / "average.pt", tmp_path / "average.onnx")
+    assert load_detector(exported, threads=1).detect(np.zeros((96, 128, 3), np.uint8)).shape[1] == 5
+
+
 class _Interrupted(Exception):
     pass
 

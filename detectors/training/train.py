@@ -1,8 +1,8 @@
 """Resumable training loop for the detectors, with per-epoch logging and dev-set AP.
 
-Checkpoints (``last.pt`` every epoch, ``best.pt`` at the best dev score) and the JSON-lines log
-``log.jsonl`` are written to the run folder; running the same command again resumes from
-``last.pt``. With ``ema_decay`` > 0 the dev AP, ``best.pt`` and hence the export use an
+Checkpoints (``last.pt`` every epoch, ``best.pt`` at the best dev score, with ``keep_epochs``
+also ``epoch_NNN.pt``) and the JSON-lines log ``log.jsonl`` are written to the run folder;
+running the same command again resumes from ``last.pt``. With ``ema_decay`` > 0 the dev AP, ``best.pt`` and hence the export use an
 exponential moving average of the weights (``detectors.training.ema``); ``last.pt`` holds both.
 Checkpoints hold only tensors and plain values, so they load with
 ``torch.load(..., weights_only=True)``.
@@ -54,6 +54,7 @@ class TrainConfig:
     eval_max_side: int = 1024
     eval_min_side: int | None = None  # dev frames with a shorter long side are enlarged (match the export's --min-side)
     eval_vote_max_size: float | None = None  # box voting below this size in the dev AP (match the export's --vote-max-size)
+    keep_epochs: bool = False  # also save the evaluated weights of every epoch as epoch_NNN.pt (for averaging)
     workers: int = 1
     threads: int = 2
     seed: int = 0
@@ -225,6 +226,9 @@ def train(config: TrainConfig, log: Callable[[str], None] = print) -> Path:
             **family.checkpoint_extras(model),
             **({"ema": average.state_dict()} if average is not None else {}),
         }
+        if config.keep_epochs:
+            torch.save({"model": evaluated.state_dict(), "epoch": epoch, "config": asdict(config),
+                        **family.checkpoint_extras(model)}, run_dir / f"epoch_{epoch:03d}.pt")
         torch.save(state, run_dir / "last.pt.tmp")
         (run_dir / "last.pt.tmp").replace(last_path)
         with open(run_dir / "log.jsonl", "a") as handle:
