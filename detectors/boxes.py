@@ -7,9 +7,9 @@ import numpy as np
 
 
 def box_area(boxes: np.ndarray) -> np.ndarray:
-    """Areas of (N, 4) corner boxes (zero for degenerate boxes)."""
-    wh = np.clip(boxes[:, 2:4] - boxes[:, 0:2], 0, None)
-    return wh[:, 0] * wh[:, 1]
+    """Areas of (..., 4) corner boxes (zero for degenerate boxes)."""
+    wh = np.clip(boxes[..., 2:4] - boxes[..., 0:2], 0, None)
+    return wh[..., 0] * wh[..., 1]
 
 
 def mirror_boxes(detections: np.ndarray, width: int) -> np.ndarray:
@@ -23,21 +23,21 @@ def mirror_boxes(detections: np.ndarray, width: int) -> np.ndarray:
     return mirrored
 
 
+def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU of (..., 4) corner boxes ``a`` and ``b`` broadcast against each other."""
+    wh = np.clip(np.minimum(a[..., 2:4], b[..., 2:4]) - np.maximum(a[..., 0:2], b[..., 0:2]), 0, None)
+    inter = wh[..., 0] * wh[..., 1]
+    return inter / np.maximum(box_area(a) + box_area(b) - inter, 1e-9)
+
+
 def pairwise_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """IoU matrix (N, M) between (N, 4) and (M, 4) corner boxes."""
-    top_left = np.maximum(a[:, None, 0:2], b[None, :, 0:2])
-    bottom_right = np.minimum(a[:, None, 2:4], b[None, :, 2:4])
-    wh = np.clip(bottom_right - top_left, 0, None)
-    inter = wh[..., 0] * wh[..., 1]
-    union = box_area(a)[:, None] + box_area(b)[None, :] - inter
-    return inter / np.maximum(union, 1e-9)
+    return _iou(a[:, None, :], b[None, :, :])
 
 
 def paired_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """IoU of each (N, 4) corner box in ``a`` with the box in the same row of ``b``: shape (N,)."""
-    wh = np.clip(np.minimum(a[:, 2:4], b[:, 2:4]) - np.maximum(a[:, 0:2], b[:, 0:2]), 0, None)
-    inter = wh[:, 0] * wh[:, 1]
-    return inter / np.maximum(box_area(a) + box_area(b) - inter, 1e-9)
+    return _iou(a, b)
 
 
 def close_pairs(heads: np.ndarray, boxes: np.ndarray, min_iou: float) -> tuple[np.ndarray, np.ndarray]:

@@ -66,8 +66,9 @@ def box_vote(
     if voted.any():
         heads = kept[voted]
         head, voter = close_pairs(candidates[heads, :4], candidates[:, :4], vote_iou)
-        votes = (paired_iou(candidates[heads[head], :4], candidates[voter, :4]) >= vote_iou) & (
-            scores[voter] >= min_score_ratio * scores[heads[head]]
+        voted_for = heads[head]
+        votes = (paired_iou(candidates[voted_for, :4], candidates[voter, :4]) >= vote_iou) & (
+            scores[voter] >= min_score_ratio * scores[voted_for]
         )
         head, voter = head[votes], voter[votes]
         weight_sums = np.bincount(head, weights=scores[voter], minlength=len(heads))

@@ -2,10 +2,10 @@
 
 Checkpoints (``last.pt`` every epoch, ``best.pt`` at the best dev score, with ``keep_epochs``
 also ``epoch_NNN.pt``) and the JSON-lines log ``log.jsonl`` are written to the run folder;
-running the same command again resumes from ``last.pt``. With ``ema_decay`` > 0 the dev AP, ``best.pt`` and hence the export use an
-exponential moving average of the weights (``detectors.training.ema``); ``last.pt`` holds both.
-Checkpoints hold only tensors and plain values, so they load with
-``torch.load(..., weights_only=True)``.
+running the same command again resumes from ``last.pt``. With ``ema_decay`` > 0 the dev AP,
+``best.pt`` and hence the export use an exponential moving average of the weights
+(``detectors.training.ema``); ``last.pt`` holds both. Checkpoints hold only tensors and plain
+values, so they load with ``torch.load(..., weights_only=True)``.
 """
 
 from __future__ import annotations
@@ -204,6 +204,9 @@ def train(config: TrainConfig, log: Callable[[str], None] = print) -> Path:
         record.update({f"{name}_loss": total / steps_per_epoch for name, total in totals.items() if name != "total"})
         record.update({"lr": scheduler.get_last_lr()[0], "train_seconds": round(time.time() - started, 1)})
         is_last = epoch == config.epochs - 1
+        # The evaluated weights as best.pt and epoch_NNN.pt store them.
+        weights = {"model": evaluated.state_dict(), "epoch": epoch, "config": asdict(config),
+                   **family.checkpoint_extras(model)}
         if dev_samples and ((epoch + 1) % config.eval_every == 0 or is_last):
             results = evaluate_model(
                 evaluated, family, dev_samples, config.eval_max_side, config.eval_min_side, config.eval_vote_max_size
@@ -215,8 +218,7 @@ def train(config: TrainConfig, log: Callable[[str], None] = print) -> Path:
             record["selection_score"] = round(score, 4)
             if score > best_score:
                 best_score = score
-                torch.save({"model": evaluated.state_dict(), "epoch": epoch, "dev_ap": record["dev_ap"],
-                            "config": asdict(config), **family.checkpoint_extras(model)}, run_dir / "best.pt")
+                torch.save({**weights, "dev_ap": record["dev_ap"]}, run_dir / "best.pt")
         state = {
             "model": model.state_dict(),
             "optimizer": optimizer.state_dict(),
@@ -227,8 +229,7 @@ def train(config: TrainConfig, log: Callable[[str], None] = print) -> Path:
             **({"ema": average.state_dict()} if average is not None else {}),
         }
         if config.keep_epochs:
-            torch.save({"model": evaluated.state_dict(), "epoch": epoch, "config": asdict(config),
-                        **family.checkpoint_extras(model)}, run_dir / f"epoch_{epoch:03d}.pt")
+            torch.save(weights, run_dir / f"epoch_{epoch:03d}.pt")
         torch.save(state, run_dir / "last.pt.tmp")
         (run_dir / "last.pt.tmp").replace(last_path)
         with open(run_dir / "log.jsonl", "a") as handle:
