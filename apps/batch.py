@@ -10,8 +10,10 @@ import time
 from pathlib import Path
 from typing import Protocol
 
-from rich.console import Console
+from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, RenderResult
 from rich.markup import escape
+from rich.padding import Padding
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -21,7 +23,6 @@ from rich.progress import (
     TextColumn,
     TimeRemainingColumn,
 )
-from rich.table import Table
 from rich.text import Text
 
 from apps.discovery import VideoInput
@@ -149,24 +150,77 @@ def failure_line(result: VideoResult) -> str:
     return printable(f"{result.status}: {message}")
 
 
-def summary_table(results: list[VideoResult]) -> Table:
-    """A rich table with one row per input (file names are shown literally, never as rich markup)."""
-    table = Table(title="FaceTrack summary")
-    for column in ("input", "status", "frames", "fps", "tracks", "faces", "crops", "output"):
-        table.add_column(column, overflow="fold")
-    for result in results:
-        colour = "green" if result.ok else ("yellow" if result.status in ("interrupted", "incomplete") else "red")
-        status = Text(result.status, style=colour)
-        if result.message:
-            status.append("\n" + printable(result.message))
-        table.add_row(
-            Text(printable(result.input)),
-            status,
-            str(result.frames),
-            f"{result.processing_fps:.1f}",
-            str(result.tracks),
-            str(result.faces_detected),
-            str(result.crops_saved),
-            Text(printable(result.output_dir)),
-        )
-    return table
+#: Columns of the summary table; the first two are left-aligned, the counts right-aligned.
+SUMMARY_COLUMNS = ("input", "status", "frames", "fps", "tracks", "faces", "crops")
+_GAP = "  "
+
+
+def output_name(result: VideoResult, output_root: Path) -> str:
+    """The name the outputs of ``result`` use: its folder below ``output_root`` (``sub/clip``), or the
+    input as given when it has no output folder (a skipped argument)."""
+    try:
+        return Path(result.output_dir).relative_to(output_root).as_posix() if result.output_dir else result.input
+    except ValueError:  # an output folder elsewhere: show it whole
+        return result.output_dir
+
+
+def _status_style(result: VideoResult) -> str:
+    """Colour of a status: green when complete, yellow when partly done, red otherwise."""
+    if result.ok:
+        return "green"
+    return "yellow" if result.status in ("interrupted", "incomplete") else "red"
+
+
+def _cells(result: VideoResult, output_root: Path) -> list[str]:
+    """The row of one input, as text."""
+    counts = (result.frames, f"{result.processing_fps:.1f}", result.tracks, result.faces_detected, result.crops_saved)
+    return [printable(output_name(result, output_root)), result.status, *map(str, counts)]
+
+
+def _padding(cell: str, width: int) -> str:
+    """The spaces that fill ``cell`` to ``width`` terminal cells (wide characters take two)."""
+    return " " * max(width - cell_len(cell), 0)
+
+
+def _line(cells: list[str], widths: list[int], status_style: str = "") -> Text:
+    """One aligned line: the name and status left-aligned, the counts right-aligned."""
+    line = Text(cells[0] + _padding(cells[0], widths[0]) + _GAP)
+    line.append(cells[1] + _padding(cells[1], widths[1]), style=status_style)
+    for cell, width in zip(cells[2:], widths[2:]):
+        line.append(_GAP + _padding(cell, width) + cell)
+    return line
+
+
+class SummaryTable:
+    """The end-of-run summary: the output root once, then one line per input named as its outputs are,
+    and a message (the reason of a failure, a note) on its own indented line under its row.
+
+    Plain aligned text, so it stays readable at 80 columns and in log files; a name too long for the
+    width goes on a line of its own above its row. File names are shown literally, never as markup.
+    """
+
+    def __init__(self, results: list[VideoResult], output_root: Path) -> None:
+        self.results = results
+        self.output_root = output_root
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        rows = [_cells(result, self.output_root) for result in self.results]
+        widths = [max(map(cell_len, column)) for column in zip(SUMMARY_COLUMNS, *rows)]
+        room = options.max_width - sum(widths[1:]) - len(_GAP) * (len(widths) - 1)
+        widths[0] = max((cell_len(cells[0]) for cells in rows if cell_len(cells[0]) <= room), default=0)
+        widths[0] = max(widths[0], len(SUMMARY_COLUMNS[0]))
+        yield Text("FaceTrack summary", style="bold")
+        yield Text(f"outputs in {printable(self.output_root)}")
+        yield Text(_line(list(SUMMARY_COLUMNS), widths).plain, style="bold")
+        for result, cells in zip(self.results, rows):
+            if cell_len(cells[0]) > widths[0]:
+                yield Text(cells[0])
+                cells[0] = ""
+            yield _line(cells, widths, _status_style(result))
+            if result.message:
+                yield Padding(Text(printable(result.message), style=_status_style(result)), (0, 0, 0, len(_GAP)), expand=False)
+
+
+def summary_table(results: list[VideoResult], output_root: Path) -> SummaryTable:
+    """The summary of a run, to print with a rich console (see :class:`SummaryTable`)."""
+    return SummaryTable(results, output_root)

@@ -108,6 +108,7 @@ def track(
     display: Annotated[Optional[bool], typer.Option("--display/--no-display", help="Show a live window (default: on for --webcam/--stream when a screen is available).", show_default=False)] = None,
     recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Also process videos in subfolders.")] = False,
     duration: Annotated[Optional[float], typer.Option("--duration", help="Live mode: stop after this many seconds.")] = None,
+    every_frame: Annotated[bool, typer.Option("--every-frame", help="Live mode: process every frame of the stream in order, as for a file, instead of skipping the frames that arrive while one is processed (for file-like URLs and recordings served faster than real time).")] = False,
     max_age: Annotated[float, typer.Option("--max-age", help="Seconds a lost face is remembered so it gets its id back.")] = TrackerConfig().max_age_seconds,
     max_side: MaxSideOption = 1024,
     min_side: MinSideOption = None,
@@ -147,7 +148,7 @@ def track(
     for result in skipped:
         console.print(failure_line(result), style="red", markup=False, highlight=False)
     if live_device is None and not inputs:
-        Console().print(summary_table(skipped))
+        Console().print(summary_table(skipped, output))
         raise typer.Exit(EXIT_FAILED_ITEMS)
     if engine is Engine.ray and live_device is None:
         _require_ray()
@@ -171,7 +172,8 @@ def track(
     processes = 1 if options.display else workers or default_workers(len(inputs))
     with StopSignals() as signals:
         if live_device is not None:
-            results = [run_live(live_device, output, loaded.detect, options, signals.event, duration=duration)]
+            results = [run_live(live_device, output, loaded.detect, options, signals.event, duration=duration,
+                                every_frame=every_frame)]
             if not results[0].ok:
                 console.print(failure_line(results[0]), style="red", markup=False, highlight=False)
         elif engine is Engine.ray:
@@ -181,7 +183,7 @@ def track(
                                                  signals.event, console)
         else:
             results = process_batch(inputs, output, loaded.detect, options, signals.event, console, extra)
-    Console().print(summary_table(skipped + results))
+    Console().print(summary_table(skipped + results, output))
     if signals.exit_code is not None:
         raise typer.Exit(signals.exit_code)
     if problems or any(not result.ok for result in results):

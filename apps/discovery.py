@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+#: The files a folder run picks up (case-insensitive): containers, animated GIFs and raw streams FFmpeg reads.
 VIDEO_EXTENSIONS = frozenset(
-    {".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".flv", ".ts", ".mts", ".3gp"}
+    {".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".flv", ".ts", ".mts", ".3gp",
+     ".m2ts", ".mxf", ".vob", ".dv", ".ogv", ".y4m", ".gif", ".264", ".h264", ".265", ".h265", ".hevc"}
 )
 #: The videos FaceTrack writes into each output folder (final and temporary name).
 OUTPUT_VIDEO_NAMES = frozenset({"annotated.mp4", "annotated.partial.mp4"})

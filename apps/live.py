@@ -37,21 +37,27 @@ def run_live(
     duration: float | None = None,
     capture_factory: Callable[[Any], Capture] | None = None,
     open_timeout: float = 10.0,
+    every_frame: bool = False,
 ) -> VideoResult:
-    """Track faces from a camera index or stream URL until stopped (signal, ``q``, ``duration``).
+    """Track faces from a camera index or stream URL until stopped (signal, ``q``, ``duration``)
+    or until the stream ends.
 
     The outputs are those of a file input, in ``output_root/<webcamN|stream>-<time>/``.
-    A camera that cannot be opened, or stops delivering frames, is reported in the result
-    (``capture_factory`` defaults to ``cv2.VideoCapture``).
+    A camera that cannot be opened, stops delivering frames, or a stream that stops answering is
+    reported in the result as ``failed``; a stream that reaches its end is ``complete``
+    (``capture_factory`` defaults to ``cv2.VideoCapture``). Frames that arrive while the previous
+    one is processed are skipped, unless ``every_frame``: then every frame is processed in order.
     """
     folder = output_root / live_output_name(device)
     try:
-        source = LiveSource(device, capture_factory=capture_factory, open_timeout=open_timeout)
+        source = LiveSource(device, capture_factory=capture_factory, open_timeout=open_timeout,
+                            every_frame=every_frame)
     except SourceError as error:
         return VideoResult(input=live_label(device), output_dir=str(folder), status="failed", message=str(error))
     timer = _stop_after(stop, duration) if duration else None
     try:
-        result = track_source(source, source.info, folder, detect, options, live=True, stop=stop)
+        result = track_source(source, source.info, folder, detect, options, live=True, stop=stop,
+                              every_frame=every_frame)
     finally:
         source.close()
         if timer is not None:

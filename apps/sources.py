@@ -1,10 +1,11 @@
-"""Frame sources: video files (every frame, in order) and live cameras/streams (newest frame only)."""
+"""Frame sources: video files (every frame, in order) and live cameras/streams (newest frame, or every frame)."""
 
 from __future__ import annotations
 
 import itertools
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -181,13 +182,20 @@ class VideoFileSource:
 
 
 class LiveSource:
-    """A camera or stream read by a background thread that keeps only the newest frame.
+    """A camera or stream read by a background thread.
 
-    Iterating yields each new frame once; stale frames are dropped, so whoever consumes the
-    frames always works on the most recent one and latency stays near one frame period.
-    Iteration ends when :meth:`close` is called or the device stops delivering frames for
-    ``stall_timeout`` seconds. :attr:`last_frame_time` is the capture time (seconds since opening)
-    of the frame yielded last.
+    By default only the newest frame is kept: stale frames are dropped (counted in :attr:`dropped`),
+    so whoever consumes the frames always works on the most recent one and latency stays near one
+    frame period. With ``every_frame`` the reader waits for the consumer instead (up to
+    ``buffer_frames`` frames in hand) and no frame is dropped: the way to read a file-like URL whose
+    server delivers faster than real time.
+
+    Iteration ends when :meth:`close` is called or a stream URL reaches its end (:attr:`ended`
+    becomes True). It raises :class:`SourceError` when no frame arrives for ``stall_timeout``
+    seconds (the source stopped answering), when a camera index stops delivering frames (a camera
+    has no end), or when a stream ends before its first frame. :attr:`last_frame_time` is the
+    capture time (seconds since opening) of the frame yielded last; with ``every_frame``, its
+    position in the stream (frame index / fps), as for a file.
     """
 
     def __init__(
@@ -196,16 +204,21 @@ class LiveSource:
         capture_factory: Callable[[Any], Capture] | None = None,
         open_timeout: float = 10.0,
         stall_timeout: float = 5.0,
+        every_frame: bool = False,
+        buffer_frames: int = 32,
     ) -> None:
         self.device = device
         self.stall_timeout = stall_timeout
+        self.every_frame = every_frame
         self.dropped = 0
+        self.ended = False
+        self._capacity = buffer_frames if every_frame else 1
         self._capture = _open_with_timeout(capture_factory or cv2.VideoCapture, device, open_timeout)
         self.info = _describe(self._capture, live_label(device))
         self._condition = threading.Condition()
-        self._latest: np.ndarray | None = None
-        self._latest_time = 0.0
+        self._pending: deque[tuple[np.ndarray, float]] = deque()
         self._closed = threading.Event()
+        self._finished = False
         self._failed: str | None = None
         self.last_frame_time: float | None = None
         self._started = time.monotonic()
@@ -213,40 +226,72 @@ class LiveSource:
         self._reader.start()
 
     def _read_loop(self) -> None:
+        delivered = 0
         try:
             while not self._closed.is_set():
                 ok, frame = self._capture.read()
                 if not ok or frame is None or frame.size == 0:
-                    with self._condition:
-                        self._failed = "the device stopped delivering frames"
-                        self._condition.notify_all()
+                    self._finish(self._stop_reason(delivered))
                     return
-                with self._condition:
-                    if self._latest is not None:
-                        self.dropped += 1
-                    self._latest = frame
-                    self._latest_time = time.monotonic() - self._started
-                    self._condition.notify_all()
+                self._hand_on(frame, time.monotonic() - self._started)
+                delivered += 1
         finally:
             self._capture.release()
 
+    def _stop_reason(self, delivered: int) -> str | None:
+        """Why reading stopped: None for a stream that reached its end, else the failure."""
+        if isinstance(self.device, int):
+            return "the device stopped delivering frames"
+        return None if delivered else "the stream ended before its first frame"
+
+    def _finish(self, failure: str | None) -> None:
+        """Record the end of the frames (``failure`` None: a normal end of stream)."""
+        with self._condition:
+            self._finished, self._failed = True, failure
+            self._condition.notify_all()
+
+    def _hand_on(self, frame: np.ndarray, captured: float) -> None:
+        """Queue a frame for the consumer: replace the waiting one, or (``every_frame``) wait for room."""
+        with self._condition:
+            while self.every_frame and len(self._pending) >= self._capacity:
+                if self._closed.is_set():
+                    return
+                self._condition.wait(0.1)
+            if len(self._pending) >= self._capacity:
+                self._pending.popleft()
+                self.dropped += 1
+            self._pending.append((frame, captured))
+            self._condition.notify_all()
+
+    def _next(self) -> tuple[np.ndarray, float] | None:
+        """The next frame and its capture time; None once the source ended or was closed."""
+        with self._condition:
+            deadline = time.monotonic() + self.stall_timeout
+            while not self._pending and not self._finished and not self._closed.is_set():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    reason = f"no frame for {self.stall_timeout:g} s (the source stopped answering)"
+                    raise SourceError(self.info.name, reason)
+                self._condition.wait(min(remaining, 0.1))
+            if self._closed.is_set():
+                return None
+            if self._pending:
+                item = self._pending.popleft()
+                self._condition.notify_all()
+                return item
+        if self._failed is not None:
+            raise SourceError(self.info.name, self._failed)
+        self.ended = True
+        return None
+
     def __iter__(self) -> Iterator[np.ndarray]:
-        while not self._closed.is_set():
-            with self._condition:
-                deadline = time.monotonic() + self.stall_timeout
-                while self._latest is None and self._failed is None and not self._closed.is_set():
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0:
-                        raise SourceError(self.info.name, f"no frame for {self.stall_timeout:g} s")
-                    self._condition.wait(min(remaining, 0.1))
-                frame, self._latest = self._latest, None
-                captured = self._latest_time
-                failed = self._failed
-            if frame is not None:
-                self.last_frame_time = captured
-                yield as_bgr(frame)
-            elif failed is not None:
-                raise SourceError(self.info.name, failed)
+        for index in itertools.count():
+            item = self._next()
+            if item is None:
+                return
+            frame, captured = item
+            self.last_frame_time = index / self.info.fps if self.every_frame else captured
+            yield as_bgr(frame)
 
     def close(self) -> None:
         """Stop reading (idempotent); the device is released by the reader thread."""

@@ -44,7 +44,8 @@ class VideoResult:
 
     ``status`` is ``complete``, ``interrupted``, ``incomplete`` (the input ended early: truncated
     file), ``failed``, or ``skipped`` (a command-line argument that yields no video, e.g. a missing
-    path); ``message`` explains everything but ``complete``.
+    path); ``message`` explains everything but ``complete`` (for a live run it may also note that the
+    stream ended and why frames were skipped).
     """
 
     input: str
@@ -195,6 +196,16 @@ def _check_completeness(result: VideoResult, info: SourceInfo, live: bool) -> No
         )
 
 
+def _live_note(result: VideoResult, frames: Any) -> str:
+    """How a live run ended normally: whether the stream reached its end, and why frames were skipped."""
+    notes = ["the stream ended"] if getattr(frames, "ended", False) else []
+    if result.frames_dropped:
+        total = result.frames + result.frames_dropped
+        notes.append(f"{result.frames_dropped} of {total} frames skipped to stay live (they arrived faster than "
+                     "they were processed; --every-frame processes every frame)")
+    return "; ".join(notes)
+
+
 def track_source(
     frames: Any,
     info: SourceInfo,
@@ -206,10 +217,13 @@ def track_source(
     on_frame: Callable[[int], None] | None = None,
     extra_summary: dict[str, Any] | None = None,
     audio_from: Path | None = None,
+    every_frame: bool = False,
 ) -> VideoResult:
     """Run the pipeline over ``frames`` and write every output into ``folder``.
 
     ``audio_from`` is the input file whose audio goes into the annotated video (None: no audio).
+    ``live`` sources are processed newest frame first (frames that wait are skipped) unless
+    ``every_frame`` is set; either way a stop request ends a live run normally.
 
     Never raises for problems of this input: failures are reported in the returned result
     (status ``failed``) and the outputs written so far are closed properly.
@@ -221,7 +235,8 @@ def track_source(
     started = time.perf_counter()
     try:
         tracker = FaceTracker(options.tracker, fps=info.fps)
-        pipeline = Pipeline(frames, FrameProcessor(detect, tracker, options.detect_every), live=live, stop=stop)
+        processor = FrameProcessor(detect, tracker, options.detect_every)
+        pipeline = Pipeline(frames, processor, live=live and not every_frame, stop=stop)
         outputs = VideoOutputs(folder, info, options, audio_from)
         for item in pipeline.results():
             if isinstance(item, Finalised):
@@ -241,6 +256,8 @@ def track_source(
     finally:
         _fill_result(result, outputs, pipeline.stats if pipeline else PipelineStats(), started, frames)
         _check_completeness(result, info, live)
+        if live and result.ok:
+            result.message = _live_note(result, frames)
         if options.display:
             cv2.destroyAllWindows()
         if outputs is not None:

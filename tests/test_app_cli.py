@@ -192,7 +192,7 @@ def test_folder_run_reports_the_bad_file_and_prints_the_summary_table(folder_run
     assert "Traceback" not in stderr
     assert "FaceTrack summary" in stdout
     assert "complete" in stdout and "failed" in stdout
-    assert "bad.mp4" in stdout and folder_run.good_name in stdout
+    assert "bad failed" in stdout and folder_run.good_name in stdout  # inputs named as their output folders
     assert "readme" not in stdout
 
 
@@ -432,7 +432,7 @@ def test_batch_reports_a_bad_video_and_processes_the_others(tmp_path: Path) -> N
     assert "empty file" in results[0].message
     assert json.loads((tmp_path / "out" / "good" / "summary.json").read_text())["detector"] == "none"
     table = Console(file=io.StringIO(), width=250)
-    table.print(summary_table(results))
+    table.print(summary_table(results, tmp_path / "out"))
     text = table.file.getvalue()
     assert "FaceTrack summary" in text and "failed" in text and "empty file" in text and "complete" in text
 

@@ -153,13 +153,13 @@ def test_summary_reports_the_frames_dropped_by_the_camera_reader(clip_frames, tm
 def test_live_camera_that_stops_delivering_is_reported(clip_frames, tmp_path: Path) -> None:
     camera = FakeCamera(clip_frames, limit=20)
     stop = threading.Event()
-    result = run(lambda: run_live("rtsp://cam/1", tmp_path, SlowOracle(clip_frames, 0.0), TrackingOptions(), stop,
+    result = run(lambda: run_live(2, tmp_path, SlowOracle(clip_frames, 0.0), TrackingOptions(), stop,
                                   duration=20.0, capture_factory=lambda device: camera, open_timeout=5.0))
     assert result.status == "failed"
     assert "stopped delivering frames" in result.message
     assert 1 <= result.frames <= 20
     (folder,) = list(tmp_path.iterdir())
-    assert folder.name.startswith("stream-")
+    assert folder.name.startswith("webcam2-")
     summary = json.loads((folder / "summary.json").read_text())
     assert summary["status"] == "failed" and summary["frames"] == result.frames
     assert no_pipeline_threads()

@@ -177,7 +177,7 @@ def test_live_source_keeps_only_the_newest_frame() -> None:
             time.sleep(0.02)
 
     _, error = in_thread(slow_consumer)
-    assert isinstance(error, SourceError)
+    assert error is None and source.ended  # a stream URL that runs out of frames has reached its end
     assert source.dropped > 0
     assert len(received) + source.dropped == 200  # each frame is either delivered or replaced
     source.close()
