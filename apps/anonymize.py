@@ -12,6 +12,8 @@ from enum import Enum
 import cv2
 import numpy as np
 
+from tracker import TrackedFace
+
 
 class AnonymizeMode(str, Enum):
     """How faces are hidden."""
@@ -21,8 +23,21 @@ class AnonymizeMode(str, Enum):
     solid = "solid"
 
 
+#: A face only predicted on this frame is hidden by its box grown by this many standard deviations
+#: of its predicted centre on each side (about 98 % of a Gaussian position error is then inside).
+UNCERTAINTY_SIGMAS = 2.0
+
 #: Pixelation block count across a face (fewer blocks hide more).
 PIXELATE_BLOCKS = 8
+
+
+def mask_box(face: TrackedFace) -> np.ndarray:
+    """The box to hide for a tracked face: the detection matched on this frame when there is one,
+    else the predicted box grown by :data:`UNCERTAINTY_SIGMAS` standard deviations of its centre."""
+    if face.measured_box is not None:
+        return np.asarray(face.measured_box, dtype=np.float64)
+    grow = UNCERTAINTY_SIGMAS * face.position_std
+    return np.asarray(face.box, dtype=np.float64) + np.array([-grow, -grow, grow, grow])
 
 
 def ellipse_region(box: np.ndarray, margin: float, width: int, height: int) -> tuple[int, int, int, int] | None:

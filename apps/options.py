@@ -23,7 +23,10 @@ class TrackingOptions:
     """How one video is processed.
 
     Attributes:
-        detect_every: Run the detector on every N-th frame; tracks are predicted in between.
+        detect_every: Scan the whole frame with the detector on every N-th frame (and at shot cuts).
+        follow: On the frames between scans, look for every tracked face in a window around its
+            prediction (one batched detector call); False: tracks are only predicted there.
+        shot_cuts: Find hard cuts; a cut ends every track (no id crosses it) and starts a scan.
         crops: ``best`` (one crop per track), ``all`` (one every ``crop_every`` frames per track,
             plus the best) or ``none``.
         crop_every: Frames between two crops of a track in ``all`` mode.
@@ -37,6 +40,8 @@ class TrackingOptions:
     """
 
     detect_every: int = 1
+    follow: bool = True
+    shot_cuts: bool = True
     crops: CropMode = CropMode.best
     crop_every: int = 25
     write_video: bool = True

@@ -3,8 +3,9 @@
 Three stages run concurrently, joined by bounded queues so memory stays flat:
 
 * a **capture** thread pulls frames from the source;
-* a **process** thread runs the detector every ``detect_every`` frames and the tracker on every
-  frame;
+* a **process** thread scans the whole frame with the detector every ``detect_every`` frames (and
+  on the first frame of every shot), follows the tracked faces in windows on the frames between
+  (see :class:`FrameProcessor`) and runs the tracker on every frame;
 * the **calling thread** writes (video, track files, crops), shows the live window and reports
   progress. Writing stays on the calling thread because GUI toolkits need the main thread.
 
@@ -21,16 +22,25 @@ import queue
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
 from tracker import FaceTracker, FinishedTrack, TrackedFace
+from tracker.face_tracker import WindowDetector
 
 _END = object()
 _POLL_SECONDS = 0.05
 _JOIN_SECONDS = 5.0
 
 Detector = Callable[[np.ndarray], np.ndarray]
+
+
+class CutDetector(Protocol):
+    """Tells, frame by frame, whether a frame starts a new shot (see :mod:`apps.shot_cuts`)."""
+
+    def update(self, frame: np.ndarray) -> bool:
+        """True if ``frame`` is the first frame of a new shot."""
 
 
 @dataclass
@@ -45,9 +55,12 @@ class ProcessedFrame:
     """Confident faces (score >= the tracker's ``high_score``) found by the detector on this
     frame; None when it did not run."""
     raw_detections: np.ndarray | None = None
-    """The detector's (N, 5) output on this frame, None when it did not run."""
+    """The detector's (N, 5) output on this frame: the full scan's, or all follow windows' together;
+    None when it did not run."""
     timestamp: float | None = None
     """Presentation time of the frame in seconds, when the source knows it (see :class:`Pipeline`)."""
+    shot: int = 0
+    """Number of the shot the frame belongs to (0 for the first; see :attr:`FrameProcessor.shots`)."""
 
 
 @dataclass
@@ -70,25 +83,70 @@ class PipelineStats:
 
 
 class FrameProcessor:
-    """The detect+track stage: detector every ``detect_every`` frames, tracker on every frame."""
+    """The detect+track stage: full scans, follow windows and shot cuts, the tracker on every frame.
 
-    def __init__(self, detect: Detector, tracker: FaceTracker, detect_every: int = 1) -> None:
+    Schedule: the detector scans the whole frame on the first frame, every ``detect_every``
+    frames after the last scan, and on the first frame of every shot. With ``detect_windows``,
+    the frames between scans look for every live track inside its follow window (one batched
+    call, :meth:`FaceTracker.follow`); without, tracks are only predicted there. With
+    ``cut_detector``, a shot cut ends every track (:meth:`FaceTracker.end_shot`) and
+    :attr:`shots` records the index of every shot's first frame.
+    """
+
+    def __init__(
+        self,
+        detect: Detector,
+        tracker: FaceTracker,
+        detect_every: int = 1,
+        detect_windows: WindowDetector | None = None,
+        cut_detector: CutDetector | None = None,
+    ) -> None:
         if detect_every < 1:
             raise ValueError("detect_every must be at least 1")
         self.detect = detect
         self.tracker = tracker
         self.detect_every = detect_every
+        self.detect_windows = detect_windows
+        self.cut_detector = cut_detector
+        self.shots: list[int] = []
+        self._next_scan = 0
 
     def process(self, index: int, frame: np.ndarray) -> ProcessedFrame:
-        """Detect (on every ``detect_every``-th frame) and track one frame."""
-        detections = self.detect(frame) if index % self.detect_every == 0 else None
-        faces = self.tracker.update(detections, frame)
+        """Scan, follow or predict one frame (see the class docstring) and track it."""
+        cut = self.cut_detector is not None and self.cut_detector.update(frame)
+        if not self.shots or cut:
+            if self.shots:
+                self.tracker.end_shot()
+            self.shots.append(index)
+            self._next_scan = index
+        window_detections: list[np.ndarray] = []
+        detections = None
+        if index >= self._next_scan:
+            self._next_scan = index + self.detect_every
+            detections = self.detect(frame)
+            faces = self.tracker.update(detections, frame)
+        elif self.detect_windows is not None:
+            faces = self.tracker.follow(frame, _recording(self.detect_windows, window_detections))
+        else:
+            faces = self.tracker.update(None, frame)
         found = None if detections is None else int(np.sum(detections[:, 4] >= self.tracker.config.high_score))
-        return ProcessedFrame(index, frame, faces, self.tracker.pop_finished(), found, detections)
+        raw = detections if detections is not None or not window_detections else np.concatenate(window_detections)
+        return ProcessedFrame(index, frame, faces, self.tracker.pop_finished(), found, raw, shot=len(self.shots) - 1)
 
     def finish(self) -> list[FinishedTrack]:
         """Finalise every live track (end of video or stop)."""
         return self.tracker.finalize()
+
+
+def _recording(detect_windows: WindowDetector, found: list[np.ndarray]) -> WindowDetector:
+    """``detect_windows`` that also appends every window's detections to ``found``."""
+
+    def detect_and_record(frame: np.ndarray, windows: np.ndarray) -> list[np.ndarray]:
+        results = detect_windows(frame, windows)
+        found.extend(results)
+        return results
+
+    return detect_and_record
 
 
 def _put(target: queue.Queue, item: object, give_up: Callable[[], bool]) -> bool:

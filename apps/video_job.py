@@ -4,11 +4,12 @@ Layout of the output folder::
 
     annotated.mp4   boxes and track ids drawn on every frame
     tracks.txt      MOTChallenge: frame,id,x,y,w,h,score,-1,-1,-1 (frames from 1)
-    tracks.jsonl    one JSON object per frame: {"frame", "time", "faces": [{"id", "box", "score", "detected"}]}
+    tracks.jsonl    one JSON object per frame: {"frame", "time", "shot", "faces": [{"id", "box", "score", "detected"}]}
                     ("time" is the frame's timestamp in the input, so variable frame rates are kept;
-                    annotated.mp4 uses the same timestamps)
+                    annotated.mp4 uses the same timestamps; "shot" counts the shots from 0)
     faces/<id>/     best.jpg per track (and frame_NNNNNN.jpg with --crops all)
-    summary.json    frames, duration, fps achieved, faces detected, tracks, status
+    summary.json    frames, duration, fps achieved, faces detected, tracks, status, "shots" (the frame
+                    number, as in the track files, of the first frame of every shot)
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from apps.anonymize import anonymize_faces
+from apps.anonymize import anonymize_faces, mask_box
 from apps.drawing import draw_faces, draw_fps
 from apps.options import CropMode, TrackingOptions
 from apps.pipeline import Detector, Finalised, FrameProcessor, Pipeline, PipelineStats, ProcessedFrame
@@ -101,7 +102,7 @@ class VideoOutputs:
             size = (frame.shape[1], frame.shape[0])
             self.video = open_video_writer(self.folder / "annotated.mp4", self.info.fps, size, self.options.video,
                                            self.audio_from)
-        self.tracks.write_frame(item.index, timestamp, item.faces)
+        self.tracks.write_frame(item.index, timestamp, item.faces, item.shot)
         self.track_ids.update(face.track_id for face in item.faces)
         if self.options.crops is CropMode.all:
             self._save_periodic_crops(item)
@@ -119,7 +120,7 @@ class VideoOutputs:
         """Boxes and ids, or (anonymise mode) every tracked face and fresh detection hidden."""
         if self.options.anonymize is None:
             return draw_faces(frame, item.faces)
-        boxes = [face.box for face in item.faces]
+        boxes = [mask_box(face) for face in item.faces]
         if item.raw_detections is not None:  # faces not (yet) confirmed as tracks are hidden too
             boxes.extend(item.raw_detections[:, :4])
         return anonymize_faces(frame, np.asarray(boxes).reshape(-1, 4), self.options.anonymize,
@@ -231,11 +232,12 @@ def track_source(
     stop = stop if stop is not None else threading.Event()
     result = VideoResult(input=info.name, output_dir=str(folder), status="complete", input_fps=info.fps)
     pipeline: Pipeline | None = None
+    processor: FrameProcessor | None = None
     outputs: VideoOutputs | None = None
     started = time.perf_counter()
     try:
         tracker = FaceTracker(options.tracker, fps=info.fps)
-        processor = FrameProcessor(detect, tracker, options.detect_every)
+        processor = _frame_processor(detect, tracker, options)
         pipeline = Pipeline(frames, processor, live=live and not every_frame, stop=stop)
         outputs = VideoOutputs(folder, info, options, audio_from)
         for item in pipeline.results():
@@ -262,11 +264,29 @@ def track_source(
             cv2.destroyAllWindows()
         if outputs is not None:
             try:
-                outputs.close(result, {"options": _options_summary(options), **(extra_summary or {})})
+                shots = [index + 1 for index in processor.shots] if processor is not None else []
+                outputs.close(result, {"options": _options_summary(options), "shots": shots, **(extra_summary or {})})
             except OutputWriteError as error:
                 if result.status != "failed":  # keep the first reason
                     result.status, result.message = "failed", str(error)
     return result
+
+
+def _frame_processor(detect: Detector, tracker: FaceTracker, options: TrackingOptions) -> FrameProcessor:
+    """The detect+track stage for ``options``.
+
+    Follow windows need the detector's ``detect_windows``: ``detect`` is then the bound ``detect``
+    method of a detector that has one (``detectors.OnnxFaceDetector``). Any other callable (a test
+    oracle, a third-party detector) runs with tracks predicted between scans, as with
+    ``follow`` off.
+    """
+    detect_windows = getattr(getattr(detect, "__self__", None), "detect_windows", None) if options.follow else None
+    cut_detector = None
+    if options.shot_cuts:
+        from apps.shot_cuts import ShotCutDetector
+
+        cut_detector = ShotCutDetector()
+    return FrameProcessor(detect, tracker, options.detect_every, detect_windows, cut_detector)
 
 
 def _describe_error(error: BaseException) -> str:
@@ -282,6 +302,8 @@ def _describe_error(error: BaseException) -> str:
 def _options_summary(options: TrackingOptions) -> dict[str, Any]:
     return {
         "detect_every": options.detect_every,
+        "follow": options.follow,
+        "shot_cuts": options.shot_cuts,
         "crops": options.crops.value,
         "anonymize": options.anonymize.value if options.anonymize else None,
         "crop_every": options.crop_every,

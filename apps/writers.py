@@ -57,8 +57,8 @@ class TrackFileWriter:
         except OSError as error:
             raise OutputWriteError(f"cannot create track files in {mot_path.parent}: {error.strerror}") from error
 
-    def write_frame(self, frame_index: int, timestamp: float, faces: list[TrackedFace]) -> None:
-        """Write the faces of one frame (``frame_index`` counted from 0; MOT frames from 1)."""
+    def write_frame(self, frame_index: int, timestamp: float, faces: list[TrackedFace], shot: int = 0) -> None:
+        """Write the faces of one frame (``frame_index`` counted from 0; MOT frames from 1) of shot ``shot``."""
         mot_lines = []
         records = []
         for face in faces:
@@ -72,7 +72,7 @@ class TrackFileWriter:
                 "score": round(float(face.score), 4),
                 "detected": bool(face.detected),
             })
-        frame_record = {"frame": frame_index + 1, "time": round(timestamp, 4), "faces": records}
+        frame_record = {"frame": frame_index + 1, "time": round(timestamp, 4), "shot": shot, "faces": records}
         try:
             self._mot.write("".join(mot_lines))
             self._jsonl.write(json.dumps(frame_record) + "\n")

@@ -8,11 +8,16 @@ Modes:
   (``None`` is passed on the other frames). Reports a per-clip table for the
   main setting, then an ablation over the appearance cue and k = 1..5.
   Target: IDF1 >= 0.95 and <= 1 ID switch per 1000 ground-truth boxes.
-* ``e2e``: the real FaceBoxes detector on clips made of real face crops from
-  ``../shared/data/faces/dev``; skipped with a message when the data or the
-  detector is unavailable.
+* ``e2e``: the real detector (FaceBoxes unless ``--detector``) on clips made of
+  real face crops from ``../shared/data/faces/dev``, full scans every k-th frame
+  with and without follow windows in between (as ``start.py`` runs them);
+  skipped with a message when the data or the detector is unavailable.
 
-Usage: ``python benchmarks/tracking_quality.py [--mode oracle|e2e|all] [--clips N]``
+Every run goes through the application's own detect+track stage
+(``apps.pipeline.FrameProcessor``); ms/frame is that stage's time per frame
+(detector calls included).
+
+Usage: ``python benchmarks/tracking_quality.py [--mode oracle|e2e|all] [--clips N] [--detector NAME]``
 """
 from __future__ import annotations
 
@@ -30,6 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from apps.detector_spec import prepare_for_tracking  # noqa: E402
+from apps.pipeline import FrameProcessor  # noqa: E402
 from apps.synthetic import (  # noqa: E402
     ClipSpec, FaceSprite, GroundTruthBox, render_clip, sprites_from_voc, synthetic_sprites,
 )
@@ -51,6 +57,8 @@ COLUMNS = {
 
 #: (frame index, frame, its ground truth) -> (N, 5) float32 detections.
 Detector = Callable[[int, np.ndarray, list[GroundTruthBox]], np.ndarray]
+#: (frame, (N, 4) windows) -> one (K, 5) detection array per window (``OnnxFaceDetector.detect_windows``).
+WindowDetector = Callable[[np.ndarray, np.ndarray], list[np.ndarray]]
 #: (name, spec, sprites, detector) of one clip.
 Clip = tuple[str, ClipSpec, list[FaceSprite], Detector]
 #: Metrics by setting name, then by clip name (plus "OVERALL").
@@ -79,15 +87,37 @@ class OracleDetector:
         return np.array(rows, np.float32).reshape(-1, 5)
 
 
+@dataclass(frozen=True)
+class Setting:
+    """One configuration: colour cue on/off, full scan every ``detect_every`` frames, follow windows."""
+
+    use_appearance: bool
+    detect_every: int
+    follow: bool = False
+
+    @property
+    def name(self) -> str:
+        """E.g. ``appearance k=3`` (full scan every 3rd frame) or ``appearance k=5 follow``."""
+        cue = "appearance" if self.use_appearance else "motion-only"
+        return f"{cue} k={self.detect_every}" + (" follow" if self.follow else "")
+
+
 @dataclass
 class Run:
-    """One tracker configuration fed from a shared frame stream."""
+    """One configuration's detect+track stage, fed from a shared frame stream."""
 
     name: str
-    tracker: FaceTracker
-    detect_every: int
+    processor: FrameProcessor
     tracked: list[list[Hypothesis]] = field(default_factory=list)
     seconds: float = 0.0
+
+
+@dataclass
+class CurrentFrame:
+    """The frame index and ground truth a :data:`Detector` is called with (set before each frame)."""
+
+    index: int = 0
+    truth: list[GroundTruthBox] = field(default_factory=list)
 
 
 def make_tracker(use_appearance: bool, fps: float, scores: tuple[float, float] | None = None) -> FaceTracker:
@@ -103,35 +133,45 @@ def make_tracker(use_appearance: bool, fps: float, scores: tuple[float, float] |
     return FaceTracker(config, fps=fps)
 
 
-def run_clip(spec: ClipSpec, sprites: list[FaceSprite], detector: Detector, runs: list[Run]) -> list[GroundTruthBox]:
-    """Render the clip once, feed every run's tracker, record hypotheses; return the ground truth."""
+def make_run(
+    setting: Setting, fps: float, detector: Detector, current: CurrentFrame,
+    scores: tuple[float, float] | None, detect_windows: WindowDetector | None,
+) -> Run:
+    """A run of ``setting``: the app's FrameProcessor around a fresh tracker (no shot-cut detector:
+    the clips have no cuts)."""
+    if setting.follow and detect_windows is None:
+        raise ValueError(f"{setting.name} needs a detector with follow windows")
+    tracker = make_tracker(setting.use_appearance, fps, scores)
+    processor = FrameProcessor(lambda frame: detector(current.index, frame, current.truth), tracker,
+                               setting.detect_every, detect_windows if setting.follow else None)
+    return Run(setting.name, processor)
+
+
+def run_clip(spec: ClipSpec, sprites: list[FaceSprite], current: CurrentFrame, runs: list[Run]) -> list[GroundTruthBox]:
+    """Render the clip once, feed every run, record hypotheses; return the ground truth."""
     truth_all: list[GroundTruthBox] = []
     for index, (frame, truth) in enumerate(render_clip(spec, sprites)):
         truth_all.extend(truth)
-        detections = detector(index, frame, truth) if any(index % r.detect_every == 0 for r in runs) else None
+        current.index, current.truth = index, truth
         for run in runs:
-            run_detections = detections.copy() if index % run.detect_every == 0 else None
             start = time.perf_counter()
-            faces = run.tracker.update(run_detections, frame)
+            faces = run.processor.process(index, frame).faces
             run.seconds += time.perf_counter() - start
             run.tracked.append([(int(f.track_id), tuple(float(v) for v in f.box)) for f in faces])
     return truth_all
 
 
-def run_name(use_appearance: bool, detect_every: int) -> str:
-    """Name of a setting, e.g. ``appearance k=3`` (detector every 3rd frame)."""
-    return f"{'appearance' if use_appearance else 'motion-only'} k={detect_every}"
-
-
 def evaluate_runs(
-    clips: Iterable[Clip], settings: list[tuple[bool, int]], scores: tuple[float, float] | None = None
+    clips: Iterable[Clip], settings: list[Setting], scores: tuple[float, float] | None = None,
+    detect_windows: WindowDetector | None = None,
 ) -> Metrics:
-    """Metrics per setting name, per clip name (+ OVERALL), with tracker ms/frame."""
-    results: dict[str, dict[str, tuple[list[GroundTruthBox], Tracked]]] = {run_name(*s): {} for s in settings}
+    """Metrics per setting name, per clip name (+ OVERALL), with the detect+track stage's ms/frame."""
+    results: dict[str, dict[str, tuple[list[GroundTruthBox], Tracked]]] = {s.name: {} for s in settings}
     times: dict[str, list[tuple[float, int]]] = {name: [] for name in results}
     for clip_name, spec, sprites, detector in clips:
-        runs = [Run(run_name(a, k), make_tracker(a, spec.fps, scores), k) for a, k in settings]
-        truth = run_clip(spec, sprites, detector, runs)
+        current = CurrentFrame()
+        runs = [make_run(s, spec.fps, detector, current, scores, detect_windows) for s in settings]
+        truth = run_clip(spec, sprites, current, runs)
         for run in runs:
             results[run.name][clip_name] = (truth, run.tracked)
             times[run.name].append((run.seconds, spec.frames))
@@ -171,22 +211,36 @@ def oracle_mode(args: argparse.Namespace) -> None:
         else:
             sprites = synthetic_sprites(args.faces, seed)
         clips.append((f"clip{seed}", clip_spec(args, seed), sprites, OracleDetector(seed)))
-    settings = [(a, k) for a in (True, False) for k in range(1, 6)]
+    settings = [Setting(a, k) for a in (True, False) for k in range(1, 6)]
     metrics = evaluate_runs(clips, settings)
-    print_report(f"oracle detections ({args.sprites} sprites)", metrics, run_name(True, args.detect_every))
+    print_report(f"oracle detections ({args.sprites} sprites)", metrics, Setting(True, args.detect_every).name)
 
 
-def load_real_detector() -> tuple[Detector, tuple[float, float]] | None:
-    """FaceBoxes as a Detector plus its (high, low) scores as start.py uses them, or None (reason printed)."""
+def load_real_detector(name: str) -> tuple[Detector, WindowDetector, tuple[float, float]] | None:
+    """A shipped detector as a Detector, its follow-window detector and its (high, low) scores as
+    start.py uses them; None (reason printed) when it cannot be loaded."""
     try:
         from detectors import load_detector
 
-        detector = load_detector("faceboxes")
+        detector = load_detector(name, threads=1)
     except Exception as error:  # the detector is optional here: report why and skip
-        print(f"e2e skipped: cannot load the faceboxes detector ({type(error).__name__}: {error})")
+        print(f"e2e skipped: cannot load the {name} detector ({type(error).__name__}: {error})")
         return None
     high, low = prepare_for_tracking(detector)
-    return (lambda index, frame, truth: detector.detect(frame)), (high, low)
+    return (lambda index, frame, truth: detector.detect(frame)), detector.detect_windows, (high, low)
+
+
+def e2e_clip(args: argparse.Namespace, seed: int) -> tuple[str, ClipSpec, list[FaceSprite]]:
+    """Name, spec and sprites (real face crops from ``DEV_FACES``) of end-to-end clip ``seed``."""
+    spec = clip_spec(args, seed, min_size=60, max_size=140)
+    return f"clip{seed}", spec, sprites_from_voc(DEV_FACES, args.faces, seed)
+
+
+def add_clip_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options that choose the clips: --clips, --frames, --faces."""
+    parser.add_argument("--clips", type=int, default=3, help="clips per mode (seeds 0..N-1)")
+    parser.add_argument("--frames", type=int, default=250, help="frames per clip")
+    parser.add_argument("--faces", type=int, default=4, help="faces per clip")
 
 
 def e2e_mode(args: argparse.Namespace) -> None:
@@ -194,29 +248,27 @@ def e2e_mode(args: argparse.Namespace) -> None:
     if not DEV_FACES.is_dir():
         print(f"e2e skipped: {DEV_FACES} is not available")
         return
-    loaded = load_real_detector()
+    loaded = load_real_detector(args.detector)
     if loaded is None:
         return
-    detector, scores = loaded
-    clips = [
-        (f"clip{seed}", clip_spec(args, seed, min_size=60, max_size=140),
-         sprites_from_voc(DEV_FACES, args.faces, seed), detector)
-        for seed in range(args.clips)
-    ]
-    settings = [(a, args.detect_every) for a in (True, False)]
-    metrics = evaluate_runs(clips, settings, scores)
-    print_report(f"end-to-end (faceboxes, scores {scores[0]:g} / {scores[1]:g} as in start.py)", metrics,
-                 run_name(True, args.detect_every))
+    detector, detect_windows, scores = loaded
+    clips = [(*e2e_clip(args, seed), detector) for seed in range(args.clips)]
+    settings = [Setting(True, 1), Setting(True, args.detect_every), Setting(False, args.detect_every)]
+    settings += [Setting(True, k, follow=True) for k in args.follow_every]
+    metrics = evaluate_runs(clips, settings, scores, detect_windows)
+    main = Setting(True, args.follow_every[0], follow=True).name if args.follow_every else settings[1].name
+    print_report(f"end-to-end ({args.detector}, scores {scores[0]:g} / {scores[1]:g} as in start.py)", metrics, main)
 
 
 def main() -> None:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--mode", choices=["oracle", "e2e", "all"], default="all")
-    parser.add_argument("--clips", type=int, default=3, help="clips per mode (seeds 0..N-1)")
-    parser.add_argument("--frames", type=int, default=250, help="frames per clip")
-    parser.add_argument("--faces", type=int, default=4, help="faces per clip")
+    add_clip_arguments(parser)
     parser.add_argument("--detect-every", type=int, default=3, choices=range(1, 6), help="k of the main setting")
+    parser.add_argument("--detector", default="faceboxes", help="e2e: shipped detector name or .onnx file")
+    parser.add_argument("--follow-every", type=int, nargs="*", default=[5, 10],
+                        help="e2e: full-scan periods of the follow-window runs (the first is the main setting)")
     parser.add_argument("--sprites", choices=["synthetic", "voc"], default="synthetic",
                         help="faces of the oracle clips (voc: crops from ../shared/data/faces/dev)")
     args = parser.parse_args()

@@ -444,7 +444,7 @@ def test_track_source_writes_every_output(clip, tmp_path: Path) -> None:
     faces = [(r["frame"], face["id"]) for r in records for face in r["faces"]]
     assert faces == [(row[0], row[1]) for row in rows]
     for record in records:
-        assert set(record) == {"frame", "time", "faces"}
+        assert set(record) == {"frame", "time", "shot", "faces"} and record["shot"] == 0
         for face in record["faces"]:
             assert set(face) == {"id", "box", "score", "detected"}
             assert len(face["box"]) == 4 and face["detected"] is True

@@ -135,6 +135,26 @@ class TrackerConfig:
       (those that could improve their track's best crop the most come first),
       bounding the crop work to a fraction of a millisecond however many faces
       are visible; with 50 faces each is still checked about twice a second.
+
+    Follow windows (:meth:`FaceTracker.follow`, frames without a full scan; see
+    :mod:`tracker.follow`):
+
+    * ``follow_window_scale`` (2.5) and ``follow_max_window_scale`` (4.0): a
+      window is at least 2.5 and at most 4 times the face; in between it grows
+      with the face's speed and its prediction's uncertainty. At 2.5 the face
+      fills 40 % of the detector's tile (64 of 160 px, the size both shipped
+      detectors find best) and a face moving half its width per frame stays
+      inside.
+    * ``follow_lost_seconds`` (0.5): lost tracks keep their window this long
+      after their last measurement (a face turned away or blurred for a few
+      frames is found again where it was predicted); older lost tracks wait
+      for a full scan and re-identification.
+    * ``max_follow_windows`` (32): windows per frame. The tracks with the most
+      uncertain predictions (relative to their size) come first; the others
+      are only predicted on that frame, as without windows, and not counted
+      as missed.
+    * ``follow_size_ratio`` (0.6): a window's detection measures its track only
+      if its size is within this ratio of the predicted size (either way).
     """
 
     high_score: float = 0.5
@@ -158,6 +178,11 @@ class TrackerConfig:
     crop_margin: float = 0.2
     quality_check_every: int = 5
     max_crop_checks: int = 4
+    follow_window_scale: float = 2.5
+    follow_max_window_scale: float = 4.0
+    follow_lost_seconds: float = 0.5
+    max_follow_windows: int = 32
+    follow_size_ratio: float = 0.6
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.low_score <= self.high_score:
@@ -176,3 +201,7 @@ class TrackerConfig:
             raise ValueError("border_tolerance must be >= 0 and face_aspect > 0")
         if min(self.max_age_seconds, self.reid_max_center_distance, self.reid_radius_seconds) < 0.0:
             raise ValueError("max_age_seconds, reid_max_center_distance, reid_radius_seconds must be >= 0")
+        if not 1.0 <= self.follow_window_scale <= self.follow_max_window_scale or self.follow_lost_seconds < 0.0:
+            raise ValueError("need 1 <= follow_window_scale <= follow_max_window_scale and follow_lost_seconds >= 0")
+        if self.max_follow_windows < 0 or not 0.0 < self.follow_size_ratio <= 1.0:
+            raise ValueError("max_follow_windows must be >= 0 and follow_size_ratio in (0, 1]")

@@ -37,6 +37,14 @@ Per video frame, :meth:`FaceTracker.update`:
 
 In every round the cost mixes the motion cost with the colour-histogram
 distance when ``use_appearance`` is on, which breaks ties between crossing faces.
+
+On frames without a full scan, :meth:`FaceTracker.follow` replaces step 2:
+every live track gets a window around its prediction (:mod:`tracker.follow`),
+the caller's detector looks inside the windows only, and each track's best
+gated detection updates it like a full detection; a followed track without
+one records a miss. Followed frames start no track (new faces appear at full
+scans). :meth:`FaceTracker.end_shot` ends every track at a shot cut, so no
+identity is carried across it by position or colour.
 """
 
 from __future__ import annotations
@@ -50,12 +58,16 @@ from .appearance import appearance_distance_matrix, colour_embeddings
 from .association import GatedCost, add_appearance, assign, distance_cost, iou_cost
 from .border import complete_boxes, cut_sides, visible_fractions
 from .config import TrackerConfig
+from .follow import follow_windows, merge_window_detections
 from .geometry import clip_boxes
 from .results import FinishedTrack, TrackedFace
 from .track import Track, track_boxes
 
 FACE_ASPECT_RATE = 0.1
 """Rate of the moving average of the typical face aspect ratio (per detector frame)."""
+
+#: Looks for faces inside square windows ``(N, 4)`` of a frame: one (K, 5) detection array per window.
+WindowDetector = Callable[[np.ndarray, np.ndarray], list[np.ndarray]]
 
 
 def _valid_detections(detections: np.ndarray) -> np.ndarray:
@@ -111,6 +123,46 @@ class FaceTracker:
         self._remove_expired()
         return self._visible_faces(frame)
 
+    def follow(self, frame: np.ndarray, detect_windows: WindowDetector) -> list[TrackedFace]:
+        """Advance the tracker by one frame, measuring the live tracks in windows around their predictions.
+
+        ``detect_windows(frame, windows)`` gets the (N, 4) square windows ``[x1, y1, x2, y2]`` of
+        the followed tracks (at most ``max_follow_windows``, the most uncertain first) and returns
+        one (K, 5) ``[x1, y1, x2, y2, score]`` array of frame-pixel detections per window. Returns
+        the visible confirmed faces, like :meth:`update`.
+        """
+        self._frame_index += 1
+        for track in self._tracks:
+            track.predict()
+        height, width = frame.shape[:2]
+        self._hold_exited_tracks(width, height)
+        followed = self._followed_tracks()
+        if followed:
+            cfg = self.config
+            states = np.array([track.kalman.state for track in followed])
+            stds = np.array([track.kalman.position_std for track in followed])
+            windows = follow_windows(states, stds, cfg.follow_window_scale, cfg.follow_max_window_scale)
+            detections = _valid_detections(merge_window_detections(detect_windows(frame, windows)))
+            embeddings = colour_embeddings(frame, detections[:, :4]) if cfg.use_appearance else None
+            cut = cut_sides(detections[:, :4], width, height, cfg.border_tolerance)
+            rows = [self._tracks.index(track) for track in followed]
+            visible = clip_boxes(track_boxes(self._tracks), width, height)
+            pairs = self._iou_rounds(visible, rows, detections, embeddings)[0]
+            self._update_tracks(pairs, detections, cut, embeddings, followed)
+            self._confirm_tracks()
+            self._update_best_crops(pairs, detections, frame)
+        self._remove_expired()
+        return self._visible_faces(frame)
+
+    def end_shot(self) -> None:
+        """End every track at a shot cut: the confirmed ones are finished, and ids are never reused.
+
+        Position and colour say nothing across a cut (the same place may show someone else), so
+        faces after it start new tracks.
+        """
+        self._finished.extend(track.finish() for track in self._tracks if track.confirmed and self._proven(track))
+        self._tracks = []
+
     def pop_finished(self) -> list[FinishedTrack]:
         """Return the confirmed tracks removed since the last call, and forget them.
 
@@ -122,8 +174,7 @@ class FaceTracker:
 
     def finalize(self) -> list[FinishedTrack]:
         """End the video: finish every live confirmed track and return all unpopped finished tracks."""
-        self._finished.extend(track.finish() for track in self._tracks if track.confirmed and self._proven(track))
-        self._tracks = []
+        self.end_shot()
         return self.pop_finished()
 
     def _associate(self, detections: np.ndarray, frame: np.ndarray | None) -> None:
@@ -140,6 +191,13 @@ class FaceTracker:
         pairs, unmatched_high = self._match_rounds(detections, full, embeddings, frame)
         self._update_tracks(pairs, detections, cut, embeddings)
         pairs += self._start_tracks(unmatched_high, detections, full, embeddings)
+        self._confirm_tracks()
+        if frame is not None:
+            self._update_best_crops(pairs, detections, frame)
+
+    def _confirm_tracks(self) -> None:
+        """Give the next id to every tentative track that earned one."""
+        cfg = self.config
         for track in self._tracks:
             # nothing precedes the first frame to tell a face from a false positive: trust it at once
             if not track.confirmed and (
@@ -147,8 +205,18 @@ class FaceTracker:
             ):
                 track.track_id = self._next_id
                 self._next_id += 1
-        if frame is not None:
-            self._update_best_crops(pairs, detections, frame)
+
+    def _followed_tracks(self) -> list[Track]:
+        """The tracks that get a follow window on this frame, the most uncertain (relative to size) first.
+
+        Every track that is not lost, and lost ones for ``follow_lost_seconds``; at most
+        ``max_follow_windows``.
+        """
+        cfg = self.config
+        recent = cfg.follow_lost_seconds * self.fps
+        live = [t for t in self._tracks if not t.lost or t.frames_since_update <= recent]
+        live.sort(key=lambda t: t.kalman.position_std / max(float(t.kalman.state[3]), 1.0), reverse=True)
+        return live[: cfg.max_follow_windows]
 
     def _match_rounds(
         self, detections: np.ndarray, full: np.ndarray, embeddings: np.ndarray | None, frame: np.ndarray | None
@@ -161,27 +229,40 @@ class FaceTracker:
         boxes and of the completed detections ``full``.
         """
         cfg = self.config
-        scores = detections[:, 4]
-        high = np.flatnonzero(scores >= cfg.high_score)
-        low = np.flatnonzero((scores >= cfg.low_score) & (scores < cfg.high_score))
         boxes = track_boxes(self._tracks)
         visible = boxes if frame is None else clip_boxes(boxes, frame.shape[1], frame.shape[0])
-        everyone = list(range(len(self._tracks)))
-        first, free, high_left = self._round(
-            visible, everyone, detections[:, :4], high, embeddings, partial(iou_cost, iou_gate=cfg.iou_gate)
-        )
-        confirmed = [i for i in free if self._tracks[i].confirmed]
-        second, free, _ = self._round(
-            visible, confirmed, detections[:, :4], low, embeddings, partial(iou_cost, iou_gate=cfg.low_iou_gate)
-        )
+        pairs, free, high_left = self._iou_rounds(visible, list(range(len(self._tracks))), detections, embeddings)
         if cfg.reid_max_center_distance <= 0.0:
-            return first + second, high_left
+            return pairs, high_left
         lost = [i for i in free if self._tracks[i].lost and self._tracks[i].confirmed]
         seconds_lost = np.array([self._tracks[i].frames_since_update for i in lost]) / self.fps
         growth = np.minimum(1.0, seconds_lost / max(cfg.reid_radius_seconds, 1e-9))
         reid = partial(distance_cost, radius=cfg.reid_max_center_distance * growth)
         third, _, high_left = self._round(boxes, lost, full, high_left, embeddings, reid, cfg.reid_max_distance)
-        return first + second + third, high_left
+        return pairs + third, high_left
+
+    def _iou_rounds(
+        self, visible: np.ndarray, track_rows: list[int], detections: np.ndarray, embeddings: np.ndarray | None
+    ) -> tuple[list[tuple[Track, int]], list[int], np.ndarray]:
+        """The two IoU rounds (ByteTrack): high-score detections against the tracks ``track_rows``,
+        then low-score ones against the confirmed tracks left, with a stricter gate.
+
+        ``visible`` holds the predicted boxes of all tracks clipped to the frame. Returns the
+        matches, the unmatched track rows and the unmatched high-score detection rows.
+        """
+        cfg = self.config
+        scores = detections[:, 4]
+        high = np.flatnonzero(scores >= cfg.high_score)
+        low = np.flatnonzero((scores >= cfg.low_score) & (scores < cfg.high_score))
+        first, free, high_left = self._round(
+            visible, track_rows, detections[:, :4], high, embeddings, partial(iou_cost, iou_gate=cfg.iou_gate)
+        )
+        confirmed = [i for i in free if self._tracks[i].confirmed]
+        second, free_confirmed, _ = self._round(
+            visible, confirmed, detections[:, :4], low, embeddings, partial(iou_cost, iou_gate=cfg.low_iou_gate)
+        )
+        free = [i for i in free if not self._tracks[i].confirmed] + free_confirmed
+        return first + second, free, high_left
 
     def _round(
         self,
@@ -213,9 +294,15 @@ class FaceTracker:
         return matches, [track_rows[t] for t in result.unmatched_tracks], rows[result.unmatched_detections]
 
     def _update_tracks(
-        self, pairs: list[tuple[Track, int]], detections: np.ndarray, cut: np.ndarray, embeddings: np.ndarray | None
+        self,
+        pairs: list[tuple[Track, int]],
+        detections: np.ndarray,
+        cut: np.ndarray,
+        embeddings: np.ndarray | None,
+        searched: list[Track] | None = None,
     ) -> None:
-        """Correct matched tracks with their detections and record a miss for all others.
+        """Correct matched tracks with their detections and record a miss for the other ``searched``
+        tracks (None: all tracks).
 
         Detections cut by the frame border are completed with the track's own
         aspect ratio and height (``cut`` holds their cut sides). Only
@@ -231,7 +318,7 @@ class FaceTracker:
             embedding = embeddings[row] if embeddings is not None and score >= cfg.high_score else None
             track.update(box, score, self._frame_index, embedding, cfg.appearance_momentum)
         updated = {id(track) for track, _ in pairs}
-        for track in self._tracks:
+        for track in self._tracks if searched is None else searched:
             if id(track) not in updated:
                 track.mark_missed()
 
@@ -352,6 +439,8 @@ class FaceTracker:
                 detected=track.frames_since_update == 0,
                 age_frames=self._frame_index - track.first_frame + 1,
                 hits=track.hits,
+                measured_box=track.measured_box.copy() if track.frames_since_update == 0 else None,
+                position_std=track.kalman.position_std,
             )
             for track, box in zip(visible, boxes, strict=True)
             if box[2] > box[0] and box[3] > box[1]

@@ -106,6 +106,11 @@ class FaceKalman:
         """The current ``[x1, y1, x2, y2]`` estimate."""
         return cxcyah_to_xyxy(self._kf.x[:4, 0])
 
+    @property
+    def position_std(self) -> float:
+        """Standard deviation in pixels of the centre estimate (the larger of x and y)."""
+        return float(np.sqrt(max(self._kf.P[0, 0], self._kf.P[1, 1])))
+
     def predict(self) -> None:
         """Advance the state by one frame, keeping height and aspect positive."""
         self._kf.predict(Q=_covariance(self._kf.x[3, 0], _PROCESS))

@@ -22,6 +22,10 @@ class TrackedFace:
     """Frames since the track's first detection, counting both ends."""
     hits: int
     """Number of detections matched to the track so far."""
+    measured_box: np.ndarray | None = None
+    """The detection matched on this frame (full face box, not clipped); None when only predicted."""
+    position_std: float = 0.0
+    """Standard deviation in pixels of the box centre (grows while the track is only predicted)."""
 
 
 @dataclass(eq=False)

@@ -44,6 +44,8 @@ class Track:
         self.misses = 0
         self.frames_since_update = 0
         self.score = float(score)
+        #: The box of the last matched detection (completed to the full face at a border).
+        self.measured_box = np.asarray(box, dtype=np.float64)[:4].copy()
         self.embedding = embedding
         self.best: BestCrop | None = None
         self.last_crop_check_hit = 0
@@ -73,6 +75,7 @@ class Track:
     ) -> None:
         """Correct the track with a matched detection; ``embedding`` None keeps the appearance."""
         self.kalman.update(box)
+        self.measured_box = np.asarray(box, dtype=np.float64)[:4].copy()
         self.hits += 1
         self.misses = 0
         self.frames_since_update = 0
