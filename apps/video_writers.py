@@ -196,10 +196,13 @@ class AudioPassthrough:
             frame.pts = None  # the encoder numbers the samples itself
             self._output.mux(self._output_stream.encode(frame))
 
-    def close(self) -> None:
-        """Flush a transcoder and close the input."""
+    def flush(self) -> None:
+        """Write what a transcoder still holds (nothing to do for copied packets)."""
         if self._transcoder is not None:
             self._output.mux(self._output_stream.encode(None))
+
+    def close(self) -> None:
+        """Close the input (never writes to the output)."""
         self._input.close()
 
 
@@ -238,8 +241,7 @@ class H264VideoWriter:
             if audio_from is not None and settings.keep_audio:
                 self.audio = AudioPassthrough.open(av, audio_from, self._container)
         except (av.FFmpegError, OSError, ValueError) as error:
-            self._abandon()
-            self._temporary.unlink(missing_ok=True)
+            self._discard()
             raise OutputWriteError(f"cannot create H.264 video {path}: {error}") from error
         audio = f", audio {self.audio.description}" if self.audio else ""
         self.description = f"h264 (libx264 {settings.preset}, crf {settings.crf}){audio}"
@@ -257,7 +259,8 @@ class H264VideoWriter:
             if self.audio is not None:
                 self.audio.mux_until(float(pts * VIDEO_TIME_BASE))
         except (self._av.FFmpegError, OSError) as error:
-            raise OutputWriteError(f"cannot write {self.path}: {error}") from error
+            self._discard()
+            raise OutputWriteError(f"cannot write {self.path}: {_reason(error)}") from error
         self._last_pts = pts
         self.frames += 1
 
@@ -274,16 +277,27 @@ class H264VideoWriter:
             if self.audio is not None:
                 last_time = float(self._last_pts * VIDEO_TIME_BASE)
                 self.audio.mux_until(None if complete else last_time + self._frame_period)
+                self.audio.flush()
                 self.audio.close()
             self._container.close()
         except (self._av.FFmpegError, OSError) as error:
-            self._abandon()
-            raise OutputWriteError(f"cannot finish {self.path}: {error}") from error
+            self._discard()
+            raise OutputWriteError(f"cannot finish {self.path}: {_reason(error)}") from error
         self._container = None
         os.replace(self._temporary, self.path)
 
+    def _discard(self) -> None:
+        """Give up the file after a failed write: close without flushing and delete the partial file.
+
+        Nothing more is written after an IO error: flushing an encoder whose output failed crashed
+        FFmpeg (segmentation fault) when the failure hit the file's header, and an MP4 cut short
+        has no index, so it would not play anyway; deleting it gives the space back (disk full).
+        """
+        self._abandon()
+        self._temporary.unlink(missing_ok=True)
+
     def _abandon(self) -> None:
-        """Close whatever is open after a failure; the partial file keeps its ``.partial`` name."""
+        """Close whatever is open without writing anything more (after a failure)."""
         for closable in (getattr(self, "audio", None), getattr(self, "_container", None)):
             try:
                 if closable is not None:
@@ -291,6 +305,11 @@ class H264VideoWriter:
             except Exception:  # noqa: BLE001 - already failing; the first error is the one reported
                 pass
         self._container = None
+
+
+def _reason(error: BaseException) -> str:
+    """An IO error in words (``No space left on device``), without its errno and file name."""
+    return getattr(error, "strerror", None) or str(error)
 
 
 def h264_unavailable() -> str | None:

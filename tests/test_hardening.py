@@ -1,0 +1,122 @@
+"""Hardening, round 2 (issue 24): a full disk, a missing screen, bad camera indices, re-runs into an
+existing output folder, ``detect -o`` onto its input folder, anonymising, options checked at start-up.
+
+Native crashes are provoked in a subprocess (``start.py``), everything else through ``apps.cli.main``
+in this process.
+"""
+from __future__ import annotations
+
+import errno
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from cli_helpers import FixedBox, run_cli_with_timeout, use_detector
+from test_reliability_faults import count_frames, make_clip, summary
+
+from apps.video_writers import H264VideoWriter
+
+ROOT = Path(__file__).resolve().parents[1]
+SAFETY_SECONDS = 120.0  # against hangs only, never a speed requirement
+
+
+def run_start(*args: Any, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """``python start.py ARGS`` in a subprocess (a native crash shows as a negative return code)."""
+    environment = {**os.environ, "COLUMNS": "200", **(env or {})}
+    return subprocess.run([sys.executable, "start.py", *map(str, args)], cwd=ROOT, env=environment,
+                          capture_output=True, text=True, timeout=SAFETY_SECONDS)
+
+
+# -------------------------------------------------------------------------------------- full disk
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A real 300 KB file system (tmpfs); skipped where it cannot be mounted (not root, no CAP_SYS_ADMIN)."""
+    mount_point = tmp_path / "disk"
+    mount_point.mkdir()
+    if os.name != "posix" or os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=300k", "tmpfs", str(mount_point)],
+                             capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", str(mount_point)], check=False)
+
+
+@pytest.fixture(scope="module")
+def two_clips(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder with a 640x480 clip whose annotated video does not fit in 300 KB, and a small one."""
+    folder = tmp_path_factory.mktemp("clips")
+    make_clip(folder / "a.mp4", frames=100, width=640, height=480, seed=3)
+    make_clip(folder / "b.mp4", frames=40, width=320, height=240, seed=4)
+    return folder
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_full_disk_fails_each_video_with_its_reason_and_no_crash(small_disk: Path, two_clips: Path,
+                                                                 workers: str) -> None:
+    """A real full file system: the first video fails with ``No space left on device``, the next one is
+    tried (and fails the same way, the disk being full), the summary is printed; no segmentation fault
+    and no dead worker process."""
+    done = run_start(two_clips, "-o", small_disk / "out", "--workers", workers, "--threads", "1")
+    output = done.stdout + done.stderr
+    assert done.returncode == 1, output  # not -11 (SIGSEGV)
+    assert "Traceback" not in output and "worker process died" not in output
+    assert f"failed: {two_clips / 'a.mp4'}: " in done.stderr and "No space left on device" in done.stderr
+    assert "FaceTrack summary" in done.stdout
+    table = done.stdout.split("FaceTrack summary", 1)[1]
+    assert all(f"\n{name} " in table for name in ("a", "b"))
+
+
+class FullDiskContainer:
+    """A PyAV output container whose writes fail with ENOSPC from the ``fail_at``-th mux on; any write after
+    that failure is an error of the writer (FFmpeg crashed there)."""
+
+    def __init__(self, container: Any, fail_at: int) -> None:
+        self.container = container
+        self.fail_at = fail_at
+        self.calls = 0
+
+    def mux(self, packets: Any) -> None:
+        self.calls += 1
+        assert self.calls <= self.fail_at, "wrote again after the output failed"
+        if self.calls == self.fail_at:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        self.container.mux(packets)
+
+    def close(self) -> None:
+        self.container.close()
+
+
+def test_faked_write_error_stops_the_encoder_and_the_batch_goes_on(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """After the first failed write the writer writes nothing more (no flush), deletes its unplayable
+    partial file, and the next video is processed."""
+    first = make_clip(tmp_path / "in" / "a.mp4", seed=1)
+    make_clip(tmp_path / "in" / "b.mp4", seed=2)
+    use_detector(monkeypatch, FixedBox())
+    original = H264VideoWriter.__init__
+
+    def init(self: H264VideoWriter, path: Path, *args: Any, **kwargs: Any) -> None:
+        original(self, path, *args, **kwargs)
+        if path.parent.name == "a":
+            self._container = FullDiskContainer(self._container, fail_at=3)
+
+    monkeypatch.setattr(H264VideoWriter, "__init__", init)
+    run = run_cli_with_timeout(tmp_path / "in", "-o", tmp_path / "out")
+    assert run.code == 1
+    out = tmp_path / "out"
+    assert run.line("a.mp4") == f"failed: {first}: cannot write {out / 'a' / 'annotated.mp4'}: No space left on device"
+    assert summary(out / "a")["status"] == "failed"
+    assert not list((out / "a").glob("annotated*"))
+    assert summary(out / "b")["status"] == "complete"
+    assert count_frames(out / "b" / "annotated.mp4") == 20
