@@ -84,14 +84,25 @@ def _load(spec: DetectorSpec):
     return loaded
 
 
-def _default_display() -> bool:
-    return sys.platform in ("win32", "darwin") or bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+def _window(display: Optional[bool], live: bool) -> bool:
+    """Whether to show the window: ``--display`` without a screen is a usage error; the live default
+    runs headless when no screen answers, and says so (OpenCV's GUI would abort the process)."""
+    from apps.display import display_available
+
+    wanted = live if display is None else display
+    if not wanted or display_available():
+        return wanted
+    if display:
+        console.print("[red]error:[/red] --display needs a screen and none answers (DISPLAY / WAYLAND_DISPLAY); use --no-display")
+        raise typer.Exit(EXIT_USAGE)
+    console.print("no screen answers (DISPLAY / WAYLAND_DISPLAY): running without a window")
+    return False
 
 
 @app.command()
 def track(
     paths: Annotated[Optional[list[Path]], typer.Argument(help="Video files and/or folders of videos.", show_default=False)] = None,
-    webcam: Annotated[Optional[int], typer.Option("--webcam", help="Track live from this camera index.")] = None,
+    webcam: Annotated[Optional[int], typer.Option("--webcam", min=0, help="Track live from this camera index.")] = None,
     stream: Annotated[Optional[str], typer.Option("--stream", help="Track live from a stream URL (rtsp://, http://, file).")] = None,
     output: Annotated[Path, typer.Option("--output", "-o", help="Output folder; one subfolder per input.")] = Path("facepics"),
     detector: DetectorOption = "faceboxes",
@@ -142,6 +153,7 @@ def track(
     if webcam is not None and stream is not None:
         console.print("[red]error:[/red] use either --webcam or --stream, not both")
         raise typer.Exit(EXIT_USAGE)
+    window = _window(display, live_device is not None)
     inputs, problems = ([], []) if live_device is not None else discover_inputs(list(paths or []), output, recursive)
     skipped = [VideoResult(input=str(problem.path), output_dir="", status="skipped", message=problem.reason)
                for problem in problems]
@@ -164,7 +176,7 @@ def track(
         anonymize_margin=anonymize_margin,
         write_video=video,
         video=VideoSettings(codec=video_codec.value, preset=video_preset, keep_audio=keep_audio),
-        display=_default_display() if display is None and live_device is not None else bool(display),
+        display=window,
         tracker=TrackerConfig(high_score=high, low_score=low, max_age_seconds=max_age),
     )
     extra = {"detector": loaded.name, "threshold": high, "low_threshold": low}

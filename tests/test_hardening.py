@@ -25,9 +25,11 @@ ROOT = Path(__file__).resolve().parents[1]
 SAFETY_SECONDS = 120.0  # against hangs only, never a speed requirement
 
 
-def run_start(*args: Any, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    """``python start.py ARGS`` in a subprocess (a native crash shows as a negative return code)."""
-    environment = {**os.environ, "COLUMNS": "200", **(env or {})}
+def run_start(*args: Any, env: dict[str, str | None] | None = None) -> subprocess.CompletedProcess:
+    """``python start.py ARGS`` in a subprocess (a native crash shows as a negative return code);
+    ``env`` sets variables, or removes those given as None."""
+    changes = {"COLUMNS": "200", **(env or {})}
+    environment = {key: value for key, value in {**os.environ, **changes}.items() if value is not None}
     return subprocess.run([sys.executable, "start.py", *map(str, args)], cwd=ROOT, env=environment,
                           capture_output=True, text=True, timeout=SAFETY_SECONDS)
 
@@ -120,3 +122,40 @@ def test_faked_write_error_stops_the_encoder_and_the_batch_goes_on(tmp_path: Pat
     assert not list((out / "a").glob("annotated*"))
     assert summary(out / "b")["status"] == "complete"
     assert count_frames(out / "b" / "annotated.mp4") == 20
+
+
+# ------------------------------------------------------------------------- cameras and screens
+
+
+def test_negative_webcam_index_is_a_usage_error(tmp_path: Path) -> None:
+    done = run_start("--webcam", "-1", "--no-display", "-o", tmp_path / "out")
+    assert done.returncode == 2, done.stderr  # not -11 (SIGSEGV in OpenCV)
+    assert "--webcam" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "out").exists()
+
+
+#: No screen: no variable at all, or a DISPLAY whose X server does not answer.
+NO_SCREEN = [{"DISPLAY": None, "WAYLAND_DISPLAY": None}, {"DISPLAY": ":97", "WAYLAND_DISPLAY": None}]
+
+
+@pytest.fixture(scope="module")
+def small_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_clip(tmp_path_factory.mktemp("small") / "clip.mp4", frames=10)
+
+
+@pytest.mark.parametrize("screen", NO_SCREEN, ids=["unset", "no-server"])
+def test_display_without_a_screen_is_a_usage_error(tmp_path: Path, small_clip: Path, screen: dict) -> None:
+    done = run_start(small_clip, "--display", "-o", tmp_path / "out", env=screen)
+    assert done.returncode == 2, done.stderr  # not -6 (Qt's abort)
+    assert "error: --display needs a screen" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "out").exists()  # checked before any video is touched
+
+
+@pytest.mark.parametrize("screen", NO_SCREEN, ids=["unset", "no-server"])
+def test_live_window_by_default_runs_headless_without_a_screen(tmp_path: Path, small_clip: Path,
+                                                               screen: dict) -> None:
+    done = run_start("--stream", small_clip, "--every-frame", "-o", tmp_path / "out", env=screen)
+    assert done.returncode == 0, done.stderr
+    assert "running without a window" in done.stderr
+    (folder,) = [path for path in (tmp_path / "out").iterdir() if path.is_dir()]
+    assert summary(folder)["status"] == "complete" and summary(folder)["frames"] == 10
