@@ -24,6 +24,7 @@ from apps.batch import batch_progress, process_video, report_result
 from apps.detector_spec import DetectorSpec
 from apps.discovery import VideoInput
 from apps.parallel import BatchJob
+from apps.run_folder import RunFolder
 from apps.video_job import VideoResult
 from apps.writers import OutputWriteError, write_bytes_atomic, write_json_atomic
 
@@ -56,17 +57,22 @@ def run_video_task(video: VideoInput, job: BatchJob) -> tuple[VideoResult, dict[
 
 
 def _store(result: VideoResult, files: dict[str, bytes], folder: Path) -> VideoResult:
-    """Write a task's files under ``folder`` (``summary.json`` last, pointing at ``folder``)."""
+    """Write a task's files as the run in ``folder`` (``summary.json`` last, pointing at ``folder``;
+    an earlier run there is replaced whole, or kept if this one did not reach its end: :class:`RunFolder`)."""
     result.output_dir = str(folder)
+    if not files:
+        return result
     try:
+        run = RunFolder(folder)
         for name, data in files.items():
             if name != "summary.json":
-                (folder / name).parent.mkdir(parents=True, exist_ok=True)
-                write_bytes_atomic(folder / name, data)
+                (run.path / name).parent.mkdir(parents=True, exist_ok=True)
+                write_bytes_atomic(run.path / name, data)
         if "summary.json" in files:
             summary = {**json.loads(files["summary.json"]), "output_dir": str(folder)}
-            folder.mkdir(parents=True, exist_ok=True)
-            write_json_atomic(folder / "summary.json", summary)
+            write_json_atomic(run.path / "summary.json", summary)
+        if not run.finish(result.status):
+            result.message = f"{result.message}; {run.kept_note}"
     except (OutputWriteError, OSError) as error:
         result.status, result.message = "failed", f"cannot store the outputs: {error}"
     return result

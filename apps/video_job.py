@@ -28,6 +28,7 @@ from apps.anonymize import anonymize_faces, mask_box
 from apps.drawing import draw_faces, draw_fps
 from apps.options import CropMode, TrackingOptions
 from apps.pipeline import Detector, Finalised, FrameProcessor, Pipeline, PipelineStats, ProcessedFrame
+from apps.run_folder import RunFolder
 from apps.sources import SourceError, SourceInfo
 from apps.video_writers import VideoWriter, open_video_writer
 from apps.writers import CropStore, OutputWriteError, TrackFileWriter, write_json_atomic
@@ -78,12 +79,10 @@ class VideoOutputs:
         self.info = info
         self.options = options
         self.audio_from = audio_from
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise OutputWriteError(f"cannot create output folder {folder}: {error.strerror}") from error
-        self.tracks = TrackFileWriter(folder / "tracks.txt", folder / "tracks.jsonl")
-        self.crops = CropStore(folder / "faces")
+        self.run = RunFolder(folder)
+        self.folder = self.run.path  # where this run writes: ``folder``, or beside it if it holds an earlier run
+        self.tracks = TrackFileWriter(self.folder / "tracks.txt", self.folder / "tracks.jsonl")
+        self.crops = CropStore(self.folder / "faces")
         self.video: VideoWriter | None = None
         self.track_ids: set[int] = set()
         self._last_crop_frame: dict[int, int] = {}
@@ -139,7 +138,7 @@ class VideoOutputs:
             self.crops.save_best(track)
 
     def close(self, result: VideoResult, extra: dict[str, Any]) -> None:
-        """Finish every file, then write ``summary.json`` last.
+        """Finish every file, write ``summary.json`` last, then put the run in its folder (:class:`RunFolder`).
 
         Every file is finished even when another one fails (disk full); a failure marks the
         result failed, is recorded in ``summary.json`` and is raised as :class:`OutputWriteError`.
@@ -147,13 +146,22 @@ class VideoOutputs:
         video = self.video
         problems = _attempt(lambda: video.close(complete=result.ok), "annotated.mp4") if video is not None else []
         problems += _attempt(self.tracks.close, "the track files")
-        if problems and result.status != "failed":
-            result.status, result.message = "failed", problems[0]
+        _fail_with(result, problems)
         if video is not None:
             extra = {**extra, "video": video.description}
-        write_json_atomic(self.folder / "summary.json", {**asdict(result), **extra})
+        problems += _attempt(lambda: write_json_atomic(self.folder / "summary.json", {**asdict(result), **extra}),
+                             "summary.json")
+        _fail_with(result, problems)
+        if not self.run.finish(result.status):
+            result.message = f"{result.message}; {self.run.kept_note}"
         if problems:
             raise OutputWriteError(problems[0])
+
+
+def _fail_with(result: VideoResult, problems: list[str]) -> None:
+    """Mark ``result`` failed by the first of ``problems`` (unless it failed already: the first reason stays)."""
+    if problems and result.status != "failed":
+        result.status, result.message = "failed", problems[0]
 
 
 def _attempt(finish: Callable[[], None], what: str) -> list[str]:

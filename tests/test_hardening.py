@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from cli_helpers import FixedBox, run_cli_with_timeout, use_detector
+from cli_helpers import FixedBox, run_cli, run_cli_with_timeout, use_detector
 from test_reliability_faults import count_frames, make_clip, summary
 
 from apps.video_writers import H264VideoWriter
@@ -154,8 +155,96 @@ def test_display_without_a_screen_is_a_usage_error(tmp_path: Path, small_clip: P
 @pytest.mark.parametrize("screen", NO_SCREEN, ids=["unset", "no-server"])
 def test_live_window_by_default_runs_headless_without_a_screen(tmp_path: Path, small_clip: Path,
                                                                screen: dict) -> None:
-    done = run_start("--stream", small_clip, "--every-frame", "-o", tmp_path / "out", env=screen)
+    done = run_start("--stream", small_clip, "--every-frame", "--no-report", "-o", tmp_path / "out", env=screen)
     assert done.returncode == 0, done.stderr
     assert "running without a window" in done.stderr
     (folder,) = [path for path in (tmp_path / "out").iterdir() if path.is_dir()]
     assert summary(folder)["status"] == "complete" and summary(folder)["frames"] == 10
+
+
+# --------------------------------------------------------------------------- one folder, one run
+
+
+def folder_contents(folder: Path) -> dict[str, bytes]:
+    """Every file below ``folder`` (relative path -> bytes)."""
+    return {path.relative_to(folder).as_posix(): path.read_bytes() for path in sorted(folder.rglob("*"))
+            if path.is_file()}
+
+
+def hidden_leftovers(root: Path) -> list[str]:
+    """The hidden folders of runs that were not put in place (``.clip.facetrack-run``...)."""
+    return [path.name for path in root.rglob(".*.facetrack-*")]
+
+
+class InterruptingBox(FixedBox):
+    """The fixed face, and a Ctrl-C (SIGINT to this process) at the ``at``-th detector call."""
+
+    def __init__(self, at: int) -> None:
+        super().__init__()
+        self.at = at
+
+    def detect(self, frame: np.ndarray) -> np.ndarray:
+        if self.calls + 1 == self.at:
+            signal.raise_signal(signal.SIGINT)
+        return super().detect(frame)
+
+
+@pytest.fixture
+def first_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The output root after a complete ``--crops all --crop-every 2`` run of ``in/clip.mp4``."""
+    make_clip(tmp_path / "in" / "clip.mp4", frames=20)
+    use_detector(monkeypatch, FixedBox())
+    run = run_cli(tmp_path / "in", "-o", tmp_path / "out", "--crops", "all", "--crop-every", "2")
+    assert run.code == 0
+    assert len(list((tmp_path / "out" / "clip" / "faces").rglob("frame_*.jpg"))) >= 5
+    return tmp_path / "out"
+
+
+def test_rerun_replaces_the_earlier_run_whole(first_run: Path, tmp_path: Path) -> None:
+    run = run_cli(tmp_path / "in", "-o", first_run, "--no-video", "--detect-every", "5")
+    assert run.code == 0
+    folder = first_run / "clip"
+    assert not (folder / "annotated.mp4").exists()
+    assert not list(folder.rglob("frame_*.jpg"))
+    info = summary(folder)
+    assert info["options"]["crops"] == "best" and info["options"]["write_video"] is False
+    assert info["output_dir"] == str(folder)
+    assert hidden_leftovers(first_run) == []
+
+
+@pytest.mark.parametrize("how", ["interrupted", "failed"])
+def test_rerun_that_stops_early_leaves_the_earlier_results_untouched(first_run: Path, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch, how: str) -> None:
+    before = folder_contents(first_run / "clip")
+    use_detector(monkeypatch, InterruptingBox(at=5) if how == "interrupted" else FixedBox(fail_on_call=5))
+    run = run_cli(tmp_path / "in", "-o", first_run, "--crops", "best", "--no-video")
+    assert run.code == (130 if how == "interrupted" else 1)
+    assert run.line("clip.mp4").endswith(f"; the earlier results in {first_run / 'clip'} are kept")
+    assert folder_contents(first_run / "clip") == before
+    assert hidden_leftovers(first_run) == []
+
+
+def test_a_run_killed_earlier_leaves_nothing_behind_the_next_run(first_run: Path, tmp_path: Path) -> None:
+    """A killed re-run leaves its hidden folder beside the output; the next run into it removes it."""
+    stale = first_run / ".clip.facetrack-run"
+    (stale / "faces" / "7").mkdir(parents=True)
+    (stale / "faces" / "7" / "frame_000001.jpg").write_bytes(b"stale")
+    assert run_cli(tmp_path / "in", "-o", first_run).code == 0
+    assert hidden_leftovers(first_run) == []
+    assert not (first_run / "clip" / "faces" / "7").exists()
+
+
+def test_ray_driver_replaces_the_earlier_run_whole(tmp_path: Path) -> None:
+    """The Ray driver writes a task's files through the same swap."""
+    from apps.ray_engine import _store
+    from apps.video_job import VideoResult
+
+    folder = tmp_path / "out" / "clip"
+    first = {"annotated.mp4": b"video", "faces/1/frame_000001.jpg": b"crop", "summary.json": b"{}"}
+    _store(VideoResult("clip.mp4", "", "complete"), first, folder)
+    _store(VideoResult("clip.mp4", "", "complete"), {"tracks.txt": b"", "summary.json": b"{}"}, folder)
+    assert sorted(folder_contents(folder)) == ["summary.json", "tracks.txt"]
+    kept = _store(VideoResult("clip.mp4", "", "failed", "boom"), {"summary.json": b"{}"}, folder)
+    assert sorted(folder_contents(folder)) == ["summary.json", "tracks.txt"]
+    assert kept.message == f"boom; the earlier results in {folder} are kept"
+    assert hidden_leftovers(tmp_path) == []
