@@ -248,3 +248,39 @@ def test_ray_driver_replaces_the_earlier_run_whole(tmp_path: Path) -> None:
     assert sorted(folder_contents(folder)) == ["summary.json", "tracks.txt"]
     assert kept.message == f"boom; the earlier results in {folder} are kept"
     assert hidden_leftovers(tmp_path) == []
+
+
+# ------------------------------------------------------------------------- detect -o onto its input
+
+
+@pytest.fixture
+def photos(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A folder with two photos; the detector finds one face in each."""
+    import cv2
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name in ("frame.jpg", "holiday.jpg"):
+        cv2.imwrite(str(folder / name), np.full((120, 160, 3), 90, np.uint8))
+    use_detector(monkeypatch, FixedBox())
+    return folder
+
+
+def test_detect_into_its_input_folder_never_takes_its_own_drawings_as_inputs(photos: Path) -> None:
+    for _ in range(3):
+        run = run_cli("detect", photos, "-o", photos, "--draw")
+        assert run.code == 0 and run.line("images,").startswith("2 images, 2 faces, 0 failed")
+    assert sorted(path.name for path in photos.iterdir()) == [
+        "frame.faces.jpg", "frame.jpg", "frame.txt", "holiday.faces.jpg", "holiday.jpg", "holiday.txt"]
+
+
+def test_detect_never_overwrites_a_file_it_did_not_write(photos: Path) -> None:
+    notes = photos / "holiday.txt"
+    notes.write_text("Lisbon, August: remember the tram\n")
+    run = run_cli("detect", photos, "-o", photos, "--draw")
+    assert run.code == 1
+    assert run.line("holiday.jpg") == (f"skipped: {photos / 'holiday.jpg'}: would overwrite {notes}, which FaceTrack "
+                                       "did not write (choose another --output)")
+    assert notes.read_text() == "Lisbon, August: remember the tram\n"
+    assert not (photos / "holiday.faces.jpg").exists()
+    assert (photos / "frame.txt").read_text().startswith("frame.jpg\n1\n")
