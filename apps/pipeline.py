@@ -225,6 +225,13 @@ class Pipeline:
         self._abort.set()
         self.stop.set()
 
+    def _source_failed(self, error: BaseException) -> None:
+        """The source broke (a camera stopped delivering frames): stop like a stop request, so the
+        frame in hand is delivered and every live track finalised, then re-raise ``error``."""
+        with self._lock:
+            self.stats.errors.append(error)
+        self.stop.set()
+
     def _capture_loop(self) -> None:
         try:
             for index, frame in enumerate(self.frames):
@@ -237,7 +244,7 @@ class Pipeline:
                 elif not _put(self._frames_in, item, self._stopping):
                     break
         except BaseException as error:  # noqa: BLE001 - every failure must reach the caller
-            self._fail(error)
+            self._source_failed(error)
         finally:
             _put(self._frames_in, _END, self._stopping)
 

@@ -35,6 +35,11 @@ def run_start(*args: Any, env: dict[str, str | None] | None = None) -> subproces
                           capture_output=True, text=True, timeout=SAFETY_SECONDS)
 
 
+def output_folders(root: Path) -> list[Path]:
+    """The output folders of the inputs under ``root`` (not the report's or other hidden folders)."""
+    return [path for path in root.iterdir() if path.is_dir() and not path.name.startswith(".")]
+
+
 # -------------------------------------------------------------------------------------- full disk
 
 
@@ -158,7 +163,7 @@ def test_live_window_by_default_runs_headless_without_a_screen(tmp_path: Path, s
     done = run_start("--stream", small_clip, "--every-frame", "--no-report", "-o", tmp_path / "out", env=screen)
     assert done.returncode == 0, done.stderr
     assert "running without a window" in done.stderr
-    (folder,) = [path for path in (tmp_path / "out").iterdir() if path.is_dir()]
+    (folder,) = output_folders(tmp_path / "out")
     assert summary(folder)["status"] == "complete" and summary(folder)["frames"] == 10
 
 
@@ -284,3 +289,22 @@ def test_detect_never_overwrites_a_file_it_did_not_write(photos: Path) -> None:
     assert notes.read_text() == "Lisbon, August: remember the tram\n"
     assert not (photos / "holiday.faces.jpg").exists()
     assert (photos / "frame.txt").read_text().startswith("frame.jpg\n1\n")
+
+
+# ------------------------------------------------------------------------------ a broken source
+
+
+def test_camera_that_stops_delivering_frames_finalises_its_tracks(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """As on a stop request, every live track is finalised: its best crop is written."""
+    import cv2
+    from test_reliability_faults import FakeCamera
+
+    monkeypatch.setattr(cv2, "VideoCapture", lambda device: FakeCamera(limit=15))
+    use_detector(monkeypatch, FixedBox())
+    run = run_cli_with_timeout("--webcam", "0", "--no-display", "--duration", "30", "-o", tmp_path / "out")
+    assert run.code == 1
+    assert run.line("webcam 0") == "failed: webcam 0: the device stopped delivering frames"
+    (folder,) = output_folders(tmp_path / "out")
+    assert summary(folder)["crops_saved"] == 1
+    assert (folder / "faces" / "1" / "best.jpg").is_file()
