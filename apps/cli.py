@@ -129,11 +129,12 @@ def track(
     workers: Annotated[Optional[int], typer.Option("--workers", min=1, help="Videos processed at the same time, each in its own process with its own detector (default: one per two CPU cores, at most one per video).", show_default=False)] = None,
     engine: Annotated[Engine, typer.Option("--engine", help="local: this machine (--workers processes); ray: one task per video on a Ray cluster (pip install 'facetrack[distributed]').")] = Engine.local,
     ray_address: Annotated[Optional[str], typer.Option("--ray-address", help="Ray cluster to join, e.g. ray://head:10001 or auto (default: start a local Ray instance).", show_default=False)] = None,
+    report: Annotated[bool, typer.Option("--report/--no-report", help="Write OUTPUT/index.html: every video of the output folder with its faces, tracks on a timeline and player.")] = True,
 ) -> None:
     """Track faces in videos (default command) or live from a webcam/stream.
 
     Writes, per input, OUTPUT/<name>/annotated.mp4, tracks.txt (MOTChallenge), tracks.jsonl,
-    faces/<track-id>/*.jpg and summary.json.
+    faces/<track-id>/*.jpg and summary.json; then OUTPUT/index.html over every video of OUTPUT.
     """
     from apps.batch import failure_line, process_batch, summary_table
     from apps.detector_spec import prepare_for_tracking
@@ -196,6 +197,8 @@ def track(
         else:
             results = process_batch(inputs, output, loaded.detect, options, signals.event, console, extra)
     Console().print(summary_table(skipped + results, output))
+    if report and output.is_dir():  # no output folder: nothing was written to show
+        _write_report(output, skipped + results)
     if signals.exit_code is not None:
         raise typer.Exit(signals.exit_code)
     if problems or any(not result.ok for result in results):
@@ -350,6 +353,18 @@ def _quiet_native_logs() -> None:
     if "OPENCV_LOG_LEVEL" not in os.environ:
         cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET; read when FFmpeg first opens a file
+
+
+def _write_report(output: Path, results: list) -> None:
+    """OUTPUT/index.html; a report that cannot be written is one warning line, never a lost result."""
+    try:
+        from apps.report import write_report
+
+        path = write_report(output, results)
+    except Exception as error:  # noqa: BLE001 - the videos' results are already written
+        console.print(f"[yellow]warning:[/yellow] no report: {escape(str(error) or type(error).__name__)}")
+        return
+    Console(soft_wrap=True).print(f"report: {path}", markup=False, highlight=False)  # stdout, as the table
 
 
 def _require_ray() -> None:

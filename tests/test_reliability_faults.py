@@ -166,7 +166,7 @@ def test_stream_that_does_not_answer_times_out(tmp_path: Path, monkeypatch: pyte
 def test_camera_that_stops_delivering_frames_mid_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(cv2, "VideoCapture", lambda device: FakeCamera(limit=15))
     use_detector(monkeypatch, FixedBox())
-    run = run_cli_with_timeout("--webcam", "0", "--no-display", "--duration", "30", "-o", tmp_path / "out")
+    run = run_cli_with_timeout("--webcam", "0", "--no-display", "--duration", "30", "--no-report", "-o", tmp_path / "out")
     assert run.code == 1
     assert run.line("webcam 0") == "failed: webcam 0: the device stopped delivering frames"
     (folder,) = list((tmp_path / "out").iterdir())
