@@ -308,3 +308,52 @@ def test_camera_that_stops_delivering_frames_finalises_its_tracks(tmp_path: Path
     (folder,) = output_folders(tmp_path / "out")
     assert summary(folder)["crops_saved"] == 1
     assert (folder / "faces" / "1" / "best.jpg").is_file()
+
+
+# ------------------------------------------------------------------------------------- anonymising
+
+
+def demo_face(size: int) -> np.ndarray:
+    """A face of the bundled demo clip, resized to ``size`` px."""
+    import cv2
+
+    from benchmarks.anonymize_speed import demo_face as face
+
+    return cv2.resize(face(), (size, size), interpolation=cv2.INTER_CUBIC)
+
+
+def test_blur_runs_at_a_constant_size_whatever_the_face(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Gaussian filter never sees more than BLUR_SIDE px: its cost no longer grows with the face
+    (before: a 171 px kernel over a 340 px face, 27 ms; see benchmarks/anonymize_speed.py)."""
+    import cv2
+
+    import apps.anonymize
+    from apps.anonymize import BLUR_SIDE, AnonymizeMode, anonymize_faces
+
+    filtered: list[tuple[int, ...]] = []
+    original = cv2.GaussianBlur
+
+    def recording(image: np.ndarray, *args: Any, **kwargs: Any) -> np.ndarray:
+        filtered.append(image.shape[:2])
+        return original(image, *args, **kwargs)
+
+    monkeypatch.setattr(apps.anonymize.cv2, "GaussianBlur", recording)
+    frame = np.zeros((720, 1280, 3), np.uint8)
+    frame[100:440, 300:640] = demo_face(340)
+    anonymize_faces(frame, np.array([[300.0, 100.0, 640.0, 440.0]]), AnonymizeMode.blur)
+    assert filtered and max(max(shape) for shape in filtered) <= BLUR_SIDE
+
+
+@pytest.mark.parametrize("size", [48, 96, 200, 340])
+def test_blurred_face_is_as_unrecognisable_as_before(size: int) -> None:
+    """Fine detail (Laplacian energy) of the hidden face: below half of the original's, and not above
+    what the full-resolution Gaussian (the blur before) left, give or take 10 %."""
+    from benchmarks.anonymize_speed import full_size_gaussian, laplacian_energy
+
+    from apps.anonymize import AnonymizeMode, anonymize_faces
+
+    face = demo_face(size)
+    hidden = anonymize_faces(face.copy(), np.array([[0.0, 0.0, size, size]]), AnonymizeMode.blur, margin=0.0)
+    left = laplacian_energy(hidden) / laplacian_energy(face)
+    assert left < 0.5
+    assert left <= 1.1 * laplacian_energy(full_size_gaussian(face.copy())) / laplacian_energy(face)
