@@ -116,6 +116,7 @@ def track(
     keep_audio: Annotated[bool, typer.Option("--keep-audio/--no-keep-audio", help="Copy the input's audio into annotated.mp4 (H.264 only; when the input has audio).")] = True,
     anonymize: Annotated[Optional[AnonymizeMode], typer.Option("--anonymize", help="Hide faces in the output video (blur, pixelate or solid ellipse) instead of drawing boxes; detected and predicted faces alike.", show_default=False)] = None,
     anonymize_margin: Annotated[float, typer.Option("--anonymize-margin", min=0.0, max=2.0, help="How far the hiding ellipse extends beyond the face box, as a fraction of its size per side.")] = 0.2,
+    sharp_crops: Annotated[bool, typer.Option("--sharp-crops", help="With --anonymize: still write the face crops --crops asks for, sharp and recognisable.")] = False,
     display: Annotated[Optional[bool], typer.Option("--display/--no-display", help="Show a live window (default: on for --webcam/--stream when a screen is available).", show_default=False)] = None,
     recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Also process videos in subfolders.")] = False,
     duration: Annotated[Optional[float], typer.Option("--duration", help="Live mode: stop after this many seconds.")] = None,
@@ -153,6 +154,9 @@ def track(
         raise typer.Exit(EXIT_USAGE)
     if webcam is not None and stream is not None:
         console.print("[red]error:[/red] use either --webcam or --stream, not both")
+        raise typer.Exit(EXIT_USAGE)
+    if anonymize and crops not in (None, CropMode.none) and not sharp_crops:
+        console.print("[red]error:[/red] --crops best|all writes recognisable faces, which --anonymize hides; add --sharp-crops to write them anyway")
         raise typer.Exit(EXIT_USAGE)
     window = _window(display, live_device is not None)
     inputs, problems = ([], []) if live_device is not None else discover_inputs(list(paths or []), output, recursive)

@@ -58,8 +58,8 @@ from .appearance import appearance_distance_matrix, colour_embeddings
 from .association import GatedCost, add_appearance, assign, distance_cost, iou_cost
 from .border import complete_boxes, cut_sides, visible_fractions
 from .config import TrackerConfig
-from .follow import follow_windows, merge_window_detections
-from .geometry import clip_boxes
+from .follow import follow_cost, follow_windows, merge_window_detections
+from .geometry import clip_boxes, iou_matrix
 from .results import FinishedTrack, TrackedFace
 from .track import Track, track_boxes
 
@@ -139,15 +139,15 @@ class FaceTracker:
         followed = self._followed_tracks()
         if followed:
             cfg = self.config
-            states = np.array([track.kalman.state for track in followed])
-            stds = np.array([track.kalman.position_std for track in followed])
-            windows = follow_windows(states, stds, cfg.follow_window_scale, cfg.follow_max_window_scale)
-            detections = _valid_detections(merge_window_detections(detect_windows(frame, windows)))
+            for track in followed:
+                track.window_frame = self._frame_index
+            detections = _valid_detections(merge_window_detections(detect_windows(frame, self._windows(followed))))
             embeddings = colour_embeddings(frame, detections[:, :4]) if cfg.use_appearance else None
             cut = cut_sides(detections[:, :4], width, height, cfg.border_tolerance)
             rows = [self._tracks.index(track) for track in followed]
             visible = clip_boxes(track_boxes(self._tracks), width, height)
-            pairs = self._iou_rounds(visible, rows, detections, embeddings)[0]
+            pairs, free, high_left = self._iou_rounds(visible, rows, detections, embeddings)
+            pairs += self._window_round(visible, free, detections, high_left, embeddings)[0]
             self._update_tracks(pairs, detections, cut, embeddings, followed)
             self._confirm_tracks()
             self._update_best_crops(pairs, detections, frame)
@@ -232,6 +232,8 @@ class FaceTracker:
         boxes = track_boxes(self._tracks)
         visible = boxes if frame is None else clip_boxes(boxes, frame.shape[1], frame.shape[0])
         pairs, free, high_left = self._iou_rounds(visible, list(range(len(self._tracks))), detections, embeddings)
+        fast, free, high_left = self._window_round(visible, free, detections, high_left, embeddings)
+        pairs += fast
         if cfg.reid_max_center_distance <= 0.0:
             return pairs, high_left
         lost = [i for i in free if self._tracks[i].lost and self._tracks[i].confirmed]
@@ -240,6 +242,46 @@ class FaceTracker:
         reid = partial(distance_cost, radius=cfg.reid_max_center_distance * growth)
         third, _, high_left = self._round(boxes, lost, full, high_left, embeddings, reid, cfg.reid_max_distance)
         return pairs + third, high_left
+
+    def _windows(self, tracks: list[Track]) -> np.ndarray:
+        """The (N, 4) follow windows of ``tracks`` around their current predictions."""
+        cfg = self.config
+        states = np.array([track.kalman.state for track in tracks]).reshape(-1, 8)
+        stds = np.array([track.kalman.position_std for track in tracks])
+        return follow_windows(states, stds, cfg.follow_window_scale, cfg.follow_max_window_scale)
+
+    def _window_round(
+        self,
+        visible: np.ndarray,
+        track_rows: list[int],
+        detections: np.ndarray,
+        rows: np.ndarray,
+        embeddings: np.ndarray | None,
+    ) -> tuple[list[tuple[Track, int]], list[int], np.ndarray]:
+        """Match fast faces that no longer overlap their prediction: high-score detection ``rows``
+        against the tracks ``track_rows`` whose follow window holds them (:func:`tracker.follow.follow_cost`).
+
+        Only the tracks followed in a window on this frame or the one before take part (so without
+        follow windows, association is exactly that of plain scans); a detection overlapping another
+        track's prediction is left to that track, and the colour gate of re-identification applies when the appearance cue is on.
+        Returns the matches, the unmatched track rows and the unmatched detection rows.
+        """
+        cfg = self.config
+        eligible = [row for row in track_rows if self._tracks[row].window_frame >= self._frame_index - 1]
+        if not eligible or not len(rows):
+            return [], track_rows, rows
+        tracks = [self._tracks[row] for row in eligible]
+        gated = follow_cost(track_boxes(tracks), self._windows(tracks), detections[rows, :4], cfg.follow_size_ratio)
+        if embeddings is not None:
+            distance = self._appearance_distances(tracks, embeddings[rows])
+            gated = add_appearance(gated, distance, cfg.appearance_weight, cfg.reid_max_distance)
+        overlaps = iou_matrix(visible, detections[rows, :4]) >= cfg.iou_gate
+        claimed = np.array([np.delete(overlaps, row, axis=0).any(axis=0) for row in eligible]).reshape(gated.cost.shape)
+        result = assign(gated.cost, gated.allowed & ~claimed)
+        matched = {int(t) for t in result.matches[:, 0]}
+        pairs = [(tracks[t], int(rows[d])) for t, d in result.matches]
+        left = [row for row in track_rows if row not in eligible] + [r for i, r in enumerate(eligible) if i not in matched]
+        return pairs, left, rows[result.unmatched_detections]
 
     def _iou_rounds(
         self, visible: np.ndarray, track_rows: list[int], detections: np.ndarray, embeddings: np.ndarray | None

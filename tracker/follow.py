@@ -36,29 +36,24 @@ def follow_windows(states: np.ndarray, position_stds: np.ndarray, scale: float, 
     return np.stack([states[:, 0] - half, states[:, 1] - half, states[:, 0] + half, states[:, 1] + half], axis=1)
 
 
-def follow_cost(
-    predicted: np.ndarray, windows: np.ndarray, detections: np.ndarray, min_scores: np.ndarray, size_ratio: float
-) -> GatedCost:
-    """Cost of measuring each track (rows) by each detection (columns) found in the windows.
+def follow_cost(predicted: np.ndarray, windows: np.ndarray, detections: np.ndarray, size_ratio: float) -> GatedCost:
+    """Cost of measuring each track (rows) by each detection box (columns) found in the windows.
 
-    A pair is allowed when the detection's centre lies in the track's window, its score reaches the
-    track's ``min_scores`` entry and its size is within ``size_ratio`` (< 1) of the predicted size.
-    The cost is the centre distance in box heights plus the log size difference, so the
-    face closest to where the track should be wins over a neighbour inside the same window.
+    For the faces that moved too far from their prediction to overlap it (a fast face that turned):
+    a pair is allowed when the detection's centre lies in the track's window and its size is within
+    ``size_ratio`` (< 1) of the predicted size. The cost is the centre distance in box heights plus
+    the log size difference, so the face closest to the prediction wins over a neighbour.
     """
     predicted = np.asarray(predicted, dtype=np.float64).reshape(-1, 4)
-    detections = np.asarray(detections, dtype=np.float64).reshape(-1, 5)
-    centres = (detections[:, :2] + detections[:, 2:4]) / 2.0
+    detections = np.asarray(detections, dtype=np.float64).reshape(-1, 4)
+    centres = (detections[:, :2] + detections[:, 2:]) / 2.0
     inside = (
         (centres[None, :, 0] >= windows[:, None, 0]) & (centres[None, :, 0] <= windows[:, None, 2])
         & (centres[None, :, 1] >= windows[:, None, 1]) & (centres[None, :, 1] <= windows[:, None, 3])
     )
-    predicted_size = np.sqrt(np.maximum(_areas(predicted), 1e-9))
-    detection_size = np.sqrt(np.maximum(_areas(detections[:, :4]), 1e-9))
-    log_ratio = np.abs(np.log(detection_size[None, :] / predicted_size[:, None]))
-    distance = centre_distance_matrix(predicted, detections[:, :4])
-    allowed = inside & (log_ratio <= -np.log(size_ratio)) & (detections[None, :, 4] >= np.asarray(min_scores)[:, None])
-    return GatedCost(cost=distance + log_ratio, allowed=allowed)
+    log_ratio = np.abs(np.log(np.sqrt(_areas(detections) + 1e-9)[None, :] / np.sqrt(_areas(predicted) + 1e-9)[:, None]))
+    distance = centre_distance_matrix(predicted, detections)
+    return GatedCost(cost=distance + log_ratio, allowed=inside & (log_ratio <= -np.log(size_ratio)))
 
 
 def merge_window_detections(detections: list[np.ndarray], overlap: float = 0.5) -> np.ndarray:

@@ -49,6 +49,8 @@ class Track:
         self.embedding = embedding
         self.best: BestCrop | None = None
         self.last_crop_check_hit = 0
+        #: The last frame on which the track had a follow window (-2: never).
+        self.window_frame = -2
 
     @property
     def confirmed(self) -> bool:
