@@ -357,3 +357,17 @@ def test_blurred_face_is_as_unrecognisable_as_before(size: int) -> None:
     left = laplacian_energy(hidden) / laplacian_energy(face)
     assert left < 0.5
     assert left <= 1.1 * laplacian_energy(full_size_gaussian(face.copy())) / laplacian_energy(face)
+
+
+@pytest.mark.parametrize("crops", ["best", "all"])
+def test_anonymize_writes_no_recognisable_crop_unless_asked_by_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                   crops: str) -> None:
+    clip = make_clip(tmp_path / "clip.mp4", frames=10)
+    use_detector(monkeypatch, FixedBox())
+    run = run_cli(clip, "--anonymize", "blur", "--crops", crops, "-o", tmp_path / "out")
+    assert run.code == 2
+    assert run.line("error:") == ("error: --crops best|all writes recognisable faces, which --anonymize hides; "
+                                  "add --sharp-crops to write them anyway")
+    assert not (tmp_path / "out").exists()
+    run = run_cli(clip, "--anonymize", "blur", "--crops", crops, "--sharp-crops", "-o", tmp_path / "out")
+    assert run.code == 0 and (tmp_path / "out" / "clip" / "faces" / "1" / "best.jpg").is_file()
