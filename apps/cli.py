@@ -20,6 +20,7 @@ from rich.markup import escape
 from apps.anonymize import AnonymizeMode
 from apps.detector_spec import DetectorSpec
 from apps.options import CropMode, TrackingOptions
+from apps.validation import finite_number, threads_up_to_cores
 from apps.video_writers import X264_PRESETS, VideoSettings
 from tracker import TrackerConfig
 
@@ -57,14 +58,14 @@ DetectorOption = Annotated[
     str, typer.Option("--detector", "-d", help="Detector: faceboxes (fast), ainnoface (accurate) or a path to an .onnx model.")
 ]
 ThreadsOption = Annotated[
-    Optional[int], typer.Option("--threads", help="CPU threads for the detector (default: onnxruntime decides).")
+    Optional[int], typer.Option("--threads", min=1, callback=threads_up_to_cores, help="CPU threads for the detector (default: onnxruntime decides).")
 ]
 DeviceOption = Annotated[str, typer.Option("--device", help="Execution device: auto, cpu, cuda, tensorrt, coreml, directml.")]
 AccurateOption = Annotated[
     bool, typer.Option("--accurate", help="Test-time augmentation: detect at 0.5x, 1x and 2x and mirrored, merge by box voting (finds more faces, 6 network runs per frame).")
 ]
 MaxSideOption = Annotated[
-    int, typer.Option("--max-side", help="Frames are scaled down so their long side is at most this many pixels before detection.")
+    int, typer.Option("--max-side", min=1, help="Frames are scaled down so their long side is at most this many pixels before detection.")
 ]
 MinSideOption = Annotated[
     Optional[int], typer.Option("--min-side", min=0, help="Frames whose long side is shorter are enlarged to this many pixels before detection (default: the model's recommendation: 640 px for faceboxes, 720 for ainnoface; 0: never enlarge).", show_default=False)
@@ -119,12 +120,12 @@ def track(
     sharp_crops: Annotated[bool, typer.Option("--sharp-crops", help="With --anonymize: still write the face crops --crops asks for, sharp and recognisable.")] = False,
     display: Annotated[Optional[bool], typer.Option("--display/--no-display", help="Show a live window (default: on for --webcam/--stream when a screen is available).", show_default=False)] = None,
     recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Also process videos in subfolders.")] = False,
-    duration: Annotated[Optional[float], typer.Option("--duration", help="Live mode: stop after this many seconds.")] = None,
+    duration: Annotated[Optional[float], typer.Option("--duration", callback=finite_number(0.0, low_inclusive=False), help="Live mode: stop after this many seconds.")] = None,
     every_frame: Annotated[bool, typer.Option("--every-frame", help="Live mode: process every frame of the stream in order, as for a file, instead of skipping the frames that arrive while one is processed (for file-like URLs and recordings served faster than real time).")] = False,
-    max_age: Annotated[float, typer.Option("--max-age", help="Seconds a lost face is remembered so it gets its id back.")] = TrackerConfig().max_age_seconds,
+    max_age: Annotated[float, typer.Option("--max-age", callback=finite_number(0.0), help="Seconds a lost face is remembered so it gets its id back.")] = TrackerConfig().max_age_seconds,
     max_side: MaxSideOption = 1024,
     min_side: MinSideOption = None,
-    threads: Annotated[int, typer.Option("--threads", min=1, help="CPU threads for the detector; 1 leaves the other cores to decoding and encoding, which is fastest overall on small machines.")] = 1,
+    threads: Annotated[int, typer.Option("--threads", min=1, callback=threads_up_to_cores, help="CPU threads for the detector; 1 leaves the other cores to decoding and encoding, which is fastest overall on small machines.")] = 1,
     device: DeviceOption = "auto",
     accurate: AccurateOption = False,
     workers: Annotated[Optional[int], typer.Option("--workers", min=1, help="Videos processed at the same time, each in its own process with its own detector (default: one per two CPU cores, at most one per video).", show_default=False)] = None,
@@ -245,12 +246,12 @@ def detect(
 
 @app.command()
 def evaluate(
-    data: Annotated[Path, typer.Argument(help="Pascal VOC folder (images/ + annotations/).")] = Path("../shared/data/faces/dev"),
+    data: Annotated[Path, typer.Argument(exists=True, file_okay=False, help="Pascal VOC folder (images/ + annotations/).")] = Path("../shared/data/faces/dev"),
     detector: DetectorOption = "faceboxes",
     max_side: MaxSideOption = 1024,
     min_side: MinSideOption = None,
-    upscale: Annotated[float, typer.Option("--upscale", help="Scale frames up by this factor before detection (finds smaller faces, slower).")] = 1.0,
-    subset: Annotated[Optional[Path], typer.Option("--subset", help="Text file listing the image stems to use (e.g. dev-clean.txt).")] = None,
+    upscale: Annotated[float, typer.Option("--upscale", callback=finite_number(0.0, 8.0, low_inclusive=False), help="Scale frames up by this factor before detection (finds smaller faces, slower).")] = 1.0,
+    subset: Annotated[Optional[Path], typer.Option("--subset", exists=True, dir_okay=False, help="Text file listing the image stems to use (e.g. dev-clean.txt).")] = None,
     threads: ThreadsOption = None,
     device: DeviceOption = "auto",
     accurate: AccurateOption = False,

@@ -371,3 +371,61 @@ def test_anonymize_writes_no_recognisable_crop_unless_asked_by_name(tmp_path: Pa
     assert not (tmp_path / "out").exists()
     run = run_cli(clip, "--anonymize", "blur", "--crops", crops, "--sharp-crops", "-o", tmp_path / "out")
     assert run.code == 0 and (tmp_path / "out" / "clip" / "faces" / "1" / "best.jpg").is_file()
+
+
+# ------------------------------------------------------------------------ options checked at start-up
+
+
+@pytest.mark.parametrize(("args", "option"), [
+    (["--max-age", "-1"], "--max-age"),
+    (["--max-age", "nan"], "--max-age"),
+    (["--max-age", "inf"], "--max-age"),
+    (["--duration", "inf"], "--duration"),
+    (["--duration=-5"], "--duration"),
+    (["--duration", "nan"], "--duration"),
+    (["--duration", "0"], "--duration"),
+    (["--max-side", "0"], "--max-side"),
+    (["--max-side", "-640"], "--max-side"),
+])
+def test_track_options_are_checked_before_anything_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                        args: list[str], option: str) -> None:
+    clip = make_clip(tmp_path / "clip.mp4", frames=5)
+    use_detector(monkeypatch, FixedBox())
+    run = run_cli(clip, *args, "-o", tmp_path / "out")
+    assert run.code == 2
+    assert f"Invalid value for '{option}'" in run.stderr
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["detect", "photos", "-o", "out", "--threads", "-1"], "Invalid value for '--threads'"),
+    (["evaluate", "data", "--threads", "-1"], "Invalid value for '--threads'"),
+    (["evaluate", "data", "--upscale", "0"], "Invalid value for '--upscale'"),
+    (["evaluate", "data", "--upscale", "nan"], "Invalid value for '--upscale'"),
+    (["evaluate", "data", "--upscale", "1e6"], "Invalid value for '--upscale'"),
+    (["evaluate", "missing"], "'missing' does not exist"),
+    (["evaluate", "data", "--subset", "missing.txt"], "'missing.txt' does not exist"),
+])
+def test_detect_and_evaluate_options_are_checked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                 args: list[str], message: str) -> None:
+    (tmp_path / "photos").mkdir()
+    (tmp_path / "data" / "images").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
+    run = run_cli(*args)
+    assert run.code == 2
+    assert message in " ".join(run.stderr.split()), run.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_threads_above_the_cores_are_capped_with_a_warning(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import detectors
+
+    clip = make_clip(tmp_path / "clip.mp4", frames=5)
+    asked: list[int] = []
+    monkeypatch.setattr(detectors, "load_detector", lambda *args, **kwargs: asked.append(kwargs["threads"]) or FixedBox())
+    run = run_cli(clip, "--threads", "1000", "-o", tmp_path / "out")
+    cores = os.cpu_count() or 1
+    assert run.code == 0
+    assert run.line("--threads") == (f"warning: --threads 1000 is more than the {cores} CPU cores of this machine: "
+                                     f"using {cores}")
+    assert asked == [cores]
