@@ -224,11 +224,18 @@ def detect(
     accurate: AccurateOption = False,
 ) -> None:
     """Detect faces in still images and write one WIDER FACE result file per image."""
-    from apps.detect_images import detect_images, list_images
+    from apps.detect_images import create_output, detect_images, input_problem, list_images
+    from apps.writers import OutputWriteError
 
-    if not path.exists():
-        console.print(f"[red]error:[/red] {escape(str(path))}: no such file or folder")
+    problem = input_problem(path)
+    if problem is not None:
+        console.print(f"[red]error:[/red] {escape(str(path))}: {problem}")
         raise typer.Exit(EXIT_USAGE)
+    try:
+        create_output(output)
+    except OutputWriteError as error:
+        console.print(f"[red]error:[/red] {escape(str(error))}")
+        raise typer.Exit(EXIT_USAGE) from None
     images = list_images(path)
     if not images:
         console.print(f"[red]error:[/red] {escape(str(path))}: no images found")

@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 
 from apps.drawing import draw_faces
+from apps.writers import OutputWriteError
 from detectors.datasets.voc import IMAGE_SUFFIXES
 from tracker import TrackedFace
 
@@ -25,6 +26,27 @@ class ImageOutcome:
     path: Path
     faces: int = 0
     error: str = ""
+
+
+def input_problem(path: Path) -> str | None:
+    """Why ``path`` cannot be the input of ``detect`` (None when it is a file or a folder)."""
+    if not path.exists():
+        return "no such file or folder"
+    if not (path.is_file() or path.is_dir()):
+        return "not a regular file or folder (a device or a pipe?)"
+    return None
+
+
+def create_output(output: Path) -> None:
+    """Create the output folder (and its parents).
+
+    Raises:
+        OutputWriteError: If it cannot be created (a file of that name, a file on the way, no permission).
+    """
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OutputWriteError(f"cannot create output folder {output}: {error.strerror}") from error
 
 
 def list_images(path: Path) -> list[Path]:
@@ -87,7 +109,7 @@ def detect_images(
     output names are taken by files FaceTrack did not write (a ``holiday.txt`` of the user's) is
     skipped with that reason: only FaceTrack's own earlier results are overwritten.
     """
-    output.mkdir(parents=True, exist_ok=True)
+    create_output(output)
     outcomes = []
     used: set[str] = set()
     for path in images:
@@ -95,6 +117,9 @@ def detect_images(
             image = _read_image(path)
         except OSError as error:
             outcomes.append(ImageOutcome(path, error=f"cannot read ({error.strerror or error})"))
+            continue
+        except cv2.error:
+            outcomes.append(ImageOutcome(path, error="cannot decode (damaged, or more pixels than OpenCV accepts)"))
             continue
         if image is None:
             outcomes.append(ImageOutcome(path, error="not a readable image"))
