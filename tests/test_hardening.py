@@ -429,3 +429,50 @@ def test_threads_above_the_cores_are_capped_with_a_warning(tmp_path: Path, monke
     assert run.line("--threads") == (f"warning: --threads 1000 is more than the {cores} CPU cores of this machine: "
                                      f"using {cores}")
     assert asked == [cores]
+
+
+# ------------------------------------------------------------------------- detect: one-line errors
+
+
+def huge_png(path: Path, side: int = 40_000) -> Path:
+    """A PNG whose header announces ``side`` x ``side`` pixels: more than OpenCV decodes (2^30)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+                     + chunk(b"IEND", b""))
+    return path
+
+
+def test_detect_skips_an_image_over_the_pixel_limit(photos: Path, tmp_path: Path) -> None:
+    huge = huge_png(photos / "huge.png")
+    run = run_cli("detect", photos, "-o", tmp_path / "out")
+    assert run.code == 1
+    assert run.line("huge.png") == f"skipped: {huge}: cannot decode (damaged, or more pixels than OpenCV accepts)"
+    assert sorted(path.name for path in (tmp_path / "out").iterdir()) == ["frame.txt", "holiday.txt"]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes")
+def test_detect_on_a_device_or_pipe_is_a_usage_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    use_detector(monkeypatch, FixedBox())
+    pipe = tmp_path / "frames.jpg"
+    os.mkfifo(pipe)
+    for source in (pipe, Path("/dev/zero")):
+        run = run_cli_with_timeout("detect", source, "-o", tmp_path / "out")
+        assert run.code == 2
+        assert run.line("error:") == f"error: {source}: not a regular file or folder (a device or a pipe?)"
+
+
+@pytest.mark.parametrize("where", ["a file", "under a file"])
+def test_detect_output_that_cannot_be_a_folder_is_a_usage_error(photos: Path, tmp_path: Path, where: str) -> None:
+    taken = tmp_path / "results"
+    taken.write_text("not a folder")
+    output = taken if where == "a file" else taken / "sub"
+    run = run_cli("detect", photos, "-o", output)
+    assert run.code == 2
+    assert run.line("error:").startswith(f"error: cannot create output folder {output}: ")
+    assert taken.read_text() == "not a folder"
