@@ -231,16 +231,16 @@ def detect(
     if problem is not None:
         console.print(f"[red]error:[/red] {escape(str(path))}: {problem}")
         raise typer.Exit(EXIT_USAGE)
-    try:
-        create_output(output)
-    except OutputWriteError as error:
-        console.print(f"[red]error:[/red] {escape(str(error))}")
-        raise typer.Exit(EXIT_USAGE) from None
     images = list_images(path)
     if not images:
         console.print(f"[red]error:[/red] {escape(str(path))}: no images found")
         raise typer.Exit(EXIT_FAILED_ITEMS)
     loaded = _load(DetectorSpec(detector, threshold, threads, device, max_side, min_side=min_side, accurate=accurate))
+    try:
+        create_output(output)
+    except OutputWriteError as error:
+        console.print(f"[red]error:[/red] {escape(str(error))}")
+        raise typer.Exit(EXIT_USAGE) from None
     outcomes = detect_images(images, output, loaded.detect, draw)
     failed = [outcome for outcome in outcomes if outcome.error]
     for outcome in failed:
