@@ -107,7 +107,9 @@ def track(
     stream: Annotated[Optional[str], typer.Option("--stream", help="Track live from a stream URL (rtsp://, http://, file).")] = None,
     output: Annotated[Path, typer.Option("--output", "-o", help="Output folder; one subfolder per input.")] = Path("facepics"),
     detector: DetectorOption = "faceboxes",
-    detect_every: Annotated[int, typer.Option("--detect-every", min=1, max=30, help="Run the detector every N frames; tracks are predicted in between.")] = 1,
+    detect_every: Annotated[int, typer.Option("--detect-every", min=1, max=60, help="Scan the whole frame with the detector every N frames (and at every shot cut); new faces appear at scans. Between scans each tracked face is looked for in a window around it (see --follow).")] = TrackingOptions().detect_every,
+    follow: Annotated[bool, typer.Option("--follow/--no-follow", help="Between full scans, detect every tracked face in a window around its predicted position (one batched detector call per frame); --no-follow only predicts tracks there.")] = True,
+    shot_cuts: Annotated[bool, typer.Option("--shot-cuts/--no-shot-cuts", help="Find hard cuts: a cut ends every track (no id crosses it) and starts a full scan.")] = True,
     threshold: Annotated[Optional[float], typer.Option("--threshold", min=0.0, max=1.0, help="Minimum detector score for a new face (default: the model's recommended operating point); weaker detections only keep existing tracks alive.", show_default=False)] = None,
     crops: Annotated[Optional[CropMode], typer.Option("--crops", help="best: one crop per track; all: one every --crop-every frames per track; none. Default: best, or none with --anonymize.", show_default=False)] = None,
     crop_every: Annotated[int, typer.Option("--crop-every", min=1, help="Frames between crops of a track with --crops all.")] = 25,
@@ -176,6 +178,8 @@ def track(
     high, low = prepare_for_tracking(loaded)
     options = TrackingOptions(
         detect_every=detect_every,
+        follow=follow,
+        shot_cuts=shot_cuts,
         crops=crops if crops is not None else (CropMode.none if anonymize else CropMode.best),
         crop_every=crop_every,
         anonymize=anonymize,

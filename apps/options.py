@@ -39,7 +39,7 @@ class TrackingOptions:
         tracker: Tracker settings.
     """
 
-    detect_every: int = 1
+    detect_every: int = 5
     follow: bool = True
     shot_cuts: bool = True
     crops: CropMode = CropMode.best

@@ -209,7 +209,9 @@ def _section_of_folder(root: Path, folder: Path, name: str) -> VideoSection:
     frame_time = 1.0 / fps if fps > 0 else 0.0
     last_end = max((track[-1].time + frame_time for track in sightings.values()), default=0.0)
     section.duration = max(section.duration, last_end)
-    detect_every = int((summary.get("options") or {}).get("detect_every") or 1)
+    options = summary.get("options") or {}
+    # with follow windows a face is looked for on every frame, so "detected" is exact per frame
+    detect_every = 1 if options.get("follow") else int(options.get("detect_every") or 1)
     section.tracks = [
         _track_row(track_id, track, frame_time, detect_every, section.duration,
                    _thumbnail(folder / "faces" / str(track_id) / "best.jpg", root))

@@ -15,9 +15,11 @@ from detectors.providers import choose_providers
 from detectors.tta import TestTimeAugmentation, detect_with_tta
 from detectors.windows import detect_windows
 
-#: Side in pixels of the square network input of one follow window (a face filling 40 % of its
-#: window is then seen at 64 px, where both shipped detectors are most accurate).
-WINDOW_TILE = 160
+#: Side in pixels of the square network input of one follow window: a face filling half of its
+#: window is seen at 112 px. Measured on the end-to-end tracking clips (FaceBoxes, scans every 5th
+#: frame): faces seen at 80 / 96 / 112 / 128 px gave IDF1 .55 / .62 / .62 / .66, and the cost grows
+#: with the tile's area (1.2 ms per 224 px window on one core).
+WINDOW_TILE = 224
 
 #: Minimum face score of models whose metadata recommends none.
 DEFAULT_THRESHOLD = 0.5

@@ -450,7 +450,7 @@ def test_batch_continues_after_a_video_whose_detector_fails(tmp_path: Path) -> N
 
     stop = threading.Event()
     videos = [VideoInput(first, Path("a")), VideoInput(second, Path("b"))]
-    results = process_batch(videos, tmp_path / "out", detect, TrackingOptions(), stop,
+    results = process_batch(videos, tmp_path / "out", detect, TrackingOptions(detect_every=1), stop,
                             Console(file=io.StringIO()), None)
     assert [result.status for result in results[:1]] == ["failed"]
     assert [result.status for result in results] == ["failed", "complete"], [r.message for r in results]

@@ -352,7 +352,9 @@ def run_job(clip_path: Path, folder: Path, detect: Callable, options: TrackingOp
     source = VideoFileSource(clip_path)
     try:
         result, error = run_in_thread(
-            lambda: track_source(source, source.info, folder, detect, options or TrackingOptions(), **kwargs)
+            # the oracle detectors here stand for a full scan of every frame
+            lambda: track_source(source, source.info, folder, detect, options or TrackingOptions(detect_every=1),
+                                 **kwargs)
         )
     finally:
         source.close()
@@ -467,7 +469,7 @@ def test_track_source_writes_every_output(clip, tmp_path: Path) -> None:
 def test_track_ending_mid_video_gets_its_best_crop(clip, tmp_path: Path) -> None:
     path, truth = clip
     folder = tmp_path / "out"
-    options = TrackingOptions(tracker=TrackerConfig(max_age_seconds=0.2))  # forgotten 5 frames after its last detection
+    options = TrackingOptions(detect_every=1, tracker=TrackerConfig(max_age_seconds=0.2))  # forgotten 5 frames after its last detection
     result = run_job(path, folder, OracleDetector(truth, hide_after={2: 15}), options)
     assert result.ok and result.tracks == 2
     last_frame: dict[int, int] = {}
@@ -496,7 +498,7 @@ def test_detect_every_three_on_a_video_file(clip, tmp_path: Path) -> None:
 def test_crops_all_writes_periodic_crops(clip, tmp_path: Path) -> None:
     path, truth = clip
     folder = tmp_path / "out"
-    result = run_job(path, folder, OracleDetector(truth), TrackingOptions(crops=CropMode.all, crop_every=10))
+    result = run_job(path, folder, OracleDetector(truth), TrackingOptions(detect_every=1, crops=CropMode.all, crop_every=10))
     assert result.ok
     ids = {row[1] for row in read_mot(folder / "tracks.txt")}
     total = 0
@@ -515,7 +517,7 @@ def test_crops_all_writes_periodic_crops(clip, tmp_path: Path) -> None:
 def test_crops_none_writes_no_crops(clip, tmp_path: Path) -> None:
     path, truth = clip
     folder = tmp_path / "out"
-    result = run_job(path, folder, OracleDetector(truth), TrackingOptions(crops=CropMode.none))
+    result = run_job(path, folder, OracleDetector(truth), TrackingOptions(detect_every=1, crops=CropMode.none))
     assert result.ok and result.tracks == CLIP_FACES
     assert list(folder.rglob("*.jpg")) == [] and result.crops_saved == 0
     assert (folder / "annotated.mp4").is_file() and (folder / "summary.json").is_file()
@@ -524,7 +526,7 @@ def test_crops_none_writes_no_crops(clip, tmp_path: Path) -> None:
 def test_no_video_option_skips_annotated_video(clip, tmp_path: Path) -> None:
     path, truth = clip
     folder = tmp_path / "out"
-    result = run_job(path, folder, OracleDetector(truth), TrackingOptions(write_video=False))
+    result = run_job(path, folder, OracleDetector(truth), TrackingOptions(detect_every=1, write_video=False))
     assert result.ok
     assert not (folder / "annotated.mp4").exists()
     assert len(read_jsonl(folder / "tracks.jsonl")) == CLIP_SPEC.frames

@@ -89,12 +89,12 @@ def test_track_file_writer_lines(tmp_path: Path) -> None:
     ]
     records = [json.loads(line) for line in jsonl.read_text().splitlines()]
     assert records == [
-        {"frame": 1, "time": 0.0, "faces": [
+        {"frame": 1, "time": 0.0, "shot": 0, "faces": [
             {"id": 1, "box": [10.0, 20.0, 40.0, 60.0], "score": 0.875, "detected": True},
             {"id": 3, "box": [50.5, 5.25, 70.5, 30.0], "score": 0.5, "detected": False},
         ]},
-        {"frame": 2, "time": 0.04, "faces": []},
-        {"frame": 3, "time": 0.08, "faces": [{"id": 1, "box": [11.0, 21.0, 41.0, 61.0], "score": 0.9, "detected": True}]},
+        {"frame": 2, "time": 0.04, "shot": 0, "faces": []},
+        {"frame": 3, "time": 0.08, "shot": 0, "faces": [{"id": 1, "box": [11.0, 21.0, 41.0, 61.0], "score": 0.9, "detected": True}]},
     ]
     assert not partial_path(mot).exists() and not partial_path(jsonl).exists()
 

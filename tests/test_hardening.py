@@ -199,7 +199,7 @@ def first_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The output root after a complete ``--crops all --crop-every 2`` run of ``in/clip.mp4``."""
     make_clip(tmp_path / "in" / "clip.mp4", frames=20)
     use_detector(monkeypatch, FixedBox())
-    run = run_cli(tmp_path / "in", "-o", tmp_path / "out", "--crops", "all", "--crop-every", "2")
+    run = run_cli(tmp_path / "in", "-o", tmp_path / "out", "--crops", "all", "--crop-every", "2", "--detect-every", "1")
     assert run.code == 0
     assert len(list((tmp_path / "out" / "clip" / "faces").rglob("frame_*.jpg"))) >= 5
     return tmp_path / "out"
@@ -222,7 +222,7 @@ def test_rerun_that_stops_early_leaves_the_earlier_results_untouched(first_run: 
                                                                      monkeypatch: pytest.MonkeyPatch, how: str) -> None:
     before = folder_contents(first_run / "clip")
     use_detector(monkeypatch, InterruptingBox(at=5) if how == "interrupted" else FixedBox(fail_on_call=5))
-    run = run_cli(tmp_path / "in", "-o", first_run, "--crops", "best", "--no-video")
+    run = run_cli(tmp_path / "in", "-o", first_run, "--crops", "best", "--no-video", "--detect-every", "1")
     assert run.code == (130 if how == "interrupted" else 1)
     assert run.line("clip.mp4").endswith(f"; the earlier results in {first_run / 'clip'} are kept")
     assert folder_contents(first_run / "clip") == before

@@ -217,7 +217,7 @@ def test_exception_in_a_pipeline_thread(tmp_path: Path, monkeypatch: pytest.Monk
             original(self, frame, timestamp)
 
         monkeypatch.setattr(H264VideoWriter, "write", write)
-    run = run_cli_with_timeout(first, second, "-o", tmp_path / "out")
+    run = run_cli_with_timeout(first, second, "-o", tmp_path / "out", "--detect-every", "1")
     assert run.code == 1
     assert run.line("a.mp4") == {
         "capture": f"failed: {first}: RuntimeError: decoder exploded",

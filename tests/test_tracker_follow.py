@@ -11,8 +11,9 @@ from tracker.geometry import iou_matrix
 FRAME = np.full((480, 640, 3), 110, np.uint8)
 
 
-def _zigzag(frames: int, speed: float = 30.0, size: float = 60.0) -> list[np.ndarray]:
-    """A face crossing the frame fast and turning back every 8 frames (the prediction overshoots)."""
+def _zigzag(frames: int, speed: float = 25.0, size: float = 60.0) -> list[np.ndarray]:
+    """A face crossing the frame fast (40 % of its width per frame) and turning back every 8 frames
+    (the constant-velocity prediction then overshoots by almost a face width)."""
     boxes, x, direction = [], 100.0, 1.0
     for index in range(frames):
         if index and index % 8 == 0:

@@ -139,12 +139,13 @@ class TrackerConfig:
     Follow windows (:meth:`FaceTracker.follow`, frames without a full scan; see
     :mod:`tracker.follow`):
 
-    * ``follow_window_scale`` (2.5) and ``follow_max_window_scale`` (4.0): a
-      window is at least 2.5 and at most 4 times the face; in between it grows
-      with the face's speed and its prediction's uncertainty. At 2.5 the face
-      fills 40 % of the detector's tile (64 of 160 px, the size both shipped
-      detectors find best) and a face moving half its width per frame stays
-      inside.
+    * ``follow_window_scale`` (2.0) and ``follow_max_window_scale`` (4.0): a
+      window is at least 2 and at most 4 times the face; in between it grows
+      with the face's speed and its prediction's uncertainty. At 2 the face
+      fills half of the detector's tile (112 of 224 px, where FaceBoxes finds
+      and places faces best) and a face moving half its width per frame beyond
+      its prediction stays inside; tighter windows (1.25-1.6) lost context and
+      tracking quality on the end-to-end clips.
     * ``follow_lost_seconds`` (0.5): lost tracks keep their window this long
       after their last measurement (a face turned away or blurred for a few
       frames is found again where it was predicted); older lost tracks wait
@@ -178,7 +179,7 @@ class TrackerConfig:
     crop_margin: float = 0.2
     quality_check_every: int = 5
     max_crop_checks: int = 4
-    follow_window_scale: float = 2.5
+    follow_window_scale: float = 2.0
     follow_max_window_scale: float = 4.0
     follow_lost_seconds: float = 0.5
     max_follow_windows: int = 32
