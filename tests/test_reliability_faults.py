@@ -381,7 +381,7 @@ def long_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_sigint_mid_video_finalises_every_output(tmp_path: Path, onnx_model: Path, long_clip: Path) -> None:
     out = tmp_path / "out" / "long clip"
     started = start([sys.executable, "start.py", str(long_clip), "-o", str(tmp_path / "out"), "-d", str(onnx_model),
-                     "--threads", "1", "--max-side", "2048"], out / "annotated.partial.mp4")
+                     "--threads", "1", "--max-side", "2048", "--detect-every", "1"], out / "annotated.partial.mp4")
     started.process.send_signal(signal.SIGINT)
     code = finish(started)
     stderr = "".join(started.stderr_lines)
