@@ -107,7 +107,7 @@ def track(
     stream: Annotated[Optional[str], typer.Option("--stream", help="Track live from a stream URL (rtsp://, http://, file).")] = None,
     output: Annotated[Path, typer.Option("--output", "-o", help="Output folder; one subfolder per input.")] = Path("facepics"),
     detector: DetectorOption = "faceboxes",
-    detect_every: Annotated[int, typer.Option("--detect-every", min=1, max=60, help="Scan the whole frame with the detector every N frames (and at every shot cut); new faces appear at scans. Between scans each tracked face is looked for in a window around it (see --follow).")] = TrackingOptions().detect_every,
+    detect_every: Annotated[Optional[int], typer.Option("--detect-every", min=1, max=60, help=f"Scan the whole frame with the detector every N frames (and at every shot cut); new faces appear at scans. Between scans each tracked face is looked for in a window around it (see --follow). Default: {TrackingOptions().detect_every}, or 1 with --anonymize (every missed face is a leak).", show_default=False)] = None,
     follow: Annotated[bool, typer.Option("--follow/--no-follow", help="Between full scans, detect every tracked face in a window around its predicted position (one batched detector call per frame); --no-follow only predicts tracks there.")] = True,
     shot_cuts: Annotated[bool, typer.Option("--shot-cuts/--no-shot-cuts", help="Find hard cuts: a cut ends every track (no id crosses it) and starts a full scan.")] = True,
     threshold: Annotated[Optional[float], typer.Option("--threshold", min=0.0, max=1.0, help="Minimum detector score for a new face (default: the model's recommended operating point); weaker detections only keep existing tracks alive.", show_default=False)] = None,
@@ -141,7 +141,7 @@ def track(
     faces/<track-id>/*.jpg and summary.json; then OUTPUT/index.html over every video of OUTPUT.
     """
     from apps.batch import failure_line, process_batch, summary_table
-    from apps.detector_spec import prepare_for_tracking
+    from apps.detector_spec import ANONYMIZE_MASK_SCORE, prepare_for_tracking
     from apps.parallel import BatchJob, default_workers, process_batch_in_processes
     from apps.discovery import discover_inputs
     from apps.interrupts import StopSignals
@@ -173,11 +173,11 @@ def track(
     if engine is Engine.ray and live_device is None:
         _require_ray()
     spec = DetectorSpec(name=detector, threshold=threshold, threads=threads, device=device, max_side=max_side,
-                        min_side=min_side, accurate=accurate)
+                        min_side=min_side, accurate=accurate, mask_score=ANONYMIZE_MASK_SCORE if anonymize else None)
     loaded = _load(spec)
-    high, low = prepare_for_tracking(loaded)
+    high, low = prepare_for_tracking(loaded, spec.mask_score)
     options = TrackingOptions(
-        detect_every=detect_every,
+        detect_every=detect_every or (1 if anonymize else TrackingOptions().detect_every),
         follow=follow,
         shot_cuts=shot_cuts,
         crops=crops if crops is not None else (CropMode.none if anonymize else CropMode.best),

@@ -36,6 +36,9 @@ class TrackingOptions:
         anonymize: Hide every tracked face (and every fresh detection) in the output video
             instead of drawing boxes; None draws boxes and ids.
         anonymize_margin: Growth of the hiding ellipse beyond the face box, per side.
+        anonymize_lost_seconds: With ``anonymize``, a track the detector lost stays hidden this long
+            at its predicted place, its mask growing with the prediction's uncertainty (the
+            detector misses a face now and then: a mask must not let it through meanwhile).
         tracker: Tracker settings.
     """
 
@@ -49,4 +52,5 @@ class TrackingOptions:
     display: bool = False
     anonymize: AnonymizeMode | None = None
     anonymize_margin: float = 0.2
+    anonymize_lost_seconds: float = 2.0
     tracker: TrackerConfig = field(default_factory=TrackerConfig)

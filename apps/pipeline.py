@@ -61,6 +61,8 @@ class ProcessedFrame:
     """Presentation time of the frame in seconds, when the source knows it (see :class:`Pipeline`)."""
     shot: int = 0
     """Number of the shot the frame belongs to (0 for the first; see :attr:`FrameProcessor.shots`)."""
+    lost: list[TrackedFace] = field(default_factory=list)
+    """Confirmed tracks not shown on this frame but measured recently (only with ``mask_lost_seconds``)."""
 
 
 @dataclass
@@ -100,6 +102,7 @@ class FrameProcessor:
         detect_every: int = 1,
         detect_windows: WindowDetector | None = None,
         cut_detector: CutDetector | None = None,
+        mask_lost_seconds: float = 0.0,
     ) -> None:
         if detect_every < 1:
             raise ValueError("detect_every must be at least 1")
@@ -108,6 +111,7 @@ class FrameProcessor:
         self.detect_every = detect_every
         self.detect_windows = detect_windows
         self.cut_detector = cut_detector
+        self.mask_lost_seconds = mask_lost_seconds
         self.shots: list[int] = []
         self._next_scan = 0
 
@@ -131,7 +135,9 @@ class FrameProcessor:
             faces = self.tracker.update(None, frame)
         found = None if detections is None else int(np.sum(detections[:, 4] >= self.tracker.config.high_score))
         raw = detections if detections is not None or not window_detections else np.concatenate(window_detections)
-        return ProcessedFrame(index, frame, faces, self.tracker.pop_finished(), found, raw, shot=len(self.shots) - 1)
+        lost = self.tracker.lost_faces(self.mask_lost_seconds, frame) if self.mask_lost_seconds > 0 else []
+        return ProcessedFrame(index, frame, faces, self.tracker.pop_finished(), found, raw, shot=len(self.shots) - 1,
+                              lost=lost)
 
     def finish(self) -> list[FinishedTrack]:
         """Finalise every live track (end of video or stop)."""

@@ -119,7 +119,7 @@ class VideoOutputs:
         """Boxes and ids, or (anonymise mode) every tracked face and fresh detection hidden."""
         if self.options.anonymize is None:
             return draw_faces(frame, item.faces)
-        boxes = [mask_box(face) for face in item.faces]
+        boxes = [mask_box(face) for face in [*item.faces, *item.lost]]
         if item.raw_detections is not None:  # faces not (yet) confirmed as tracks are hidden too
             boxes.extend(item.raw_detections[:, :4])
         return anonymize_faces(frame, np.asarray(boxes).reshape(-1, 4), self.options.anonymize,
@@ -294,7 +294,8 @@ def _frame_processor(detect: Detector, tracker: FaceTracker, options: TrackingOp
         from apps.shot_cuts import ShotCutDetector
 
         cut_detector = ShotCutDetector()
-    return FrameProcessor(detect, tracker, options.detect_every, detect_windows, cut_detector)
+    mask_lost_seconds = options.anonymize_lost_seconds if options.anonymize is not None else 0.0
+    return FrameProcessor(detect, tracker, options.detect_every, detect_windows, cut_detector, mask_lost_seconds)
 
 
 def _describe_error(error: BaseException) -> str:

@@ -452,6 +452,31 @@ class FaceTracker:
                 self._finished.append(track.finish())
         self._tracks = alive
 
+    def lost_faces(self, max_seconds: float, frame: np.ndarray) -> list[TrackedFace]:
+        """The confirmed tracks not shown on this frame whose last measurement is at most
+        ``max_seconds`` old, with their predicted boxes clipped to the frame (for masks that must
+        not let a face through while the detector misses it; see ``apps.anonymize``)."""
+        shown = {face.track_id for face in self._visible_faces(frame)}
+        limit = max_seconds * self.fps
+        lost = [t for t in self._tracks if t.confirmed and t.track_id not in shown and t.frames_since_update <= limit]
+        boxes = clip_boxes(track_boxes(lost), frame.shape[1], frame.shape[0])
+        return [self._tracked_face(track, box) for track, box in zip(lost, boxes, strict=True)
+                if box[2] > box[0] and box[3] > box[1]]
+
+    def _tracked_face(self, track: Track, box: np.ndarray) -> TrackedFace:
+        """The public record of ``track`` on this frame, shown at ``box``."""
+        measured = track.frames_since_update == 0
+        return TrackedFace(
+            track_id=track.track_id,
+            box=box,
+            score=track.score,
+            detected=measured,
+            age_frames=self._frame_index - track.first_frame + 1,
+            hits=track.hits,
+            measured_box=track.measured_box.copy() if measured else None,
+            position_std=track.kalman.position_std,
+        )
+
     def _visible_faces(self, frame: np.ndarray | None) -> list[TrackedFace]:
         """Return the confirmed tracks to show on this frame, sorted by id.
 
@@ -473,18 +498,6 @@ class FaceTracker:
             shown = detected | (visible_fractions(boxes, width, height) >= cfg.min_coast_visible)
             visible = [t for t, show in zip(visible, shown, strict=True) if show]
             boxes = clip_boxes(boxes[shown], width, height)
-        faces = [
-            TrackedFace(
-                track_id=track.track_id,
-                box=box,
-                score=track.score,
-                detected=track.frames_since_update == 0,
-                age_frames=self._frame_index - track.first_frame + 1,
-                hits=track.hits,
-                measured_box=track.measured_box.copy() if track.frames_since_update == 0 else None,
-                position_std=track.kalman.position_std,
-            )
-            for track, box in zip(visible, boxes, strict=True)
-            if box[2] > box[0] and box[3] > box[1]
-        ]
+        faces = [self._tracked_face(track, box) for track, box in zip(visible, boxes, strict=True)
+                 if box[2] > box[0] and box[3] > box[1]]
         return sorted(faces, key=lambda face: face.track_id)
