@@ -92,7 +92,11 @@ class FrameProcessor:
     the frames between scans look for every live track inside its follow window (one batched
     call, :meth:`FaceTracker.follow`); without, tracks are only predicted there. With
     ``cut_detector``, a shot cut ends every track (:meth:`FaceTracker.end_shot`) and
-    :attr:`shots` records the index of every shot's first frame.
+    :attr:`shots` records the index of every shot's first frame. With ``windows_cost_more(frame_shape,
+    windows)`` (the detector's :meth:`~detectors.runtime.OnnxFaceDetector.windows_cost_more`), a frame
+    whose windows would cost more than a scan is scanned instead (crowds). With
+    ``mask_lost_seconds`` > 0, every result also lists the tracks lost for at most that long
+    (:meth:`FaceTracker.lost_faces`), for anonymising.
     """
 
     def __init__(
@@ -103,6 +107,7 @@ class FrameProcessor:
         detect_windows: WindowDetector | None = None,
         cut_detector: CutDetector | None = None,
         mask_lost_seconds: float = 0.0,
+        windows_cost_more: Callable[[tuple[int, ...], int], bool] | None = None,
     ) -> None:
         if detect_every < 1:
             raise ValueError("detect_every must be at least 1")
@@ -112,6 +117,7 @@ class FrameProcessor:
         self.detect_windows = detect_windows
         self.cut_detector = cut_detector
         self.mask_lost_seconds = mask_lost_seconds
+        self.windows_cost_more = windows_cost_more
         self.shots: list[int] = []
         self._next_scan = 0
 
@@ -125,7 +131,7 @@ class FrameProcessor:
             self._next_scan = index
         window_detections: list[np.ndarray] = []
         detections = None
-        if index >= self._next_scan:
+        if index >= self._next_scan or self._scan_is_cheaper(frame):
             self._next_scan = index + self.detect_every
             detections = self.detect(frame)
             faces = self.tracker.update(detections, frame)
@@ -138,6 +144,12 @@ class FrameProcessor:
         lost = self.tracker.lost_faces(self.mask_lost_seconds, frame) if self.mask_lost_seconds > 0 else []
         return ProcessedFrame(index, frame, faces, self.tracker.pop_finished(), found, raw, shot=len(self.shots) - 1,
                               lost=lost)
+
+    def _scan_is_cheaper(self, frame: np.ndarray) -> bool:
+        """True when following every face would cost more than scanning the frame (a crowd)."""
+        if self.detect_windows is None or self.windows_cost_more is None:
+            return False
+        return self.windows_cost_more(frame.shape, self.tracker.followed_count())
 
     def finish(self) -> list[FinishedTrack]:
         """Finalise every live track (end of video or stop)."""

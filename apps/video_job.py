@@ -283,19 +283,21 @@ def track_source(
 def _frame_processor(detect: Detector, tracker: FaceTracker, options: TrackingOptions) -> FrameProcessor:
     """The detect+track stage for ``options``.
 
-    Follow windows need the detector's ``detect_windows``: ``detect`` is then the bound ``detect``
-    method of a detector that has one (``detectors.OnnxFaceDetector``). Any other callable (a test
-    oracle, a third-party detector) runs with tracks predicted between scans, as with
-    ``follow`` off.
+    Follow windows need the detector's ``detect_windows`` (and, to scan crowds instead, its
+    ``windows_cost_more``): ``detect`` is then the bound ``detect`` method of a detector that has
+    them (``detectors.OnnxFaceDetector``). Any other callable (a test oracle, a third-party
+    detector) runs with tracks predicted between scans, as with ``follow`` off.
     """
-    detect_windows = getattr(getattr(detect, "__self__", None), "detect_windows", None) if options.follow else None
+    detector = getattr(detect, "__self__", None)
+    detect_windows = getattr(detector, "detect_windows", None) if options.follow else None
     cut_detector = None
     if options.shot_cuts:
         from apps.shot_cuts import ShotCutDetector
 
         cut_detector = ShotCutDetector()
     mask_lost_seconds = options.anonymize_lost_seconds if options.anonymize is not None else 0.0
-    return FrameProcessor(detect, tracker, options.detect_every, detect_windows, cut_detector, mask_lost_seconds)
+    return FrameProcessor(detect, tracker, options.detect_every, detect_windows, cut_detector, mask_lost_seconds,
+                          getattr(detector, "windows_cost_more", None))
 
 
 def _describe_error(error: BaseException) -> str:

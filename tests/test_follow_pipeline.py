@@ -187,3 +187,26 @@ def _write_joined(target: Path, clips: list[Path], size: tuple[int, int], frames
         counts.append(count)
     writer.release()
     return counts[0]
+
+
+def test_a_crowd_is_scanned_when_its_windows_would_cost_more_than_a_scan() -> None:
+    detector = GroundTruthDetector()
+    asked: list[int] = []
+
+    def windows_cost_more(frame_shape: tuple[int, ...], windows: int) -> bool:
+        asked.append(windows)
+        return windows >= 2
+
+    processor = FrameProcessor(detector.detect, FaceTracker(TrackerConfig(), fps=25.0), 10, detector.detect_windows,
+                               windows_cost_more=windows_cost_more)
+    _process(processor, detector, _clip(30))  # three faces: always two or more windows after the first scan
+    assert detector.scans == list(range(30)) and detector.window_calls == 0 and max(asked) >= 2
+
+
+def test_the_shipped_detector_prefers_a_scan_only_for_crowds() -> None:
+    from detectors import load_detector
+
+    detector = load_detector("faceboxes", threads=1)
+    assert not detector.windows_cost_more((1080, 1920, 3), 5)  # 5 windows of 224 px < a 1024x576 scan
+    assert detector.windows_cost_more((1080, 1920, 3), 10)
+    assert detector.windows_cost_more((480, 640, 3), 6) and not detector.windows_cost_more((480, 640, 3), 4)

@@ -154,6 +154,10 @@ class FaceTracker:
         self._remove_expired()
         return self._visible_faces(frame)
 
+    def followed_count(self) -> int:
+        """How many follow windows :meth:`follow` would use now (before this frame's prediction)."""
+        return len(self._followed_tracks())
+
     def end_shot(self) -> None:
         """End every track at a shot cut: the confirmed ones are finished, and ids are never reused.
 
