@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -57,8 +57,8 @@ COLUMNS = {
 
 #: (frame index, frame, its ground truth) -> (N, 5) float32 detections.
 Detector = Callable[[int, np.ndarray, list[GroundTruthBox]], np.ndarray]
-#: (frame, (N, 4) windows) -> one (K, 5) detection array per window (``OnnxFaceDetector.detect_windows``).
-WindowDetector = Callable[[np.ndarray, np.ndarray], list[np.ndarray]]
+#: The follow-window side of a detector: ``OnnxFaceDetector`` (``detect_windows``, ``windows_cost_more``).
+Follower = Any
 #: (name, spec, sprites, detector) of one clip.
 Clip = tuple[str, ClipSpec, list[FaceSprite], Detector]
 #: Metrics by setting name, then by clip name (plus "OVERALL").
@@ -135,15 +135,16 @@ def make_tracker(use_appearance: bool, fps: float, scores: tuple[float, float] |
 
 def make_run(
     setting: Setting, fps: float, detector: Detector, current: CurrentFrame,
-    scores: tuple[float, float] | None, detect_windows: WindowDetector | None,
+    scores: tuple[float, float] | None, follower: Follower | None,
 ) -> Run:
-    """A run of ``setting``: the app's FrameProcessor around a fresh tracker (no shot-cut detector:
-    the clips have no cuts)."""
-    if setting.follow and detect_windows is None:
+    """A run of ``setting``: the app's FrameProcessor around a fresh tracker, scheduled as start.py
+    schedules it (no shot-cut detector: the clips have no cuts)."""
+    if setting.follow and follower is None:
         raise ValueError(f"{setting.name} needs a detector with follow windows")
     tracker = make_tracker(setting.use_appearance, fps, scores)
+    windows = (follower.detect_windows, follower.windows_cost_more) if setting.follow else (None, None)
     processor = FrameProcessor(lambda frame: detector(current.index, frame, current.truth), tracker,
-                               setting.detect_every, detect_windows if setting.follow else None)
+                               setting.detect_every, windows[0], windows_cost_more=windows[1])
     return Run(setting.name, processor)
 
 
@@ -163,14 +164,14 @@ def run_clip(spec: ClipSpec, sprites: list[FaceSprite], current: CurrentFrame, r
 
 def evaluate_runs(
     clips: Iterable[Clip], settings: list[Setting], scores: tuple[float, float] | None = None,
-    detect_windows: WindowDetector | None = None,
+    follower: Follower | None = None,
 ) -> Metrics:
     """Metrics per setting name, per clip name (+ OVERALL), with the detect+track stage's ms/frame."""
     results: dict[str, dict[str, tuple[list[GroundTruthBox], Tracked]]] = {s.name: {} for s in settings}
     times: dict[str, list[tuple[float, int]]] = {name: [] for name in results}
     for clip_name, spec, sprites, detector in clips:
         current = CurrentFrame()
-        runs = [make_run(s, spec.fps, detector, current, scores, detect_windows) for s in settings]
+        runs = [make_run(s, spec.fps, detector, current, scores, follower) for s in settings]
         truth = run_clip(spec, sprites, current, runs)
         for run in runs:
             results[run.name][clip_name] = (truth, run.tracked)
@@ -216,9 +217,9 @@ def oracle_mode(args: argparse.Namespace) -> None:
     print_report(f"oracle detections ({args.sprites} sprites)", metrics, Setting(True, args.detect_every).name)
 
 
-def load_real_detector(name: str) -> tuple[Detector, WindowDetector, tuple[float, float]] | None:
-    """A shipped detector as a Detector, its follow-window detector and its (high, low) scores as
-    start.py uses them; None (reason printed) when it cannot be loaded."""
+def load_real_detector(name: str) -> tuple[Detector, Follower, tuple[float, float]] | None:
+    """A shipped detector as a Detector, the loaded detector (for follow windows) and its (high, low)
+    scores as start.py uses them; None (reason printed) when it cannot be loaded."""
     try:
         from detectors import load_detector
 
@@ -227,7 +228,7 @@ def load_real_detector(name: str) -> tuple[Detector, WindowDetector, tuple[float
         print(f"e2e skipped: cannot load the {name} detector ({type(error).__name__}: {error})")
         return None
     high, low = prepare_for_tracking(detector)
-    return (lambda index, frame, truth: detector.detect(frame)), detector.detect_windows, (high, low)
+    return (lambda index, frame, truth: detector.detect(frame)), detector, (high, low)
 
 
 def e2e_clip(args: argparse.Namespace, seed: int) -> tuple[str, ClipSpec, list[FaceSprite]]:
@@ -251,11 +252,11 @@ def e2e_mode(args: argparse.Namespace) -> None:
     loaded = load_real_detector(args.detector)
     if loaded is None:
         return
-    detector, detect_windows, scores = loaded
+    detector, follower, scores = loaded
     clips = [(*e2e_clip(args, seed), detector) for seed in range(args.clips)]
     settings = [Setting(True, 1), Setting(True, args.detect_every), Setting(False, args.detect_every)]
     settings += [Setting(True, k, follow=True) for k in args.follow_every]
-    metrics = evaluate_runs(clips, settings, scores, detect_windows)
+    metrics = evaluate_runs(clips, settings, scores, follower)
     main = Setting(True, args.follow_every[0], follow=True).name if args.follow_every else settings[1].name
     print_report(f"end-to-end ({args.detector}, scores {scores[0]:g} / {scores[1]:g} as in start.py)", metrics, main)
 
