@@ -210,3 +210,15 @@ def test_the_shipped_detector_prefers_a_scan_only_for_crowds() -> None:
     assert not detector.windows_cost_more((1080, 1920, 3), 5)  # 5 windows of 224 px < a 1024x576 scan
     assert detector.windows_cost_more((1080, 1920, 3), 10)
     assert detector.windows_cost_more((480, 640, 3), 6) and not detector.windows_cost_more((480, 640, 3), 4)
+
+
+def test_a_frame_of_another_size_after_a_cut_is_a_new_shot_not_an_error(tmp_path: Path) -> None:
+    big = [frame for frame, _ in _clip(20, seed=7)]
+    small = [cv2.resize(frame, (320, 240)) for frame, _ in _clip(20, seed=8)]
+    detector = GroundTruthDetector()
+    info = SourceInfo(name="resized", fps=25.0, frame_count=40, width=640, height=480)
+    result = track_source(iter(big + small), info, tmp_path / "out", detector.detect,
+                          TrackingOptions(detect_every=5, crops=CropMode.none), stop=threading.Event())
+    assert result.status == "complete" and result.frames == 40, result.message
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["shots"] == [1, 21] and summary["detector_runs"] == 8  # frames 0, 5, ..., 35
