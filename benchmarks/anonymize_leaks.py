@@ -71,7 +71,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from apps.synthetic import Box, ClipSpec, FaceSprite, GroundTruthBox, render_clip  # noqa: E402
+from benchmarks.synthetic import Box, ClipSpec, FaceSprite, GroundTruthBox, render_clip  # noqa: E402
 from apps.video_writers import H264VideoWriter, VideoSettings  # noqa: E402
 from benchmarks.tracking_quality import DEV_FACES, add_clip_arguments, e2e_clip  # noqa: E402
 
@@ -222,7 +222,7 @@ class LeakCounts:
 
 
 def nearer_boxes(face: GroundTruthBox, truth: Sequence[GroundTruthBox]) -> list[Box]:
-    """Boxes of the faces drawn in front of ``face`` (higher ids are nearer, see apps.synthetic)."""
+    """Boxes of the faces drawn in front of ``face`` (higher ids are nearer, see benchmarks.synthetic)."""
     return [other.box for other in truth if other.face_id > face.face_id]
 
 

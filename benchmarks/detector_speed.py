@@ -47,7 +47,7 @@ def test_frame() -> np.ndarray:
     images = sorted(DEV_IMAGES.glob("*.jpg")) if DEV_IMAGES.is_dir() else []
     if images:
         return cv2.imread(str(images[0]))
-    from apps.synthetic import ClipSpec, render_clip, synthetic_sprites
+    from benchmarks.synthetic import ClipSpec, render_clip, synthetic_sprites
 
     return next(iter(render_clip(ClipSpec(frames=1), synthetic_sprites(4, 0))))[0]
 

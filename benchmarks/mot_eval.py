@@ -19,7 +19,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 if TYPE_CHECKING:
-    from apps.synthetic import GroundTruthBox
+    from benchmarks.synthetic import GroundTruthBox
 
 IOU_THRESHOLD = 0.5
 METRICS = [

@@ -28,7 +28,7 @@ import numpy as np  # noqa: E402
 
 from apps.options import TrackingOptions  # noqa: E402
 from apps.sources import SourceInfo  # noqa: E402
-from apps.synthetic import ClipSpec, render_clip, synthetic_sprites  # noqa: E402
+from benchmarks.synthetic import ClipSpec, render_clip, synthetic_sprites  # noqa: E402
 from apps.video_job import track_source  # noqa: E402
 from detectors import load_detector  # noqa: E402
 

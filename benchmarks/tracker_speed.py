@@ -18,7 +18,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from apps.synthetic import ClipSpec, render_clip, synthetic_sprites  # noqa: E402
+from benchmarks.synthetic import ClipSpec, render_clip, synthetic_sprites  # noqa: E402
 from benchmarks.mot_eval import format_table  # noqa: E402
 from benchmarks.tracking_quality import OracleDetector, make_tracker  # noqa: E402
 

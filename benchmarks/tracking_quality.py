@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from apps.detector_spec import prepare_for_tracking  # noqa: E402
 from apps.pipeline import FrameProcessor  # noqa: E402
-from apps.synthetic import (  # noqa: E402
+from benchmarks.synthetic import (  # noqa: E402
     ClipSpec, FaceSprite, GroundTruthBox, render_clip, sprites_from_voc, synthetic_sprites,
 )
 from benchmarks.mot_eval import Hypothesis, Tracked, evaluate_many, format_table  # noqa: E402

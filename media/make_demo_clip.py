@@ -2,7 +2,7 @@
 
 The faces are tinted copies of the face in scikit-image's ``astronaut`` picture
 (NASA portrait of Eileen Collins, public domain), rendered by
-``apps.synthetic`` at 50-110 px with hair and shoulders (context a face detector
+``benchmarks.synthetic`` at 50-110 px with hair and shoulders (context a face detector
 relies on); they cross,
 occlude each other, pass behind a moving bar and leave and re-enter the frame.
 The ground truth is written in MOTChallenge format.
@@ -22,7 +22,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from apps.synthetic import ClipSpec, FaceSprite, crop_face_sprite, write_clip, write_mot_ground_truth  # noqa: E402
+from benchmarks.synthetic import ClipSpec, FaceSprite, crop_face_sprite, write_clip, write_mot_ground_truth  # noqa: E402
 
 ASTRONAUT_FACE = (177.0, 68.0, 275.0, 176.0)  # x1, y1, x2, y2 of the face in the 512x512 picture
 TINTS = [(1.0, 1.0, 1.0), (0.9, 0.97, 1.1), (1.1, 1.0, 0.9), (0.95, 1.05, 0.95)]  # BGR gains

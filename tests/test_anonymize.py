@@ -12,7 +12,7 @@ import apps.video_job as video_job
 from apps.anonymize import AnonymizeMode, anonymize_faces
 from apps.options import CropMode, TrackingOptions
 from apps.sources import SourceInfo
-from apps.synthetic import ClipSpec, GroundTruthBox, render_clip, synthetic_sprites
+from benchmarks.synthetic import ClipSpec, GroundTruthBox, render_clip, synthetic_sprites
 from apps.video_job import track_source
 
 

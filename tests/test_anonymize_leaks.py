@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from apps.synthetic import GroundTruthBox
+from benchmarks.synthetic import GroundTruthBox
 from benchmarks.anonymize_leaks import (
     KEEP_RATIO, Kept, LeakCounts, Verdict, central_region, judge_face, markdown_table, measure_face, measure_frame,
 )

@@ -26,7 +26,7 @@ from apps.batch import process_batch, summary_table
 from apps.discovery import VideoInput
 from apps.interrupts import StopSignals
 from apps.options import TrackingOptions
-from apps.synthetic import ClipSpec, render_clip, synthetic_sprites, write_clip
+from benchmarks.synthetic import ClipSpec, render_clip, synthetic_sprites, write_clip
 
 ROOT = Path(__file__).resolve().parents[1]
 CLIP_FRAMES = 20

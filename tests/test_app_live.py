@@ -14,7 +14,7 @@ from cli_helpers import call_with_timeout
 
 from apps.live import live_output_name, run_live
 from apps.options import CropMode, TrackingOptions
-from apps.synthetic import ClipSpec, render_clip, synthetic_sprites
+from benchmarks.synthetic import ClipSpec, render_clip, synthetic_sprites
 
 SAFETY_SECONDS = 30.0
 SPEC = ClipSpec(width=160, height=120, fps=25.0, frames=30, faces=1, seed=4, min_size=34, max_size=44,

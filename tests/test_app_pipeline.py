@@ -2,7 +2,7 @@
 into its output folder (apps.video_job.track_source).
 
 Detectors here are plain Python callables, so every expectation is exact: frames carry their own
-index in two pixels, and the oracle detector returns the ground truth of apps.synthetic.
+index in two pixels, and the oracle detector returns the ground truth of benchmarks.synthetic.
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from cli_helpers import call_with_timeout
 from apps.options import CropMode, TrackingOptions
 from apps.pipeline import Finalised, FrameProcessor, Pipeline, ProcessedFrame
 from apps.sources import VideoFileSource
-from apps.synthetic import ClipSpec, GroundTruthBox, synthetic_sprites, write_clip
+from benchmarks.synthetic import ClipSpec, GroundTruthBox, synthetic_sprites, write_clip
 from apps.video_job import VideoResult, track_source
 from tracker import FaceTracker, TrackerConfig
 

@@ -12,7 +12,7 @@ import pytest
 from cli_helpers import call_with_timeout
 
 from apps.sources import DEFAULT_FPS, LiveSource, SourceError, VideoFileSource, sane_fps
-from apps.synthetic import ClipSpec, synthetic_sprites, write_clip
+from benchmarks.synthetic import ClipSpec, synthetic_sprites, write_clip
 
 SAFETY_SECONDS = 20.0
 

@@ -14,7 +14,7 @@ from apps.anonymize import AnonymizeMode
 from apps.options import CropMode, TrackingOptions
 from apps.pipeline import FrameProcessor
 from apps.sources import SourceInfo
-from apps.synthetic import ClipSpec, render_clip, synthetic_sprites
+from benchmarks.synthetic import ClipSpec, render_clip, synthetic_sprites
 from apps.video_job import track_source
 from benchmarks.anonymize_leaks import Verdict, judge_face
 from cli_helpers import run_cli

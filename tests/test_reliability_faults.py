@@ -25,7 +25,7 @@ import numpy as np
 import pytest
 from cli_helpers import FixedBox, run_cli_with_timeout, use_detector
 
-from apps.synthetic import ClipSpec, synthetic_sprites, write_clip
+from benchmarks.synthetic import ClipSpec, synthetic_sprites, write_clip
 from apps.video_writers import H264VideoWriter
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -27,7 +27,7 @@ import numpy as np
 import pytest
 from cli_helpers import CliRun, FixedBox, run_cli
 
-from apps.synthetic import ClipSpec, synthetic_sprites, write_clip
+from benchmarks.synthetic import ClipSpec, synthetic_sprites, write_clip
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL_CAPTURE = cv2.VideoCapture  # some tests replace cv2.VideoCapture; outputs are always read with the real one

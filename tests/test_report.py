@@ -24,7 +24,7 @@ from cli_helpers import CliRun, FixedBox, run_cli, use_detector
 
 import apps.report
 from apps.report import Sighting, _stretches, write_report
-from apps.synthetic import ClipSpec, synthetic_sprites, write_clip
+from benchmarks.synthetic import ClipSpec, synthetic_sprites, write_clip
 
 ROOT = Path(__file__).resolve().parents[1]
 NAMES = ["a clip", "ünïcødé 顔", "<script>alert('x')&"]

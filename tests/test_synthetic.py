@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from apps.synthetic import (
+from benchmarks.synthetic import (
     ClipSpec,
     FaceSprite,
     GroundTruthBox,
