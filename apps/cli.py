@@ -11,7 +11,7 @@ import os
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, NoReturn, Optional
 
 import typer
 from rich.console import Console
@@ -21,6 +21,7 @@ from apps.anonymize import AnonymizeMode
 from apps.detector_spec import DetectorSpec
 from apps.options import CropMode, TrackingOptions
 from apps.validation import finite_number, threads_up_to_cores
+from detectors.datasets.folders import LabelFormat
 from apps.video_writers import X264_PRESETS, VideoSettings
 from tracker import TrackerConfig
 
@@ -67,6 +68,9 @@ AccurateOption = Annotated[
 MaxSideOption = Annotated[
     int, typer.Option("--max-side", min=1, help="Frames are scaled down so their long side is at most this many pixels before detection.")
 ]
+LabelFormatOption = Annotated[
+    Optional[LabelFormat], typer.Option("--format", help="How the data folders are labelled: voc (annotations/*.xml), yolo (labels/*.txt: class cx cy w h, normalised) or wider (wider_face_*_bbx_gt.txt), each with images/ (default: recognised from the folder).", show_default=False)
+]
 MinSideOption = Annotated[
     Optional[int], typer.Option("--min-side", min=0, help="Frames whose long side is shorter are enlarged to this many pixels before detection (default: the model's recommendation: 640 px for faceboxes, 720 for ainnoface; 0: never enlarge).", show_default=False)
 ]
@@ -81,8 +85,22 @@ def _load(spec: DetectorSpec):
     except (DetectorLoadError, ValueError) as error:
         console.print(f"[red]error:[/red] {escape(str(error))}")
         raise typer.Exit(EXIT_USAGE) from None
-    console.print(f"detector [bold]{loaded.name}[/bold] on {loaded.providers[0]}")
+    console.print(f"detector [bold]{escape(_detector_label(spec.name, loaded))}[/bold] on {loaded.providers[0]}")
     return loaded
+
+
+def _detector_label(name: str, loaded) -> str:
+    """The model's architecture, and the file for a model that is not a shipped one (``faceboxes-small2
+    (runs/x/model.onnx)``), so a user can tell which model ran."""
+    from detectors import BUILTIN_DETECTORS
+
+    return loaded.name if name in BUILTIN_DETECTORS else f"{loaded.name} ({name})"
+
+
+def _usage_error(message: str) -> NoReturn:
+    """Print ``message`` (plain text: brackets stay) as one error line and exit with the usage code."""
+    console.print(f"[red]error:[/red] {escape(message)}")
+    raise typer.Exit(EXIT_USAGE)
 
 
 def _window(display: Optional[bool], live: bool) -> bool:
@@ -257,8 +275,11 @@ def detect(
 
 @app.command()
 def evaluate(
-    data: Annotated[Path, typer.Argument(exists=True, file_okay=False, help="Pascal VOC folder (images/ + annotations/).")] = Path("../shared/data/faces/dev"),
+    data: Annotated[Path, typer.Argument(help="Folder of labelled images: Pascal VOC, YOLO or WIDER FACE (see --format).", show_default=False)],
     detector: DetectorOption = "faceboxes",
+    compare: Annotated[Optional[list[str]], typer.Option("--compare", help="Also evaluate this detector (name or .onnx file; repeat the option) on the same images, one row each: e.g. your model with --detector and the shipped one with --compare faceboxes.", show_default=False)] = None,
+    pr_plot: Annotated[Optional[Path], typer.Option("--pr-plot", help="Also write a precision-recall plot per face size of every evaluated detector to this PNG file (needs matplotlib).", show_default=False)] = None,
+    label_format: LabelFormatOption = None,
     max_side: MaxSideOption = 1024,
     min_side: MinSideOption = None,
     upscale: Annotated[float, typer.Option("--upscale", callback=finite_number(0.0, 8.0, low_inclusive=False), help="Scale frames up by this factor before detection (finds smaller faces, slower).")] = 1.0,
@@ -267,43 +288,55 @@ def evaluate(
     device: DeviceOption = "auto",
     accurate: AccurateOption = False,
 ) -> None:
-    """AP@0.5 overall and per face size (<16, 16-32, 32-64, >=64 px) on a VOC-labelled folder."""
+    """AP@0.5 overall and per face size (<16, 16-32, 32-64, >=64 px) on a folder of labelled images."""
     from rich.table import Table
 
-    from detectors.datasets import read_voc_folder
-    from detectors.evaluation.ap import SIZE_BUCKETS
-    from detectors.evaluation.runner import evaluate_detector, format_ap_row
+    from detectors.datasets import LabelError, read_face_folder
+    from detectors.evaluation.ap import SIZE_BUCKETS, evaluate_detections
+    from detectors.evaluation.runner import format_ap_row, run_on_samples
 
-    stems = subset.read_text().split() if subset else None
-    samples = read_voc_folder(data, stems)
-    if not samples:
-        console.print(f"[red]error:[/red] no annotated images in {data}")
-        raise typer.Exit(EXIT_USAGE)
-    loaded = _load(DetectorSpec(detector, 0.05, threads, device, max_side=max_side if upscale == 1.0 else None,
-                                upscale=upscale, accurate=accurate, min_side=min_side))
-    results, ms = evaluate_detector(loaded.detect, samples)
-    table = Table(title=f"AP@0.5 on {data} ({len(samples)} images)")
+    try:
+        samples = read_face_folder(data, label_format, subset.read_text().split() if subset else None)
+    except LabelError as error:
+        _usage_error(str(error))
+    if pr_plot is not None:
+        try:
+            from detectors.evaluation.pr_plot import plot_precision_recall
+        except ImportError as error:
+            _usage_error(f"--pr-plot needs matplotlib: pip install -e '.[train]' ({error})")
+    table = Table(title=escape(f"AP@0.5 on {data} ({len(samples)} images)"))
     for column in ["detector", *SIZE_BUCKETS, "ms/image"]:
-        table.add_column(column)
-    table.add_row(loaded.name, *format_ap_row(results), f"{ms:.1f}")
+        table.add_column(escape(column))
+    detections = {}
+    for name in [detector, *(compare or [])]:
+        loaded = _load(DetectorSpec(name, 0.05, threads, device, max_side=max_side if upscale == 1.0 else None,
+                                    upscale=upscale, accurate=accurate, min_side=min_side))
+        label = _detector_label(name, loaded)
+        detections[label], ms = run_on_samples(loaded.detect, samples)
+        results = evaluate_detections(samples, detections[label])
+        table.add_row(escape(label), *format_ap_row(results), f"{ms:.1f}")
     table.add_row("faces", *[str(results[name]["faces"]) for name in SIZE_BUCKETS], "")
     Console().print(table)
+    if pr_plot is not None:
+        written = plot_precision_recall(samples, detections, pr_plot)
+        console.print(f"precision-recall plot: {written}", markup=False, highlight=False)
 
 
 @app.command()
 def train(
-    run_dir: Annotated[Path, typer.Option("--run-dir", help="Folder for checkpoints and log.jsonl; an existing run is resumed.")] = Path("runs/faceboxes-small2"),
+    run_dir: Annotated[Path, typer.Option("--run-dir", help="Folder for checkpoints, log.jsonl and training.png; an existing run is resumed.")] = Path("runs/faceboxes-small2"),
     family: Annotated[str, typer.Option("--family", help="Detector family: faceboxes or ainnoface.")] = "faceboxes",
     variant: Annotated[Optional[str], typer.Option("--variant", help="FaceBoxes: small2 (shipped, the default), small or paper (the published configuration); AInnoFace: small (the default) or paper.", show_default=False)] = None,
-    train_sets: Annotated[list[Path], typer.Option("--train-set", help="VOC training folders (repeat the option).")] = [Path("../shared/data/faces/train"), Path("../shared/data/pseudo")],  # noqa: B006
-    dev_set: Annotated[Path, typer.Option("--dev-set", help="VOC folder for the per-epoch AP.")] = Path("../shared/data/faces/dev"),
+    train_sets: Annotated[Optional[list[Path]], typer.Option("--train-set", help="Folder of labelled training images: Pascal VOC, YOLO or WIDER FACE (repeat the option for several). Needed for a new run; a resumed run reads its own folders unless given.", show_default=False)] = None,
+    dev_set: Annotated[Optional[Path], typer.Option("--dev-set", help="Labelled folder for the dev AP and the choice of best.pt (default: none, and best.pt is the last epoch; a resumed run keeps its own).", show_default=False)] = None,
+    label_format: LabelFormatOption = None,
     epochs: Annotated[int, typer.Option("--epochs", min=1, help="Total epochs of the schedule.")] = 90,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 16,
     image_size: Annotated[int, typer.Option("--image-size", help="Side of the square training crops.")] = 512,
     learning_rate: Annotated[float, typer.Option("--lr", help="Peak learning rate (AdamW, one-cycle).")] = 2e-3,
     workers: Annotated[int, typer.Option("--workers", min=0, help="Data-loading processes.")] = 2,
     threads: Annotated[int, typer.Option("--threads", min=1, help="Torch CPU threads.")] = 2,
-    init_from: Annotated[Optional[Path], typer.Option("--init-from", help="Start from the weights of this checkpoint (fine-tuning).")] = None,
+    init_from: Annotated[Optional[Path], typer.Option("--init-from", help="Start from the weights of this checkpoint (fine-tuning), e.g. runs/shipped-faceboxes.pt.")] = None,
     das_probability: Annotated[Optional[float], typer.Option("--das", min=0.0, max=1.0, help="Share of training crops made by data-anchor-sampling (PyramidBox: a face rescaled to a random anchor size) instead of the square crop. Default: 0 for FaceBoxes, 0.5 for AInnoFace.", show_default=False)] = None,
     background_weight: Annotated[float, typer.Option("--background-weight", min=0.0, help="Weight of the loss term over all background anchors (keeps scores calibrated).")] = 1.0,
     giou_weight: Annotated[float, typer.Option("--giou-weight", min=0.0, help="FaceBoxes: weight of a GIoU loss on the decoded boxes, added to smooth L1 (0 = the paper's loss). AInnoFace always uses GIoU.")] = 0.0,
@@ -315,45 +348,71 @@ def train(
     seed: Annotated[int, typer.Option("--seed", help="Seed of the weights' initialisation, the data order and the augmentation.")] = 0,
     bf16: Annotated[bool, typer.Option("--bf16/--fp32", help="bfloat16 autocast + channels-last (about 2x faster on CPUs with AMX/AVX512-BF16).")] = True,
 ) -> None:
-    """Train (or resume) a detector on Pascal VOC folders (needs the 'train' extra: torch)."""
+    """Train (or resume) a detector on folders of labelled images (needs the 'train' extra: torch).
+
+    Shows a progress bar per epoch and a table row per epoch; writes RUN_DIR/best.pt, last.pt,
+    log.jsonl and training.png (losses and dev AP per face size over the epochs).
+    """
     try:
-        from detectors.training.train import TrainConfig
+        from detectors.training.train import TrainConfig, recorded_config
         from detectors.training.train import train as run_training
     except ImportError as error:
-        console.print(f"[red]error:[/red] training needs torch: pip install -e '.[train]' ({error})")
-        raise typer.Exit(EXIT_USAGE) from None
+        _usage_error(f"training needs torch and matplotlib: pip install -e '.[train]' ({error})")
+    from apps.training_progress import RichTrainingProgress
+    from detectors.datasets import LabelError
+
+    data = {"train_sets": [str(path) for path in train_sets or []], "dev_set": str(dev_set) if dev_set else None,
+            "label_format": label_format.value if label_format else None}
+    if not train_sets:
+        recorded = recorded_config(run_dir)
+        if recorded is None:
+            _usage_error(f"give the training data: --train-set FOLDER (no run to resume in {run_dir}; see --help)")
+        data = {key: data[key] or recorded.get(key) for key in data}
     config = TrainConfig(
-        run_dir=str(run_dir), family=family, variant=variant, train_sets=[str(p) for p in train_sets], dev_set=str(dev_set),
+        run_dir=str(run_dir), family=family, variant=variant, **data,
         epochs=epochs, batch_size=batch_size, image_size=image_size, learning_rate=learning_rate,
         workers=workers, threads=threads, init_from=str(init_from) if init_from else None,
         background_weight=background_weight, giou_weight=giou_weight, das_probability=das_probability, bf16=bf16,
         ema_decay=ema_decay, eval_every=eval_every, eval_min_side=eval_min_side, eval_vote_max_size=eval_vote_max_size,
         keep_epochs=keep_epochs, seed=seed,
     )
-    run_training(config, log=console.print)
+    try:
+        with RichTrainingProgress(console) as progress:
+            run_training(config, log=lambda message: console.print(message, markup=False, highlight=False),
+                         progress=progress)
+    except LabelError as error:
+        _usage_error(str(error))
+    console.print(f"run: {run_dir} (best.pt, last.pt, log.jsonl, training.png); "
+                  f"next: python start.py export {run_dir / 'best.pt'}", markup=False, highlight=False)
 
 
 @app.command()
 def export(
     checkpoint: Annotated[Path, typer.Argument(help="Training checkpoint (best.pt or last.pt).")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="ONNX file to write.")] = Path("detectors/weights/faceboxes.onnx"),
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="ONNX file to write (default: model.onnx next to the checkpoint).", show_default=False)] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace OUTPUT when it exists (without it an existing file is never touched).")] = False,
     threshold: Annotated[Optional[float], typer.Option("--threshold", min=0.0, max=1.0, help="Recommended minimum score stored in the model (the default of detect/track).")] = None,
     low_threshold: Annotated[Optional[float], typer.Option("--low-threshold", min=0.0, max=1.0, help="Weaker score that may still extend a track, stored in the model.")] = None,
     min_side: Annotated[Optional[int], typer.Option("--min-side", min=0, help="Recommended minimum long side of the detector input stored in the model: smaller frames are enlarged to it.")] = None,
     vote_max_size: Annotated[Optional[float], typer.Option("--vote-max-size", min=1.0, help="Stored in the model: merge each detected face smaller than this (px at the network input) with its confident overlapping candidates (box voting) instead of keeping NMS's box alone.", show_default=False)] = None,
 ) -> None:
-    """Export a training checkpoint to ONNX (dynamic input size) for the runtime."""
+    """Export a training checkpoint to ONNX (dynamic input size) for --detector."""
+    target = output or checkpoint.with_name("model.onnx")
+    if not checkpoint.is_file():
+        _usage_error(f"{checkpoint}: no such checkpoint (train writes RUN_DIR/best.pt and last.pt)")
+    if target.exists() and not overwrite:
+        _usage_error(f"{target} exists and is left as it is: choose another --output, or add --overwrite to replace it")
     try:
         from detectors.training.families import export_trained
     except ImportError as error:
-        console.print(f"[red]error:[/red] export needs torch and onnx: pip install -e '.[train]' ({error})")
-        raise typer.Exit(EXIT_USAGE) from None
+        _usage_error(f"export needs torch and onnx: pip install -e '.[train]' ({error})")
     metadata = {key: str(value) for key, value in
                 (("score_threshold", threshold), ("low_score_threshold", low_threshold), ("min_input_side", min_side),
                  ("vote_max_size", vote_max_size))
                 if value is not None}
-    path = export_trained(checkpoint, output, metadata)
-    console.print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
+    path = export_trained(checkpoint, target, metadata)
+    console.print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB); use it: python start.py VIDEO --detector {path}",
+                  markup=False, highlight=False)
 
 
 COMMANDS = {"track", "detect", "evaluate", "train", "export"}

@@ -11,7 +11,7 @@ import numpy as np
 
 from apps.drawing import draw_faces
 from apps.writers import OutputWriteError
-from detectors.datasets.voc import IMAGE_SUFFIXES
+from detectors.datasets.images import IMAGE_SUFFIXES
 from tracker import TrackedFace
 
 IMAGE_EXTENSIONS = frozenset(IMAGE_SUFFIXES) | {".webp", ".tif", ".tiff"}

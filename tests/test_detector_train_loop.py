@@ -74,7 +74,7 @@ def one_epoch_run(tmp_path_factory: pytest.TempPathFactory, voc_data: Path) -> t
 
 def test_one_epoch_writes_checkpoints_and_log(one_epoch_run: tuple[Path, list[str]]) -> None:
     run_dir, messages = one_epoch_run
-    assert sorted(path.name for path in run_dir.iterdir()) == ["best.pt", "last.pt", "log.jsonl"]
+    assert sorted(path.name for path in run_dir.iterdir()) == ["best.pt", "last.pt", "log.jsonl", "training.png"]
     (record,) = _log_records(run_dir)
     assert record["epoch"] == 0
     assert math.isfinite(record["cls_loss"]) and record["cls_loss"] > 0

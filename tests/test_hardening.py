@@ -403,7 +403,7 @@ def test_track_options_are_checked_before_anything_runs(tmp_path: Path, monkeypa
     (["evaluate", "data", "--upscale", "0"], "Invalid value for '--upscale'"),
     (["evaluate", "data", "--upscale", "nan"], "Invalid value for '--upscale'"),
     (["evaluate", "data", "--upscale", "1e6"], "Invalid value for '--upscale'"),
-    (["evaluate", "missing"], "'missing' does not exist"),
+    (["evaluate", "missing"], "missing: no such folder"),
     (["evaluate", "data", "--subset", "missing.txt"], "'missing.txt' does not exist"),
 ])
 def test_detect_and_evaluate_options_are_checked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

@@ -25,7 +25,7 @@ from detectors.ainnoface.model import AInnoFace, AInnoFaceInferenceWrapper
 from detectors.anchors import generate_anchors
 from detectors.inference import ForwardFn
 from detectors.training.data import AugmentedFaceSet, image_tensor
-from detectors.training.families import torch_forward as run_wrapper
+from detectors.training.forward import torch_forward as run_wrapper
 
 
 class AInnoFaceTrainingSet(AugmentedFaceSet):

@@ -7,14 +7,21 @@ from pathlib import Path
 
 import numpy as np
 
+from detectors.datasets.errors import LabelError
+from detectors.datasets.images import find_image
 from detectors.datasets.sample import FaceSample
-
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 
 
 def parse_voc_xml(xml_path: Path, image_path: Path, class_name: str = "face") -> FaceSample:
-    """Parse one VOC annotation file; ``difficult`` objects become ignore regions."""
-    root = ET.parse(xml_path).getroot()
+    """Parse one VOC annotation file; ``difficult`` objects become ignore regions.
+
+    Raises:
+        LabelError: If the file is not well-formed XML.
+    """
+    try:
+        root = ET.parse(xml_path).getroot()
+    except ET.ParseError as error:
+        raise LabelError(f"{xml_path}: not a VOC annotation ({error})") from None
     boxes, ignore = [], []
     for obj in root.iter("object"):
         name = (obj.findtext("name") or "").strip()
@@ -38,14 +45,6 @@ def parse_voc_xml(xml_path: Path, image_path: Path, class_name: str = "face") ->
     )
 
 
-def _find_image(images_dir: Path, stem: str) -> Path | None:
-    for suffix in IMAGE_SUFFIXES:
-        candidate = images_dir / f"{stem}{suffix}"
-        if candidate.exists():
-            return candidate
-    return None
-
-
 def read_voc_folder(folder: str | Path, stems: list[str] | None = None) -> list[FaceSample]:
     """All annotated images of a VOC folder, sorted by stem (or only ``stems`` if given).
 
@@ -58,7 +57,7 @@ def read_voc_folder(folder: str | Path, stems: list[str] | None = None) -> list[
     for xml_path in xml_files:
         if wanted is not None and xml_path.stem not in wanted:
             continue
-        image_path = _find_image(folder / "images", xml_path.stem)
+        image_path = find_image(folder / "images", xml_path.stem)
         if image_path is not None:
             samples.append(parse_voc_xml(xml_path, image_path))
     return samples

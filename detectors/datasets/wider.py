@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from detectors.datasets.errors import LabelError
 from detectors.datasets.sample import FaceSample
 
 _INVALID_COLUMN = 7
@@ -29,7 +30,7 @@ def read_wider_annotations(annotation_file: str | Path, images_dir: str | Path) 
         try:
             count = int(lines[index + 1])
         except (IndexError, ValueError) as error:
-            raise ValueError(f"{annotation_file}: expected a face count after {image_name!r}") from error
+            raise LabelError(f"{annotation_file}: expected a face count after {image_name!r}") from error
         rows = lines[index + 2 : index + 2 + max(count, 1)]
         index += 2 + max(count, 1)
         boxes, ignore = [], []
@@ -47,3 +48,19 @@ def read_wider_annotations(annotation_file: str | Path, images_dir: str | Path) 
             )
         )
     return samples
+
+
+#: Ground-truth files of a WIDER FACE folder (``wider_face_train_bbx_gt.txt``, ``..._val_...``).
+WIDER_PATTERN = "wider_face_*_bbx_gt.txt"
+
+
+def read_wider_folder(folder: str | Path) -> list[FaceSample]:
+    """Every image of the ``wider_face_*_bbx_gt.txt`` files in ``folder`` that exists under
+    ``folder/images``, in file order."""
+    folder = Path(folder)
+    samples = [
+        sample
+        for annotation_file in sorted(folder.glob(WIDER_PATTERN))
+        for sample in read_wider_annotations(annotation_file, folder / "images")
+    ]
+    return [sample for sample in samples if sample.image_path.is_file()]

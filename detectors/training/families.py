@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import Dataset
@@ -21,6 +20,7 @@ from detectors.anchors import AnchorLevel
 from detectors.datasets.sample import FaceSample
 from detectors.inference import ForwardFn
 from detectors.training.augment import AugmentConfig
+from detectors.training.forward import torch_forward
 
 #: (model, batch from the data loader, TrainConfig) -> named loss terms, including ``total``.
 LossFn = Callable[[nn.Module, Any, Any], dict[str, torch.Tensor]]
@@ -43,18 +43,6 @@ class ModelFamily:
     checkpoint_extras: Callable[[nn.Module], dict[str, Any]] = lambda model: {}
     default_das_probability: float = 0.0
     """Share of training crops made by data-anchor-sampling unless the run sets it."""
-
-
-def torch_forward(wrapper: nn.Module) -> ForwardFn:
-    """A :data:`ForwardFn` running an inference wrapper (``deltas``, ``scores``) in PyTorch."""
-    wrapper = wrapper.eval()
-
-    def forward(batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        with torch.inference_mode():
-            deltas, scores = wrapper(torch.from_numpy(batch))
-        return deltas[0].numpy(), scores[0].numpy()
-
-    return forward
 
 
 def _faceboxes() -> ModelFamily:

@@ -1,8 +1,10 @@
 """Resumable training loop for the detectors, with per-epoch logging and dev-set AP.
 
-Checkpoints (``last.pt`` every epoch, ``best.pt`` at the best dev score, with ``keep_epochs``
-also ``epoch_NNN.pt``) and the JSON-lines log ``log.jsonl`` are written to the run folder;
-running the same command again resumes from ``last.pt``. With ``ema_decay`` > 0 the dev AP,
+Checkpoints (``last.pt`` every epoch, ``best.pt`` at the best dev score, or every epoch without a
+dev set, with ``keep_epochs`` also ``epoch_NNN.pt``), the JSON-lines log ``log.jsonl`` and its
+plot ``training.png`` are written to the run folder; running the same command again resumes from
+``last.pt``. Data folders may be labelled as Pascal VOC, YOLO or WIDER FACE
+(:func:`detectors.datasets.read_face_folder`). With ``ema_decay`` > 0 the dev AP,
 ``best.pt`` and hence the export use an exponential moving average of the weights
 (``detectors.training.ema``); ``last.pt`` holds both. Checkpoints hold only tensors and plain
 values, so they load with ``torch.load(..., weights_only=True)``.
@@ -22,14 +24,17 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
+from detectors.datasets.errors import LabelError
+from detectors.datasets.folders import LabelFormat, read_face_folder
 from detectors.datasets.sample import FaceSample
-from detectors.datasets.voc import read_voc_folder
 from detectors.evaluation.ap import evaluate_detections
 from detectors.inference import ScalePolicy, detect_frame
 from detectors.postprocess import PostprocessConfig
 from detectors.training.augment import AugmentConfig
 from detectors.training.ema import WeightAverage, evaluated_weights
 from detectors.training.families import ModelFamily, get_family
+from detectors.training.plot import plot_run
+from detectors.training.progress import JsonLines, TrainingProgress
 
 #: Buckets averaged into the model-selection score.
 SELECTION_BUCKETS = (">=64", "32-64", "16-32")
@@ -42,8 +47,9 @@ class TrainConfig:
     run_dir: str = "runs/faceboxes-small"
     family: str = "faceboxes"
     variant: str | None = None  # None: the family's default (FaceBoxes small2, AInnoFace small)
-    train_sets: list[str] = field(default_factory=lambda: ["../shared/data/faces/train", "../shared/data/pseudo"])
-    dev_set: str = "../shared/data/faces/dev"
+    train_sets: list[str] = field(default_factory=list)  # labelled folders (VOC, YOLO or WIDER FACE)
+    dev_set: str | None = None  # labelled folder for the dev AP and best.pt; None: best.pt is the last epoch
+    label_format: str | None = None  # a LabelFormat value for every folder; None: recognised per folder
     epochs: int = 38
     batch_size: int = 16
     image_size: int = 512
@@ -115,17 +121,34 @@ def selection_score(results: dict[str, dict[str, float]]) -> float:
     return float(np.mean(values)) if values else 0.0
 
 
-def _load_training_samples(config: TrainConfig) -> list[FaceSample]:
-    samples = []
-    for folder in config.train_sets:
-        samples.extend(read_voc_folder(folder))
-    if not samples:
-        raise FileNotFoundError(f"no annotated images found in {config.train_sets}")
-    return samples
+def load_data(config: TrainConfig) -> tuple[list[FaceSample], list[FaceSample]]:
+    """The training samples of every ``train_sets`` folder and the dev samples (first ``dev_limit``).
+
+    Raises:
+        detectors.datasets.LabelError: If a folder has no readable labels (the message says which).
+    """
+    label_format = LabelFormat(config.label_format) if config.label_format else None
+    if not config.train_sets:
+        raise LabelError("no training folder given")
+    samples = [sample for folder in config.train_sets for sample in read_face_folder(folder, label_format)]
+    dev = read_face_folder(config.dev_set, label_format)[: config.dev_limit] if config.dev_set else []
+    return samples, dev
 
 
-def train(config: TrainConfig, log: Callable[[str], None] = print) -> Path:
-    """Train (or resume) a detector; returns the run folder."""
+def recorded_config(run_dir: str | Path) -> dict | None:
+    """The :class:`TrainConfig` values stored in ``run_dir/last.pt``; None when there is no run to resume."""
+    last_path = Path(run_dir) / "last.pt"
+    return torch.load(last_path, weights_only=True)["config"] if last_path.exists() else None
+
+
+def train(config: TrainConfig, log: Callable[[str], None] = print, progress: TrainingProgress | None = None) -> Path:
+    """Train (or resume) a detector; returns the run folder.
+
+    ``log`` receives the run's messages, ``progress`` its batches and epochs (default: each epoch's
+    record as a JSON line through ``log``).
+    """
+    progress = progress or JsonLines(log)
+    train_samples, dev_samples = load_data(config)
     torch.set_num_threads(config.threads)
     torch.manual_seed(config.seed)
     run_dir = Path(config.run_dir)
@@ -146,8 +169,7 @@ def train(config: TrainConfig, log: Callable[[str], None] = print) -> Path:
     augment = AugmentConfig(
         size=config.image_size, das_probability=config.das_probability, negative_fraction=config.negative_fraction
     )
-    dataset = family.make_dataset(_load_training_samples(config), model, augment, config.seed)
-    dev_samples = read_voc_folder(config.dev_set)[: config.dev_limit]
+    dataset = family.make_dataset(train_samples, model, augment, config.seed)
     loader = DataLoader(
         dataset,
         batch_size=config.batch_size,
@@ -188,6 +210,7 @@ def train(config: TrainConfig, log: Callable[[str], None] = print) -> Path:
         model.train()
         started = time.time()
         totals: dict[str, float] = {}
+        progress.epoch_started(epoch, config.epochs, steps_per_epoch)
         for step, batch in enumerate(loader):
             if step >= steps_per_epoch:
                 break
@@ -202,6 +225,7 @@ def train(config: TrainConfig, log: Callable[[str], None] = print) -> Path:
                 average.update(model)
             for name, value in losses.items():
                 totals[name] = totals.get(name, 0.0) + float(value.detach())
+            progress.step_done(step + 1, {name: total / (step + 1) for name, total in totals.items()})
         record: dict = {"epoch": epoch}
         record.update({f"{name}_loss": total / steps_per_epoch for name, total in totals.items() if name != "total"})
         record.update({"lr": scheduler.get_last_lr()[0], "train_seconds": round(time.time() - started, 1)})
@@ -209,7 +233,10 @@ def train(config: TrainConfig, log: Callable[[str], None] = print) -> Path:
         # The evaluated weights as best.pt and epoch_NNN.pt store them.
         weights = {"model": evaluated.state_dict(), "epoch": epoch, "config": asdict(config),
                    **family.checkpoint_extras(model)}
-        if dev_samples and ((epoch + 1) % config.eval_every == 0 or is_last):
+        if not dev_samples:
+            torch.save(weights, run_dir / "best.pt")
+        elif (epoch + 1) % config.eval_every == 0 or is_last:
+            progress.evaluation_started()
             results = evaluate_model(
                 evaluated, family, dev_samples, config.eval_max_side, config.eval_min_side, config.eval_vote_max_size
             )
@@ -236,5 +263,6 @@ def train(config: TrainConfig, log: Callable[[str], None] = print) -> Path:
         (run_dir / "last.pt.tmp").replace(last_path)
         with open(run_dir / "log.jsonl", "a") as handle:
             handle.write(json.dumps(record) + "\n")
-        log(json.dumps(record))
+        plot_run(run_dir)
+        progress.epoch_done(record)
     return run_dir
