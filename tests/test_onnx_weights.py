@@ -16,11 +16,13 @@ from detectors import BUILTIN_DETECTORS, WEIGHTS_DIR  # noqa: E402
 from detectors.training.families import export_trained, get_family  # noqa: E402
 from detectors.training.onnx_weights import (  # noqa: E402
     calibrate_batch_norm,
+    execution_order,
     checkpoint_from_onnx,
     load_onnx_weights,
     max_output_difference,
     onnx_family,
     parse_model_name,
+    weight_rms,
 )
 
 EXAMPLE = torch.rand(1, 3, 128, 128, generator=torch.Generator().manual_seed(0)) * 255
@@ -85,9 +87,13 @@ def test_calibrated_batch_norm_makes_train_mode_agree_with_eval_mode(exported: t
     model = family.build(variant)
     load_onnx_weights(model, path, EXAMPLE)
     images = torch.rand(4, 3, 128, 128, generator=torch.Generator().manual_seed(1)) * 255
-    calibrated = calibrate_batch_norm(model, images, EXAMPLE)
+    target = weight_rms(family.build(variant))
+    calibrated = calibrate_batch_norm(model, images, EXAMPLE, target)
     assert calibrated == sum(isinstance(module, nn.BatchNorm2d) for module in model.modules())
     assert max_output_difference(model, family, path, size=(160, 224)) < 1e-4  # eval mode unchanged
+    rescaled = weight_rms(model)
+    normalised = {link.name for link in execution_order(model, EXAMPLE)[0] if link.norm is not None}
+    assert all(rescaled[name] == pytest.approx(target[name], rel=1e-4) for name in normalised)  # a fresh model's scale
     evaluated = _outputs(model.eval(), images)
     for module in model.modules():
         if isinstance(module, nn.BatchNorm2d):

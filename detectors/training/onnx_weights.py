@@ -15,9 +15,11 @@ The mapping used here:
   order, to the calls of the GroupNorms not loaded by name, in execution order;
 * a folded pair (weight ``W'``, bias ``b'``) goes back as ``conv.weight = W'`` (a conv bias, if
   any, is zeroed) and BatchNorm ``gamma = sqrt(var + eps)``, ``beta = b' + mean``: in eval mode
-  that is exactly ``W' x + b'`` for any ``mean``/``var``. ``mean``/``var`` are set to the statistics
-  of ``W' x`` on calibration images (:func:`calibrate_batch_norm`), so that training-mode BatchNorm,
-  which normalises with batch statistics, starts from what the shipped network computes.
+  that is exactly ``W' x + b'`` for any ``mean``/``var``. :func:`calibrate_batch_norm` then scales
+  each such weight back to the size of a freshly initialised one (so that Adam's steps are as large,
+  relative to the weights, as in the original training) and sets ``mean``/``var`` to the statistics
+  of its output on calibration images, so that training-mode BatchNorm, which normalises with batch
+  statistics, starts from what the shipped network computes.
 
 :func:`max_output_difference` checks the result against onnxruntime on a random input.
 
@@ -213,10 +215,25 @@ def _set_norm(norm: nn.BatchNorm2d, bias: torch.Tensor, mean: torch.Tensor, var:
     norm.bias.copy_(bias + mean)
 
 
+def weight_rms(model: nn.Module) -> dict[str, float]:
+    """The root mean square of each convolution weight of ``model`` by module name (of a freshly
+    built model: the scale the weights were trained from)."""
+    return {name: float(module.weight.pow(2).mean().sqrt())
+            for name, module in model.named_modules() if isinstance(module, nn.Conv2d)}
+
+
 @torch.no_grad()
-def calibrate_batch_norm(model: nn.Module, images: torch.Tensor, example: torch.Tensor) -> int:
-    """Set each folded BatchNorm's running statistics to those of its input on ``images``
-    ((N, 3, H, W) BGR 0..255), keeping the eval-mode output unchanged. Returns how many were set."""
+def calibrate_batch_norm(model: nn.Module, images: torch.Tensor, example: torch.Tensor,
+                         target_rms: dict[str, float] | None = None) -> int:
+    """Re-parametrise each convolution + BatchNorm pair without changing what eval mode computes:
+    the convolution weight scaled to ``target_rms[name]`` (e.g. :func:`weight_rms` of a fresh model;
+    None keeps the scale) and the running statistics set to those of the scaled convolution's
+    output on ``images`` ((N, 3, H, W) BGR 0..255). Returns how many pairs were set.
+
+    Folding leaves convolution weights at ``gamma / sigma`` times their trained scale, up to 7x
+    smaller here; Adam's steps do not scale with the weights, so fine-tuning them at that scale
+    would move them several times faster than training did.
+    """
     links = [link for link in execution_order(model, example)[0] if link.norm is not None]
     captured: dict[nn.BatchNorm2d, torch.Tensor] = {}
     hooks = [
@@ -228,12 +245,24 @@ def calibrate_batch_norm(model: nn.Module, images: torch.Tensor, example: torch.
     finally:
         for hook in hooks:
             hook.remove()
-    for link in links:
+    for link in {link.name: link for link in links}.values():
         norm = link.norm
-        values = captured[norm].transpose(0, 1).reshape(norm.num_features, -1)
-        bias = norm.bias - norm.running_mean  # what eval mode adds to the convolution's output
-        _set_norm(norm, bias.clone(), values.mean(dim=1), values.var(dim=1, unbiased=False))
-    return len(links)
+        # Eval mode computes ``slope * z + offset`` of the convolution's output z; keep that.
+        slope = norm.weight / torch.sqrt(norm.running_var + norm.eps)
+        offset = norm.bias - norm.running_mean * slope
+        scale = 1.0
+        if target_rms is not None:
+            scale = target_rms[link.name] / float(link.conv.weight.pow(2).mean().sqrt())
+            link.conv.weight.mul_(scale)
+            if link.conv.bias is not None:
+                link.conv.bias.mul_(scale)
+        values = captured[norm].transpose(0, 1).reshape(norm.num_features, -1) * scale
+        mean, var = values.mean(dim=1), values.var(dim=1, unbiased=False)
+        norm.running_mean.copy_(mean)
+        norm.running_var.copy_(var)
+        norm.weight.copy_(slope * torch.sqrt(var + norm.eps) / scale)
+        norm.bias.copy_(offset + mean * slope / scale)
+    return len({link.name for link in links})
 
 
 def onnx_family(path: str | Path) -> tuple[ModelFamily, str, dict[str, str]]:
@@ -276,7 +305,8 @@ def calibration_images(folders: Sequence[str | Path], count: int, size: int, see
 
 def checkpoint_from_onnx(path: str | Path, calibration: torch.Tensor | None, tolerance: float = 1e-4) -> dict:
     """A training checkpoint (``model``, ``config``, ``epoch``, family extras) holding the weights of
-    the ONNX file, BatchNorm statistics calibrated on ``calibration`` when given.
+    the ONNX file; with ``calibration`` images, convolutions + BatchNorms re-parametrised by
+    :func:`calibrate_batch_norm` to a fresh model's weight scale.
 
     Raises:
         ValueError: When the PyTorch model's outputs differ from onnxruntime's by more than ``tolerance``.
@@ -286,7 +316,7 @@ def checkpoint_from_onnx(path: str | Path, calibration: torch.Tensor | None, tol
     example = torch.rand(1, 3, 256, 256) * 255
     counts = load_onnx_weights(model, path, example)
     if calibration is not None:
-        calibrate_batch_norm(model, calibration, example)
+        calibrate_batch_norm(model, calibration, example, weight_rms(family.build(variant)))
     difference = max_output_difference(model, family, path)
     if difference > tolerance:
         raise ValueError(f"the PyTorch model differs from {path} by {difference:.2e} (> {tolerance:.0e})")

@@ -33,6 +33,7 @@ from detectors.postprocess import PostprocessConfig
 from detectors.training.augment import AugmentConfig
 from detectors.training.ema import WeightAverage, evaluated_weights
 from detectors.training.families import ModelFamily, get_family
+from detectors.training.freeze import freeze_except, frozen_norms_to_eval
 from detectors.training.plot import plot_run
 from detectors.training.progress import JsonLines, TrainingProgress
 
@@ -68,6 +69,7 @@ class TrainConfig:
     giou_weight: float = 0.0  # FaceBoxes: weight of the GIoU term added to smooth L1 (AInnoFace always uses GIoU)
     ema_decay: float = 0.0  # > 0: evaluate and keep an exponential moving average of the weights (e.g. 0.999)
     init_from: str | None = None  # start from these model weights (a checkpoint) instead of random
+    trainable: list[str] = field(default_factory=list)  # fine-tune only these parameter prefixes ([]: all)
     das_probability: float | None = None  # data-anchor-sampling crops; None: family default (FaceBoxes 0, AInnoFace 0.5)
     negative_fraction: float = 0.08  # share of each epoch that is face-free hard negatives (detectors.training.negatives)
     bf16: bool = True  # bfloat16 autocast + channels-last: ~1.9x faster on CPUs with AMX/AVX512-BF16
@@ -181,7 +183,8 @@ def train(config: TrainConfig, log: Callable[[str], None] = print, progress: Tra
         generator=torch.Generator().manual_seed(config.seed),
     )
     steps_per_epoch = min(len(loader), config.max_batches or len(loader))
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+    parameters = freeze_except(model, config.trainable) if config.trainable else model.parameters()
+    optimizer = torch.optim.AdamW(parameters, lr=config.learning_rate, weight_decay=config.weight_decay)
     start_epoch, best_score = 0, -math.inf
     last_path = run_dir / "last.pt"
     resumed = torch.load(last_path, weights_only=True) if last_path.exists() else None
@@ -208,6 +211,8 @@ def train(config: TrainConfig, log: Callable[[str], None] = print, progress: Tra
     for epoch in range(start_epoch, config.epochs):
         dataset.set_epoch(epoch)
         model.train()
+        if config.trainable:
+            frozen_norms_to_eval(model, config.trainable)
         started = time.time()
         totals: dict[str, float] = {}
         progress.epoch_started(epoch, config.epochs, steps_per_epoch)
