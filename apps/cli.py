@@ -152,6 +152,8 @@ def track(
     engine: Annotated[Engine, typer.Option("--engine", help="local: this machine (--workers processes); ray: one task per video on a Ray cluster (pip install 'facetrack[distributed]').")] = Engine.local,
     ray_address: Annotated[Optional[str], typer.Option("--ray-address", help="Ray cluster to join, e.g. ray://head:10001 or auto (default: start a local Ray instance).", show_default=False)] = None,
     report: Annotated[bool, typer.Option("--report/--no-report", help="Write OUTPUT/index.html: every video of the output folder with its faces, tracks on a timeline and player.")] = True,
+    identify: Annotated[bool, typer.Option("--identify", help="Describe every track's best face (128-D descriptor; pip install -e '.[identity]') and group the tracks of all videos into people: OUTPUT/people.json, \"person\" in tracks.jsonl.")] = False,
+    known_faces: Annotated[Optional[Path], typer.Option("--known-faces", help="Folder of known people (<name>/*.jpg|png or <name>.jpg|png): a track nearer than 0.5 to a person's photo gets the name. Implies --identify.", show_default=False)] = None,
 ) -> None:
     """Track faces in videos (default command) or live from a webcam/stream.
 
@@ -190,10 +192,14 @@ def track(
         raise typer.Exit(EXIT_FAILED_ITEMS)
     if engine is Engine.ray and live_device is None:
         _require_ray()
+    identify = identify or known_faces is not None
+    if identify:
+        _require_identity()
     spec = DetectorSpec(name=detector, threshold=threshold, threads=threads, device=device, max_side=max_side,
                         min_side=min_side, accurate=accurate, mask_score=ANONYMIZE_MASK_SCORE if anonymize else None)
     loaded = _load(spec)
     high, low = prepare_for_tracking(loaded, spec.mask_score)
+    gallery = _load_gallery(known_faces, loaded.detect, high) if known_faces is not None else None
     options = TrackingOptions(
         detect_every=detect_every or (1 if anonymize else TrackingOptions().detect_every),
         follow=follow,
@@ -206,6 +212,7 @@ def track(
         video=VideoSettings(codec=video_codec.value, preset=video_preset, keep_audio=keep_audio),
         display=window,
         tracker=TrackerConfig(high_score=high, low_score=low, max_age_seconds=max_age),
+        identify=identify,
     )
     extra = {"detector": loaded.name, "threshold": high, "low_threshold": low}
     # A window needs this process's GUI thread: with --display the videos run here, one at a time.
@@ -224,6 +231,8 @@ def track(
         else:
             results = process_batch(inputs, output, loaded.detect, options, signals.event, console, extra)
     Console().print(summary_table(skipped + results, output))
+    if identify and output.is_dir():
+        _write_people(output, results, gallery)
     if report and output.is_dir():  # no output folder: nothing was written to show
         _write_report(output, skipped + results)
     if signals.exit_code is not None:
@@ -440,6 +449,50 @@ def _write_report(output: Path, results: list) -> None:
         console.print(f"[yellow]warning:[/yellow] no report: {escape(str(error) or type(error).__name__)}")
         return
     Console(soft_wrap=True).print(f"report: {path}", markup=False, highlight=False)  # stdout, as the table
+
+
+def _require_identity() -> None:
+    """Exit with one clear line when the ``identity`` extra (dlib and its face models) is missing."""
+    from apps.descriptors import identity_problem
+
+    problem = identity_problem()
+    if problem is not None:
+        console.print(f"[red]error:[/red] {escape(f'--identify/--known-faces: {problem}')}")
+        raise typer.Exit(EXIT_USAGE)
+
+
+def _load_gallery(folder: Path, detect, high: float):
+    """The known people of ``folder`` (one warning line per unusable photo), or exit before any video is read."""
+    from apps.gallery import GalleryError, load_gallery
+    from apps.track_descriptors import shared_describer
+
+    def find_faces(image):
+        faces = detect(image)
+        return faces[faces[:, 4] >= high]
+
+    def warn(line: str) -> None:
+        console.print(f"[yellow]warning:[/yellow] {escape(line)}")
+
+    try:
+        gallery = load_gallery(folder, find_faces, shared_describer(), warn)
+    except (GalleryError, OSError) as error:
+        console.print(f"[red]error:[/red] {escape(str(error))}")
+        raise typer.Exit(EXIT_USAGE) from None
+    console.print(f"known faces: {len(gallery.people)} people, {len(gallery.names)} photos", markup=False, highlight=False)
+    return gallery
+
+
+def _write_people(output: Path, results: list, gallery) -> None:
+    """OUTPUT/people.json and a person per track; a failure is one warning line, never a lost result."""
+    from apps.people import write_people
+    from apps.writers import OutputWriteError
+
+    try:
+        path = write_people(output, results, gallery)
+    except (OSError, ValueError, KeyError, TypeError, OutputWriteError) as error:
+        console.print(f"[yellow]warning:[/yellow] no people.json: {escape(str(error) or type(error).__name__)}")
+        return
+    Console(soft_wrap=True).print(f"people: {path}", markup=False, highlight=False)
 
 
 def _require_ray() -> None:

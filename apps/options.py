@@ -39,6 +39,8 @@ class TrackingOptions:
         anonymize_lost_seconds: With ``anonymize``, a track the detector lost stays hidden this long
             at its predicted place, its mask growing with the prediction's uncertainty (the
             detector misses a face now and then: a mask must not let it through meanwhile).
+        identify: Describe every finished track's best crop (128-D face descriptor, the
+            ``identity`` extra) into ``identity.json``, for naming and grouping people.
         tracker: Tracker settings.
     """
 
@@ -53,4 +55,5 @@ class TrackingOptions:
     anonymize: AnonymizeMode | None = None
     anonymize_margin: float = 0.2
     anonymize_lost_seconds: float = 2.0
+    identify: bool = False
     tracker: TrackerConfig = field(default_factory=TrackerConfig)

@@ -10,6 +10,7 @@ Layout of the output folder::
     faces/<id>/     best.jpg per track (and frame_NNNNNN.jpg with --crops all)
     summary.json    frames, duration, fps achieved, faces detected, tracks, status, "shots" (the frame
                     number, as in the track files, of the first frame of every shot)
+    identity.json   with --identify: each finished track's face descriptors (see apps.track_descriptors)
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from apps.options import CropMode, TrackingOptions
 from apps.pipeline import Detector, Finalised, FrameProcessor, Pipeline, PipelineStats, ProcessedFrame
 from apps.run_folder import RunFolder
 from apps.sources import SourceError, SourceInfo
+from apps.track_descriptors import TrackDescriptors
 from apps.video_writers import VideoWriter, open_video_writer
 from apps.writers import CropStore, OutputWriteError, TrackFileWriter, write_json_atomic
 from tracker import FaceTracker, FinishedTrack
@@ -83,6 +85,7 @@ class VideoOutputs:
         self.folder = self.run.path  # where this run writes: ``folder``, or beside it if it holds an earlier run
         self.tracks = TrackFileWriter(self.folder / "tracks.txt", self.folder / "tracks.jsonl")
         self.crops = CropStore(self.folder / "faces")
+        self.descriptors = TrackDescriptors(options.tracker.crop_margin) if options.identify else None
         self.video: VideoWriter | None = None
         self.track_ids: set[int] = set()
         self._last_crop_frame: dict[int, int] = {}
@@ -133,9 +136,10 @@ class VideoOutputs:
                 self._last_crop_frame[face.track_id] = item.index
 
     def save_best(self, track: FinishedTrack) -> None:
-        """Save the best crop of a finished track (unless crops are off)."""
-        if self.options.crops is not CropMode.none:
-            self.crops.save_best(track)
+        """Save the best crop of a finished track (unless crops are off); describe it with ``identify``."""
+        saved = self.crops.save_best(track) if self.options.crops is not CropMode.none else None
+        if self.descriptors is not None:
+            self.descriptors.add(track, saved.relative_to(self.folder).as_posix() if saved is not None else None)
 
     def close(self, result: VideoResult, extra: dict[str, Any]) -> None:
         """Finish every file, write ``summary.json`` last, then put the run in its folder (:class:`RunFolder`).
@@ -146,6 +150,8 @@ class VideoOutputs:
         video = self.video
         problems = _attempt(lambda: video.close(complete=result.ok), "annotated.mp4") if video is not None else []
         problems += _attempt(self.tracks.close, "the track files")
+        if self.descriptors is not None:
+            problems += _attempt(lambda: self.descriptors.write(self.folder), "identity.json")
         _fail_with(result, problems)
         if video is not None:
             extra = {**extra, "video": video.description}
@@ -319,5 +325,6 @@ def _options_summary(options: TrackingOptions) -> dict[str, Any]:
         "anonymize": options.anonymize.value if options.anonymize else None,
         "crop_every": options.crop_every,
         "write_video": options.write_video,
+        **({"identify": True} if options.identify else {}),
         "tracker": asdict(options.tracker),
     }

@@ -1,0 +1,94 @@
+"""Face descriptors: an aligned face chip and its 128-D identity descriptor (dlib's ResNet).
+
+Needs the ``identity`` extra (``pip install -e '.[identity]'``): ``dlib-bin`` runs the models that
+``face-recognition-models`` ships (the 5-point landmark model for alignment and the ResNet
+descriptor; no download at run time). Faces of one person are usually closer than 0.6 in
+Euclidean distance.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+
+DESCRIPTOR_SIZE = 128
+CHIP_SIZE = 150
+"""Side of the aligned chip the descriptor network expects."""
+CHIP_PADDING = 0.25
+LANDMARKS_FILE = "shape_predictor_5_face_landmarks.dat"
+NETWORK_FILE = "dlib_face_recognition_resnet_model_v1.dat"
+INSTALL_HINT = "pip install -e '.[identity]'"
+
+
+class IdentityUnavailable(RuntimeError):
+    """The ``identity`` extra (dlib and its face models) is not installed."""
+
+
+def _models_folder() -> Path:
+    """The folder of face-recognition-models' weights, found without importing the package (its
+    ``__init__`` needs ``pkg_resources``, which recent setuptools no longer ship)."""
+    spec = importlib.util.find_spec("face_recognition_models")
+    locations = list(spec.submodule_search_locations or []) if spec is not None else []
+    for location in locations:
+        folder = Path(location) / "models"
+        if (folder / LANDMARKS_FILE).is_file() and (folder / NETWORK_FILE).is_file():
+            return folder
+    raise IdentityUnavailable(f"face identity needs the face-recognition-models weights: {INSTALL_HINT}")
+
+
+def identity_problem() -> str | None:
+    """Why descriptors cannot be computed here (one line naming the fix), or None when they can."""
+    try:
+        _models_folder()
+        import dlib  # noqa: F401
+    except (IdentityUnavailable, ImportError) as error:
+        return str(error) if isinstance(error, IdentityUnavailable) else f"face identity needs dlib: {INSTALL_HINT} ({error})"
+    return None
+
+
+class FaceDescriber:
+    """Computes descriptors of faces given as an image and the face's box in it.
+
+    Loading takes about half a second (the two models); one instance per process.
+    """
+
+    def __init__(self) -> None:
+        problem = identity_problem()
+        if problem is not None:
+            raise IdentityUnavailable(problem)
+        import dlib
+
+        folder = _models_folder()
+        self._dlib = dlib
+        self._landmarks = dlib.shape_predictor(str(folder / LANDMARKS_FILE))
+        self._network = dlib.face_recognition_model_v1(str(folder / NETWORK_FILE))
+
+    def chip(self, image: np.ndarray, box: np.ndarray) -> np.ndarray:
+        """The face of ``box`` (``[x1, y1, x2, y2]`` in ``image``, a BGR or grey uint8 array) as an
+        RGB ``CHIP_SIZE`` square, aligned on its 5 landmarks (eyes level, same scale)."""
+        rgb = _rgb(image)
+        x1, y1, x2, y2 = (int(round(float(value))) for value in box[:4])
+        shape = self._landmarks(rgb, self._dlib.rectangle(x1, y1, x2, y2))
+        return np.asarray(self._dlib.get_face_chip(rgb, shape, size=CHIP_SIZE, padding=CHIP_PADDING))
+
+    def describe(self, image: np.ndarray, box: np.ndarray) -> np.ndarray:
+        """The 128-D descriptor (float32) of the face of ``box`` in ``image``."""
+        descriptor = self._network.compute_face_descriptor(self.chip(image, box))
+        return np.asarray(descriptor, dtype=np.float32)
+
+
+def _rgb(image: np.ndarray) -> np.ndarray:
+    """A contiguous RGB copy of a BGR (or grey) uint8 image, as dlib wants it."""
+    if image.ndim == 2:
+        return np.ascontiguousarray(np.repeat(image[:, :, None], 3, axis=2))
+    return np.ascontiguousarray(image[:, :, 2::-1])
+
+
+def distances(descriptors: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """Euclidean distances between every row of ``descriptors`` (N, 128) and of ``others`` (M, 128): (N, M)."""
+    left = np.asarray(descriptors, dtype=np.float64).reshape(-1, DESCRIPTOR_SIZE)
+    right = np.asarray(others, dtype=np.float64).reshape(-1, DESCRIPTOR_SIZE)
+    squared = (left**2).sum(1)[:, None] + (right**2).sum(1)[None, :] - 2.0 * left @ right.T
+    return np.sqrt(np.maximum(squared, 0.0))

@@ -1,0 +1,106 @@
+"""The gallery of known people (``--known-faces DIR``) and naming a face track against it.
+
+DIR holds ``<name>/*.jpg|png`` (several photos of one person) and/or ``<name>.jpg|png`` (one photo).
+Each photo must show its person's face: a photo that cannot be read, shows no face, or shows
+several faces of similar size (which one is the person?) is skipped with one warning naming the
+file; faces much smaller than the largest (people in the background) are ignored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from apps.descriptors import DESCRIPTOR_SIZE, FaceDescriber, distances
+
+PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png"}
+NAME_THRESHOLD = 0.5
+"""A track is named after the nearest gallery person only when closer than this (strict: dlib's
+usual same-person distance is 0.6; a missed name is better than a wrong one)."""
+BACKGROUND_AREA_RATIO = 0.25
+"""A second face smaller than this share of the largest face's area is in the background."""
+
+FaceFinder = Callable[[np.ndarray], np.ndarray]
+"""A detector: BGR image -> (N, 5) ``[x1, y1, x2, y2, score]`` faces at its own threshold."""
+
+
+class GalleryError(ValueError):
+    """The gallery folder cannot be used at all (missing, or no usable photo)."""
+
+
+@dataclass
+class Gallery:
+    """Descriptors of known people: row ``i`` of ``descriptors`` is a photo of ``names[i]``."""
+
+    names: list[str] = field(default_factory=list)
+    descriptors: np.ndarray = field(default_factory=lambda: np.zeros((0, DESCRIPTOR_SIZE), np.float32))
+
+    @property
+    def people(self) -> list[str]:
+        """The distinct names, sorted."""
+        return sorted(set(self.names))
+
+    def name(self, track_descriptors: np.ndarray, threshold: float = NAME_THRESHOLD) -> str | None:
+        """The person nearest to a track (the smallest distance between any of its descriptors and
+        any of the person's photos) when nearer than ``threshold``; else None."""
+        if not self.names or len(track_descriptors) == 0:
+            return None
+        nearest = distances(track_descriptors, self.descriptors).min(axis=0)
+        best = int(np.argmin(nearest))
+        return self.names[best] if nearest[best] < threshold else None
+
+
+def gallery_photos(folder: Path) -> list[tuple[str, Path]]:
+    """``(name, photo)`` for every photo of ``folder`` (see the module docstring), sorted."""
+    found = []
+    for entry in sorted(folder.iterdir()):
+        if entry.is_dir():
+            found.extend((entry.name, photo) for photo in sorted(entry.iterdir()) if _is_photo(photo))
+        elif _is_photo(entry):
+            found.append((entry.stem, entry))
+    return found
+
+
+def _is_photo(path: Path) -> bool:
+    return path.is_file() and path.suffix.lower() in PHOTO_SUFFIXES
+
+
+def main_face(faces: np.ndarray) -> tuple[np.ndarray | None, str]:
+    """The one face of a photo's detections, or None and why not (``no face``, ``several faces``)."""
+    if len(faces) == 0:
+        return None, "no face found"
+    areas = (faces[:, 2] - faces[:, 0]) * (faces[:, 3] - faces[:, 1])
+    order = np.argsort(-areas)
+    if len(faces) > 1 and areas[order[1]] >= BACKGROUND_AREA_RATIO * areas[order[0]]:
+        return None, f"{len(faces)} faces of similar size (which one is the person?)"
+    return faces[order[0]], ""
+
+
+def load_gallery(folder: Path, find_faces: FaceFinder, describer: FaceDescriber,
+                 warn: Callable[[str], None]) -> Gallery:
+    """Describe every usable photo of ``folder``; ``warn`` gets one line per skipped photo, naming it.
+
+    Raises:
+        GalleryError: ``folder`` is not a folder, or none of its photos is usable.
+    """
+    if not folder.is_dir():
+        raise GalleryError(f"--known-faces {folder}: not a folder")
+    gallery = Gallery()
+    rows = []
+    for name, photo in gallery_photos(folder):
+        image = cv2.imread(str(photo), cv2.IMREAD_COLOR)
+        face, problem = (None, "cannot read it as an image") if image is None else main_face(find_faces(image))
+        if face is None:
+            warn(f"--known-faces: {photo}: {problem}; photo skipped")
+            continue
+        gallery.names.append(name)
+        rows.append(describer.describe(image, face))
+    if not rows:
+        raise GalleryError(f"--known-faces {folder}: no usable photo (expected <name>/*.jpg|png or <name>.jpg|png, "
+                           "each showing one face)")
+    gallery.descriptors = np.stack(rows)
+    return gallery

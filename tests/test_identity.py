@@ -1,0 +1,240 @@
+"""Who is who: grouping, the gallery, people.json, and the --identify/--known-faces command line.
+
+Most tests use synthetic descriptors (no dlib); the end-to-end ones need the ``identity`` extra
+and the shipped detector and skip without them.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from apps.descriptors import identity_problem
+from apps.gallery import Gallery, GalleryError, load_gallery, main_face
+from apps.grouping import group
+from apps.people import write_people
+from apps.track_descriptors import box_in_crop
+from apps.video_job import VideoResult
+from tests.cli_helpers import run_cli
+from tracker.quality import extract_crop
+
+ROOT = Path(__file__).resolve().parents[1]
+needs_identity = pytest.mark.skipif(
+    identity_problem() is not None or not (ROOT / "detectors" / "weights" / "faceboxes.onnx").is_file(),
+    reason="needs the identity extra (pip install -e '.[identity]') and the shipped detector")
+
+
+def unit(seed: int, spread: float = 0.0, base: int | None = None) -> np.ndarray:
+    """A 128-D descriptor: person ``base`` (or ``seed``) plus ``spread`` of noise from ``seed``."""
+    person = np.random.default_rng(1000 + (seed if base is None else base)).normal(size=128)
+    noise = np.random.default_rng(seed).normal(size=128)
+    return (person / np.linalg.norm(person) + spread * noise / np.linalg.norm(noise)).astype(np.float32)
+
+
+# ------------------------------------------------------------------------------------ grouping
+
+
+def test_grouping_finds_the_people_and_numbers_them_by_first_track() -> None:
+    tracks = [unit(10 + i, 0.1, base=i % 3)[None] for i in range(9)]  # people 0, 1, 2, 0, 1, 2...
+    assert group(tracks) == [0, 1, 2, 0, 1, 2, 0, 1, 2]
+
+
+def test_grouping_never_joins_tracks_that_cannot_link() -> None:
+    tracks = [unit(1, 0.05, base=0)[None], unit(2, 0.05, base=0)[None], unit(3, 0.05, base=0)[None]]
+    apart = np.zeros((3, 3), bool)
+    apart[0, 1] = apart[1, 0] = True
+    labels = group(tracks, apart)
+    assert labels[0] != labels[1] and len(set(labels)) == 2
+
+
+def test_grouping_of_nothing_and_of_strangers() -> None:
+    assert group([]) == []
+    assert group([unit(i)[None] for i in range(4)]) == [0, 1, 2, 3]
+
+
+# ------------------------------------------------------------------------------------ gallery
+
+
+class FakeDescriber:
+    """Describes a photo by its grey level: one person per level."""
+
+    def describe(self, image: np.ndarray, box: np.ndarray) -> np.ndarray:
+        return unit(int(image.mean()))
+
+
+def fake_finder(image: np.ndarray) -> np.ndarray:
+    """Grey level 200: no face; 150: two faces of one size; else one face (and a tiny one behind)."""
+    level = int(image.mean())
+    if level == 200:
+        return np.zeros((0, 5))
+    if level == 150:
+        return np.array([[0, 0, 20, 20, 0.9], [30, 30, 50, 50, 0.9]], float)
+    return np.array([[2, 2, 4, 4, 0.9], [10, 10, 50, 50, 0.9]], float)
+
+
+def write_photo(path: Path, level: int) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), np.full((60, 60, 3), level, np.uint8))
+
+
+def test_gallery_skips_each_bad_photo_with_one_warning_naming_it(tmp_path: Path) -> None:
+    write_photo(tmp_path / "ada" / "1.jpg", 10)
+    write_photo(tmp_path / "ada" / "2.png", 12)
+    (tmp_path / "ada" / "broken.jpg").write_bytes(b"not an image")
+    write_photo(tmp_path / "bob.png", 40)
+    write_photo(tmp_path / "nobody.jpg", 200)
+    write_photo(tmp_path / "crowd" / "1.jpg", 150)
+    (tmp_path / "notes.txt").write_text("ignored: not a photo")
+    warnings: list[str] = []
+    gallery = load_gallery(tmp_path, fake_finder, FakeDescriber(), warnings.append)
+    assert gallery.names == ["ada", "ada", "bob"] and gallery.people == ["ada", "bob"]
+    assert len(warnings) == 3
+    for name, reason in [("broken.jpg", "cannot read"), ("nobody.jpg", "no face"), ("crowd/1.jpg", "2 faces")]:
+        assert any(name in warning and reason in warning for warning in warnings), warnings
+
+
+def test_gallery_without_a_usable_photo_is_an_error(tmp_path: Path) -> None:
+    write_photo(tmp_path / "nobody.jpg", 200)
+    with pytest.raises(GalleryError, match="no usable photo"):
+        load_gallery(tmp_path, fake_finder, FakeDescriber(), print)
+    with pytest.raises(GalleryError, match="not a folder"):
+        load_gallery(tmp_path / "missing", fake_finder, FakeDescriber(), print)
+
+
+def test_main_face_ignores_small_background_faces() -> None:
+    face, _ = main_face(np.array([[0, 0, 10, 10, 0.9], [0, 0, 40, 40, 0.8]], float))
+    assert face is not None and face[2] == 40
+
+
+def test_naming_takes_the_nearest_person_under_the_threshold() -> None:
+    gallery = Gallery(["ada", "ada", "bob"], np.stack([unit(1, 0.1, base=0), unit(2, 0.1, base=0), unit(3, base=1)]))
+    assert gallery.name(unit(4, 0.1, base=0)[None]) == "ada"
+    assert gallery.name(unit(5, 0.05, base=1)[None]) == "bob"
+    assert gallery.name(unit(99)[None]) is None  # a stranger
+    assert Gallery().name(unit(1)[None]) is None
+
+
+def test_box_in_crop_points_at_the_face_of_a_crop_cut_at_the_frame_edge() -> None:
+    frame = np.random.default_rng(0).integers(0, 255, (100, 120, 3), dtype=np.uint8)
+    for box in (np.array([2.0, 3.0, 42.0, 53.0]), np.array([60.0, 40.0, 100.0, 90.0])):
+        crop = extract_crop(frame, box, 0.2)
+        x1, y1, x2, y2 = box_in_crop(box, 0.2).astype(int)
+        assert np.array_equal(crop[y1:y2, x1:x2], frame[int(box[1]):int(box[3]), int(box[0]):int(box[2])])
+
+
+# ------------------------------------------------------------------------------------ people.json
+
+
+def make_video(root: Path, name: str, spans: dict[int, tuple[int, int]], descriptors: dict[int, np.ndarray]) -> VideoResult:
+    """A finished video folder: tracks.jsonl with tracks over ``spans`` (frames, inclusive), its
+    identity.json and summary.json."""
+    folder = root / name
+    folder.mkdir(parents=True)
+    lines = []
+    for frame in range(1, max(last for _, last in spans.values()) + 1):
+        faces = [{"id": track, "box": [0, 0, 10, 10], "score": 0.9, "detected": True}
+                 for track, (first, last) in spans.items() if first <= frame <= last]
+        lines.append(json.dumps({"frame": frame, "time": frame / 25, "shot": 0, "faces": faces}))
+    (folder / "tracks.jsonl").write_text("\n".join(lines) + "\n")
+    (folder / "identity.json").write_text(json.dumps({"tracks": [
+        {"id": track, "best_crop": f"faces/{track}/best.jpg", "descriptors": [descriptor.tolist()]}
+        for track, descriptor in descriptors.items()]}))
+    (folder / "summary.json").write_text(json.dumps({"status": "complete", "tracks": len(spans)}))
+    return VideoResult(input=f"{name}.mp4", output_dir=str(folder), status="complete")
+
+
+def test_people_json_names_known_tracks_and_groups_the_others_across_videos(tmp_path: Path) -> None:
+    ada, stranger, twin = unit(1, 0.05, base=0), unit(2, 0.05, base=5), unit(3, 0.05, base=5)
+    results = [
+        make_video(tmp_path, "one", {1: (1, 10), 2: (1, 10), 3: (5, 8)}, {1: ada, 2: stranger, 3: twin}),
+        make_video(tmp_path, "two", {1: (1, 4), 2: (6, 9)}, {1: unit(4, 0.05, base=5), 2: unit(50)}),
+        VideoResult(input="failed.mp4", output_dir=str(tmp_path / "failed"), status="failed"),
+    ]
+    gallery = Gallery(["ada"], unit(6, 0.05, base=0)[None])
+    path = write_people(tmp_path, results, gallery)
+    people = json.loads(path.read_text())
+    assert path == tmp_path / "people.json"
+    assert people == {"people": [
+        {"person": "ada", "known": True,
+         "tracks": [{"video": "one", "id": 1, "frames": 10, "best_crop": "one/faces/1/best.jpg"}]},
+        # tracks 2 and 3 of "one" look alike but are on screen together: two people
+        {"person": "unknown-1", "known": False,
+         "tracks": [{"video": "one", "id": 2, "frames": 10, "best_crop": "one/faces/2/best.jpg"}]},
+        {"person": "unknown-2", "known": False,
+         "tracks": [{"video": "one", "id": 3, "frames": 4, "best_crop": "one/faces/3/best.jpg"},
+                    {"video": "two", "id": 1, "frames": 4, "best_crop": "two/faces/1/best.jpg"}]},
+        {"person": "unknown-3", "known": False,
+         "tracks": [{"video": "two", "id": 2, "frames": 4, "best_crop": "two/faces/2/best.jpg"}]},
+    ]}
+    first_line = json.loads((tmp_path / "one" / "tracks.jsonl").read_text().splitlines()[0])
+    assert [face["person"] for face in first_line["faces"]] == ["ada", "unknown-1"]  # track 3 starts on frame 5
+    summary = json.loads((tmp_path / "two" / "summary.json").read_text())
+    assert summary["tracks"] == 2 and summary["track_people"] == [
+        {"id": 1, "person": "unknown-2", "frames": 4, "best_crop": "faces/1/best.jpg"},
+        {"id": 2, "person": "unknown-3", "frames": 4, "best_crop": "faces/2/best.jpg"}]
+
+
+def test_people_json_without_a_gallery_has_only_unknowns(tmp_path: Path) -> None:
+    results = [make_video(tmp_path, "v", {1: (1, 3)}, {1: unit(1)})]
+    people = json.loads(write_people(tmp_path, results, None).read_text())["people"]
+    assert [(person["person"], person["known"]) for person in people] == [("unknown-1", False)]
+
+
+# ------------------------------------------------------------------------------------ command line
+
+
+def test_identify_without_the_extra_is_one_line_and_exit_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("apps.descriptors.identity_problem", lambda: "face identity needs dlib: pip install -e '.[identity]'")
+    for flag in (["--identify"], ["--known-faces", tmp_path]):
+        run = run_cli(ROOT / "media" / "demo.mp4", "-o", tmp_path / "out", *flag)
+        assert run.code == 2 and "pip install -e '.[identity]'" in run.line("error:")
+    assert not (tmp_path / "out").exists()
+
+
+@needs_identity
+def test_gallery_without_a_usable_photo_stops_before_any_video(tmp_path: Path) -> None:
+    gallery = tmp_path / "known"
+    gallery.mkdir()
+    (gallery / "ada.jpg").write_bytes(b"not an image")
+    run = run_cli(ROOT / "media" / "demo.mp4", "-o", tmp_path / "out", "--known-faces", gallery)
+    assert run.code == 2
+    assert "ada.jpg" in run.line("warning:") and "no usable photo" in run.line("error:")
+    assert not (tmp_path / "out").exists()
+
+
+@needs_identity
+def test_known_faces_name_the_demo_people_in_every_video(tmp_path: Path) -> None:
+    astronaut = pytest.importorskip("skimage.data").astronaut
+    gallery = tmp_path / "known"
+    gallery.mkdir()
+    cv2.imwrite(str(gallery / "astronaut.png"), cv2.cvtColor(astronaut(), cv2.COLOR_RGB2BGR))
+    (gallery / "broken.jpg").write_bytes(b"")
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    for name in ("a", "b"):
+        shutil.copy(ROOT / "media" / "demo.mp4", videos / f"{name}.mp4")
+    run = run_cli(videos, "-o", tmp_path / "out", "--known-faces", gallery, "--no-video", "--threads", "2")
+    assert run.code == 0 and "broken.jpg" in run.line("warning:")
+    people = json.loads((tmp_path / "out" / "people.json").read_text())["people"]
+    assert people[0]["person"] == "astronaut" and people[0]["known"]
+    assert {track["video"] for track in people[0]["tracks"]} == {"a", "b"}
+    for person in people:
+        for track in person["tracks"]:
+            assert (tmp_path / "out" / track["best_crop"]).is_file()
+    named = [face["person"] for line in (tmp_path / "out" / "a" / "tracks.jsonl").read_text().splitlines()
+             for face in json.loads(line)["faces"]]
+    assert named and all(name is not None for name in named)
+    assert 'id="people"' in (tmp_path / "out" / "index.html").read_text()
+
+
+@needs_identity
+def test_runs_without_identify_write_no_identity_fields(tmp_path: Path) -> None:
+    run_cli(ROOT / "media" / "demo.mp4", "-o", tmp_path, "--no-video", "--threads", "2")
+    assert not (tmp_path / "people.json").exists() and not (tmp_path / "demo" / "identity.json").exists()
+    assert '"person"' not in (tmp_path / "demo" / "tracks.jsonl").read_text()
+    assert '"identify"' not in (tmp_path / "demo" / "summary.json").read_text()
