@@ -62,6 +62,7 @@ ThreadsOption = Annotated[
     Optional[int], typer.Option("--threads", min=1, callback=threads_up_to_cores, help="CPU threads for the detector (default: onnxruntime decides).")
 ]
 DeviceOption = Annotated[str, typer.Option("--device", help="Execution device: auto, cpu, cuda, tensorrt, coreml, directml.")]
+VerboseOption = Annotated[bool, typer.Option("--verbose", help="Show ONNX Runtime's own log (hidden otherwise: a device that cannot run is one line).")]
 AccurateOption = Annotated[
     bool, typer.Option("--accurate", help="Test-time augmentation: detect at 0.5x, 1x and 2x and mirrored, merge by box voting (finds more faces, 6 network runs per frame).")
 ]
@@ -86,6 +87,9 @@ def _load(spec: DetectorSpec):
         console.print(f"[red]error:[/red] {escape(str(error))}")
         raise typer.Exit(EXIT_USAGE) from None
     console.print(f"detector [bold]{escape(_detector_label(spec.name, loaded))}[/bold] on {loaded.providers[0]}")
+    note = getattr(loaded, "device_note", None)
+    if note:
+        console.print(f"[yellow]warning:[/yellow] --device {spec.device}: {escape(note)}")
     return loaded
 
 
@@ -147,13 +151,14 @@ def track(
     min_side: MinSideOption = None,
     threads: Annotated[int, typer.Option("--threads", min=1, callback=threads_up_to_cores, help="CPU threads for the detector; 1 leaves the other cores to decoding and encoding, which is fastest overall on small machines.")] = 1,
     device: DeviceOption = "auto",
+    verbose: VerboseOption = False,
     accurate: AccurateOption = False,
     workers: Annotated[Optional[int], typer.Option("--workers", min=1, help="Videos processed at the same time, each in its own process with its own detector (default: one per two CPU cores, at most one per video).", show_default=False)] = None,
     engine: Annotated[Engine, typer.Option("--engine", help="local: this machine (--workers processes); ray: one task per video on a Ray cluster (pip install 'facetrack[distributed]').")] = Engine.local,
     ray_address: Annotated[Optional[str], typer.Option("--ray-address", help="Ray cluster to join, e.g. ray://head:10001 or auto (default: start a local Ray instance).", show_default=False)] = None,
     report: Annotated[bool, typer.Option("--report/--no-report", help="Write OUTPUT/index.html: every video of the output folder with its faces, tracks on a timeline and player.")] = True,
     identify: Annotated[bool, typer.Option("--identify", help="Describe every track's best face (128-D descriptor; pip install -e '.[identity]') and group the tracks of all videos into people: OUTPUT/people.json, \"person\" in tracks.jsonl.")] = False,
-    known_faces: Annotated[Optional[Path], typer.Option("--known-faces", help="Folder of known people (<name>/*.jpg|png or <name>.jpg|png): a track nearer than 0.5 to a person's photo gets the name. Implies --identify.", show_default=False)] = None,
+    known_faces: Annotated[Optional[Path], typer.Option("--known-faces", help="Folder of known people (<name>/*.jpg|png or <name>.jpg|png): a track close enough to a person's photos gets the name, others none. Implies --identify.", show_default=False)] = None,
 ) -> None:
     """Track faces in videos (default command) or live from a webcam/stream.
 
@@ -196,7 +201,8 @@ def track(
     if identify:
         _require_identity()
     spec = DetectorSpec(name=detector, threshold=threshold, threads=threads, device=device, max_side=max_side,
-                        min_side=min_side, accurate=accurate, mask_score=ANONYMIZE_MASK_SCORE if anonymize else None)
+                        min_side=min_side, accurate=accurate, mask_score=ANONYMIZE_MASK_SCORE if anonymize else None,
+                        verbose=verbose)
     loaded = _load(spec)
     high, low = prepare_for_tracking(loaded, spec.mask_score)
     gallery = _load_gallery(known_faces, loaded.detect, high) if known_faces is not None else None
@@ -252,6 +258,7 @@ def detect(
     min_side: MinSideOption = None,
     threads: ThreadsOption = None,
     device: DeviceOption = "auto",
+    verbose: VerboseOption = False,
     accurate: AccurateOption = False,
 ) -> None:
     """Detect faces in still images and write one WIDER FACE result file per image."""
@@ -266,7 +273,8 @@ def detect(
     if not images:
         console.print(f"[red]error:[/red] {escape(str(path))}: no images found")
         raise typer.Exit(EXIT_FAILED_ITEMS)
-    loaded = _load(DetectorSpec(detector, threshold, threads, device, max_side, min_side=min_side, accurate=accurate))
+    loaded = _load(DetectorSpec(detector, threshold, threads, device, max_side, min_side=min_side, accurate=accurate,
+                                  verbose=verbose))
     try:
         create_output(output)
     except OutputWriteError as error:
@@ -425,6 +433,8 @@ def export(
 
 
 COMMANDS = {"track", "detect", "evaluate", "train", "export"}
+#: Commands that run the detector, so need exactly one ONNX Runtime package.
+RUNTIME_COMMANDS = {"track", "detect", "evaluate"}
 HELP_OPTIONS = {"--help", "-h"}
 
 
@@ -529,22 +539,41 @@ def _show_warnings() -> None:
         logger.addHandler(_ConsoleWarnings(logging.WARNING))
 
 
-def main(argv: list[str] | None = None) -> int:
+def _runtime_problem(args: list[str]) -> str | None:
+    """What is wrong with the installed ONNX Runtime, for the commands that run the detector (not for help)."""
+    from detectors.installation import runtime_install_problem
+
+    if args[0] not in RUNTIME_COMMANDS or HELP_OPTIONS & set(args):
+        return None
+    return runtime_install_problem()
+
+
+def main(argv: list[str] | None = None, prog_name: str = "start.py") -> int:
     """Entry point: ``track`` is implied when the first argument is not a command name.
 
     A path starting with ``-`` is given after ``--`` (``start.py -o out -- -x.mp4``) or as ``./-x.mp4``.
+    ``prog_name`` is the name usage lines show (``facetrack`` for the installed command).
     """
     _quiet_native_logs()
     _show_warnings()
     args = list(sys.argv[1:] if argv is None else argv)
     if args and args[0] not in COMMANDS and args[0] not in HELP_OPTIONS:
         args.insert(0, "track")
+    problem = _runtime_problem(args) if args else None
+    if problem:
+        console.print(f"[red]error:[/red] {escape(problem)}")
+        return EXIT_USAGE
     try:
         # Standalone mode prints usage errors as one message (exit code 2) and exits via SystemExit.
-        app(args=args, prog_name="start.py")
+        app(args=args, prog_name=prog_name)
     except SystemExit as done:
         if done.code is None or isinstance(done.code, int):
             return done.code or 0
         console.print(str(done.code))
         return 1
     return 0
+
+
+def facetrack() -> int:
+    """The installed ``facetrack`` command: :func:`main` under that name."""
+    return main(prog_name="facetrack")

@@ -43,6 +43,7 @@ class DetectorSpec:
             recommendation; 0: never).
         mask_score: Anonymising: also report faces down to this score, to be hidden only (see
             :func:`prepare_for_tracking`).
+        verbose: Show ONNX Runtime's own log (hidden otherwise).
     """
 
     name: str = "faceboxes"
@@ -54,6 +55,7 @@ class DetectorSpec:
     accurate: bool = False
     min_side: int | None = None
     mask_score: float | None = None
+    verbose: bool = False
 
     def load(self) -> Any:
         """The loaded detector (``detectors.OnnxFaceDetector``), not yet prepared for tracking.
@@ -67,7 +69,7 @@ class DetectorSpec:
 
         return detectors.load_detector(self.name, score_threshold=self.threshold, threads=self.threads,
                                        device=self.device, max_side=self.max_side, upscale=self.upscale, min_side=self.min_side,
-                                       tta=TestTimeAugmentation() if self.accurate else None)
+                                       tta=TestTimeAugmentation() if self.accurate else None, verbose=self.verbose)
 
     def load_for_tracking(self) -> Any:
         """The loaded detector switched to tracking use (see :func:`prepare_for_tracking`): what

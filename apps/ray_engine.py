@@ -12,6 +12,7 @@ result of the second attempt is the one reported.
 from __future__ import annotations
 
 import json
+import socket
 import tempfile
 import threading
 import time
@@ -31,11 +32,45 @@ from apps.writers import OutputWriteError, write_bytes_atomic, write_json_atomic
 #: Attempts per video: the first run and one retry.
 ATTEMPTS = 2
 
+#: Seconds a cluster address may take to accept a TCP connection (``ray.init`` itself retries an
+#: unreachable address for minutes).
+CONNECT_TIMEOUT = 5.0
+
+#: Port of the Ray Client server when a ``ray://`` address names none.
+RAY_CLIENT_PORT = 10001
+
 _detectors: dict[DetectorSpec, Any] = {}
 
 
 class RayUnavailable(RuntimeError):
     """Ray could not be started or the cluster could not be reached."""
+
+
+def cluster_endpoint(address: str | None) -> tuple[str, int] | None:
+    """Host and port that ``address`` (``ray://HOST[:PORT]`` or ``HOST:PORT``) connects to; None for
+    ``auto``, ``local`` or no address, which Ray resolves on this machine."""
+    if address is None or address in ("auto", "local"):
+        return None
+    scheme, _, rest = address.rpartition("://")
+    host, colon, port = rest.partition("/")[0].rpartition(":")
+    if not colon:
+        host, port = port, str(RAY_CLIENT_PORT if scheme == "ray" else "")
+    if not port.isdigit():
+        raise RayUnavailable(f"--ray-address {address}: give ray://HOST:PORT, HOST:PORT or auto")
+    return host.strip("[]"), int(port)
+
+
+def check_reachable(address: str | None, timeout: float = CONNECT_TIMEOUT) -> None:
+    """Raise :class:`RayUnavailable` unless ``address`` accepts a TCP connection within ``timeout`` s."""
+    endpoint = cluster_endpoint(address)
+    if endpoint is None:
+        return
+    try:
+        socket.create_connection(endpoint, timeout=timeout).close()
+    except OSError as error:
+        reason = "no answer" if isinstance(error, TimeoutError) else (error.strerror or str(error))
+        raise RayUnavailable(f"cannot reach the Ray cluster at {address}: {reason} within {timeout:g} s "
+                             "(is its head running, and is the port open?)") from None
 
 
 def _detector(spec: DetectorSpec) -> Any:
@@ -95,6 +130,7 @@ def process_batch_on_ray(
 
     started_here = not ray.is_initialized()
     if started_here:
+        check_reachable(address)
         try:
             ray.init(address=address, include_dashboard=False, configure_logging=False)
         except Exception as error:  # noqa: BLE001 - ConnectionError, RuntimeError, ValueError...

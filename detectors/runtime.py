@@ -11,7 +11,8 @@ from detectors.anchors import AnchorLevel
 from detectors.inference import ScalePolicy, detect_frame
 from detectors.postprocess import PostprocessConfig
 from detectors.preprocess import to_bgr
-from detectors.providers import choose_providers
+from detectors.providers import DeviceError
+from detectors.sessions import open_session
 from detectors.tta import TestTimeAugmentation, detect_with_tta
 from detectors.windows import detect_windows
 
@@ -61,7 +62,8 @@ class OnnxFaceDetector:
     Frames are scaled so their long side is at most ``max_side``; frames smaller than the model's
     recommended ``min_input_side`` (metadata, chosen on the dev set at export) are enlarged to it,
     since the models learned most faces from enlarged training crops. ``min_side`` overrides it
-    (0: never enlarge).
+    (0: never enlarge). ``device`` picks the execution provider (see :func:`detectors.sessions.open_session`;
+    :attr:`device_note` says why ``auto`` skipped an accelerator); ``verbose`` shows ONNX Runtime's log.
     """
 
     def __init__(
@@ -75,6 +77,7 @@ class OnnxFaceDetector:
         min_side: int | None = None,
         device: str = "auto",
         tta: TestTimeAugmentation | None = None,
+        verbose: bool = False,
     ) -> None:
         import onnxruntime as ort
 
@@ -86,10 +89,10 @@ class OnnxFaceDetector:
         options = ort.SessionOptions()
         if threads:
             options.intra_op_num_threads = threads
-        options.log_severity_level = 3
-        providers = choose_providers(ort.get_available_providers(), device)
         try:
-            self.session = ort.InferenceSession(str(path), sess_options=options, providers=providers)
+            self.session, self.device_note = open_session(str(path), options, device, verbose)
+        except DeviceError:
+            raise
         except Exception as error:  # onnxruntime raises several unrelated exception types
             raise DetectorLoadError(f"{path} is not a valid ONNX model: {error}") from error
         metadata = self.session.get_modelmeta().custom_metadata_map

@@ -1,0 +1,149 @@
+"""The README's Ray recipe as written (a head from ``ray start --head``, then ``--ray-address auto`` and
+``ray://``: the same tracks as ``--engine local``), and an unreachable cluster failing in one line
+within a bounded time. The head is stopped by its own process group, never by ``ray stop`` (which
+stops every Ray process on the machine)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import cv2
+import pytest
+from cli_helpers import run_cli
+
+from apps.ray_engine import CONNECT_TIMEOUT, RayUnavailable, check_reachable, cluster_endpoint
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "media" / "demo.mp4"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.parametrize(("address", "endpoint"), [
+    (None, None), ("auto", None), ("ray://head:10002", ("head", 10002)), ("ray://head", ("head", 10001)),
+    ("10.0.0.1:6379", ("10.0.0.1", 6379)), ("ray://[::1]:5", ("::1", 5)),
+])
+def test_cluster_endpoint(address: str | None, endpoint: tuple[str, int] | None) -> None:
+    assert cluster_endpoint(address) == endpoint
+
+
+def test_an_address_without_a_port_is_refused() -> None:
+    with pytest.raises(RayUnavailable, match="give ray://HOST:PORT"):
+        cluster_endpoint("head")
+
+
+def test_an_address_that_does_not_answer_fails_after_the_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    def silent(endpoint: tuple[str, int], timeout: float) -> socket.socket:
+        raise TimeoutError("timed out")
+
+    monkeypatch.setattr(socket, "create_connection", silent)
+    with pytest.raises(RayUnavailable, match=r"at ray://head:10001: no answer within 5 s"):
+        check_reachable("ray://head:10001")
+
+
+def test_cli_with_an_unreachable_cluster_fails_in_one_line_within_the_timeout(tmp_path: Path) -> None:
+    pytest.importorskip("ray")
+    started = time.monotonic()
+    run = run_cli(DEMO, "-o", tmp_path / "out", "--engine", "ray", "--ray-address", f"ray://127.0.0.1:{free_port()}")
+    assert time.monotonic() - started < CONNECT_TIMEOUT + 30  # the detector loads first
+    assert run.code == 1
+    assert run.line("cannot reach the Ray cluster at ray://127.0.0.1:").startswith("error: ")
+
+
+# ------------------------------------------------------------------------------ the README recipe
+
+
+def cut(target: Path, start: int, count: int) -> Path:
+    """Frames ``start`` .. ``start + count - 1`` of the demo clip as a new mp4."""
+    capture = cv2.VideoCapture(str(DEMO))
+    capture.set(cv2.CAP_PROP_POS_FRAMES, start)
+    writer = None
+    for _ in range(count):
+        ok, frame = capture.read()
+        assert ok
+        if writer is None:
+            writer = cv2.VideoWriter(str(target), cv2.VideoWriter_fourcc(*"mp4v"), 25.0, frame.shape[1::-1])
+        writer.write(frame)
+    writer.release()
+    capture.release()
+    return target
+
+
+def wait_for_port(port: int, head: subprocess.Popen, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert head.poll() is None, head.stderr.read()
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.5)
+    pytest.fail(f"the Ray head did not open port {port} within {seconds} s")
+
+
+@pytest.fixture(scope="module")
+def ray_head(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    """``ray start --head --block`` in its own process group; yields the Ray Client port."""
+    pytest.importorskip("ray")
+    pytest.importorskip("grpc", reason="Ray Client needs ray[client] (the distributed extra)")
+    client_port = free_port()
+    head = subprocess.Popen(  # the `ray` command of this interpreter's Ray
+        [sys.executable, "-m", "ray.scripts.scripts", "start", "--head", "--block", "--num-cpus", "2", "--port", str(free_port()),
+         "--ray-client-server-port", str(client_port), "--include-dashboard", "false", "--disable-usage-stats"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        cwd=tmp_path_factory.mktemp("ray-head"),
+    )
+    try:
+        wait_for_port(client_port, head, 120)
+        yield client_port
+    finally:
+        os.killpg(head.pid, signal.SIGTERM)
+        try:
+            head.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(head.pid, signal.SIGKILL)
+            head.wait()
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("ray-clips")
+    cut(folder / "a.mp4", 0, 40)
+    cut(folder / "b.mp4", 100, 40)
+    return folder
+
+
+def tracks_of(clips: Path, output: Path, *engine: str) -> dict[str, bytes]:
+    """``start.py CLIPS -o OUTPUT ENGINE...`` in a subprocess (as a user runs it); each clip's tracks.txt."""
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "start.py"), str(clips), "-o", str(output), "--no-video", "--no-report", *engine],
+        capture_output=True, text=True, timeout=600, cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr
+    return {name: (output / name / "tracks.txt").read_bytes() for name in ("a", "b")}
+
+
+RAY_CLIENT_TIMES_OUT = pytest.mark.xfail(
+    run=False, reason="not yet working here: Ray 2.60 turns token auth on for a head when ~/.ray/auth_token "
+    "exists, and the Ray Client connection then times out (ray client connection timeout after 30 s), "
+    "with or without RAY_AUTH_MODE=token on the client")
+
+
+@pytest.mark.parametrize("address", ["auto", pytest.param("ray://", marks=RAY_CLIENT_TIMES_OUT)])
+def test_readme_ray_recipe_gives_the_local_tracks(ray_head: int, clips: Path, tmp_path: Path, address: str) -> None:
+    local = tracks_of(clips, tmp_path / "local", "--engine", "local")
+    if address == "ray://":
+        address = f"ray://127.0.0.1:{ray_head}"
+    on_ray = tracks_of(clips, tmp_path / "ray", "--engine", "ray", "--ray-address", address)
+    assert on_ray == local and all(local.values())
