@@ -238,3 +238,19 @@ def test_runs_without_identify_write_no_identity_fields(tmp_path: Path) -> None:
     assert not (tmp_path / "people.json").exists() and not (tmp_path / "demo" / "identity.json").exists()
     assert '"person"' not in (tmp_path / "demo" / "tracks.jsonl").read_text()
     assert '"identify"' not in (tmp_path / "demo" / "summary.json").read_text()
+
+
+# ------------------------------------------------------------------------------------ benchmark
+
+
+def test_identity_benchmark_scores_well_separated_people_perfectly() -> None:
+    import sys
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from identity import Photos, trial
+
+    names = [f"p{person}" for person in range(30) for _ in range(5)]
+    descriptors = np.stack([unit(index, 0.1, base=int(name[1:])) for index, name in enumerate(names)])
+    photos = Photos(names, names, descriptors, np.ones(len(names), bool), 1.0)
+    scores = trial(photos, np.random.default_rng(0), known=20, unknown=10, gallery_photos=2, shots=60)
+    assert scores.known_named_right == 1.0 and scores.unknown_named == 0.0 and scores.pairwise_f1 == 1.0
