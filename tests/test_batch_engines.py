@@ -112,7 +112,7 @@ def test_stop_before_the_start_processes_nothing(batch_folder: Path, tmp_path: P
 @pytest.fixture(scope="module")
 def local_ray():
     ray = pytest.importorskip("ray")
-    ray.init(num_cpus=2, include_dashboard=False, configure_logging=False)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, configure_logging=False)  # never a cluster other tests started
     yield ray
     ray.shutdown()
 
