@@ -123,3 +123,23 @@ def test_shipped_weights_load_into_pytorch(name: str) -> None:
     model = family.build(variant)
     load_onnx_weights(model, path, EXAMPLE)
     assert max_output_difference(model, family, path) < 1e-4
+
+
+def test_calibration_images_are_training_crops(tmp_path: Path) -> None:
+    import cv2
+
+    from detectors.training.augment import AugmentConfig
+    from detectors.training.onnx_weights import calibration_images
+
+    (tmp_path / "images").mkdir()
+    (tmp_path / "annotations").mkdir()
+    for index in range(3):
+        cv2.imwrite(str(tmp_path / "images" / f"i{index}.jpg"), np.full((120, 200, 3), 60 * index, np.uint8))
+        (tmp_path / "annotations" / f"i{index}.xml").write_text(
+            "<annotation><object><name>face</name><bndbox><xmin>20</xmin><ymin>20</ymin><xmax>60</xmax>"
+            "<ymax>60</ymax></bndbox></object></annotation>"
+        )
+    images = calibration_images([tmp_path], 2, AugmentConfig(size=64, das_probability=0.5))
+    assert images.shape == (2, 3, 64, 64) and images.dtype == torch.float32
+    with pytest.raises(FileNotFoundError):
+        calibration_images([tmp_path / "none"], 2, AugmentConfig(size=64))

@@ -18,8 +18,8 @@ The mapping used here:
   that is exactly ``W' x + b'`` for any ``mean``/``var``. :func:`calibrate_batch_norm` then scales
   each such weight back to the size of a freshly initialised one (so that Adam's steps are as large,
   relative to the weights, as in the original training) and sets ``mean``/``var`` to the statistics
-  of its output on calibration images, so that training-mode BatchNorm, which normalises with batch
-  statistics, starts from what the shipped network computes.
+  of its output on training crops (:func:`calibration_images`), so that training-mode BatchNorm,
+  which normalises with batch statistics, starts from what the shipped network computes.
 
 :func:`max_output_difference` checks the result against onnxruntime on a random input.
 
@@ -40,6 +40,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from detectors.training.anchor_sampling import augment_with_das
+from detectors.training.augment import AugmentConfig
 from detectors.training.families import ModelFamily, get_family
 
 #: Prefix the inference wrappers give the model's parameters in the ONNX graph.
@@ -285,21 +287,26 @@ def max_output_difference(model: nn.Module, family: ModelFamily, path: str | Pat
     return float(max(np.abs(deltas - onnx_deltas[0]).max(), np.abs(scores - onnx_scores[0]).max()))
 
 
-def calibration_images(folders: Sequence[str | Path], count: int, size: int, seed: int = 0) -> torch.Tensor:
-    """``count`` images drawn from the VOC ``folders``, centre-cropped square and resized to ``size``."""
+def calibration_images(folders: Sequence[str | Path], count: int, config: AugmentConfig, seed: int = 0) -> torch.Tensor:
+    """``count`` training crops of images drawn from the VOC ``folders``, made by the training
+    augmentation (:func:`detectors.training.anchor_sampling.augment_with_das` with ``config``).
+
+    BatchNorm must be calibrated on what training feeds it: once training starts, its statistics
+    follow the training crops, and statistics of other images (whole frames, say) would change
+    what the re-parametrised network computes as soon as they were replaced.
+    """
     from detectors.datasets.voc import read_voc_folder
 
     samples = [sample for folder in folders for sample in read_voc_folder(folder)]
     if not samples:
         raise FileNotFoundError(f"no images in {list(folders)}")
-    chosen = np.random.default_rng(seed).choice(len(samples), size=min(count, len(samples)), replace=False)
+    rng = np.random.default_rng(seed)
     images = []
-    for index in chosen:
-        image = cv2.imread(str(samples[index].image_path), cv2.IMREAD_COLOR)
-        side = min(image.shape[:2])
-        y0, x0 = (image.shape[0] - side) // 2, (image.shape[1] - side) // 2
-        square = cv2.resize(image[y0 : y0 + side, x0 : x0 + side], (size, size), interpolation=cv2.INTER_AREA)
-        images.append(torch.from_numpy(square.transpose(2, 0, 1).copy()).float())
+    for index in rng.choice(len(samples), size=min(count, len(samples)), replace=False):
+        sample = samples[index]
+        image = cv2.imread(str(sample.image_path), cv2.IMREAD_COLOR)
+        crop, _, _ = augment_with_das(image, sample.boxes, sample.ignore, rng, config)
+        images.append(torch.from_numpy(crop.transpose(2, 0, 1).copy()).float())
     return torch.stack(images)
 
 
@@ -337,10 +344,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--calibrate-on", nargs="*", default=["../shared/data/faces/train"], metavar="VOC_FOLDER",
                         help="images for the BatchNorm statistics (none: leave them at mean 0, var 1)")
     parser.add_argument("--calibration-images", type=int, default=64)
-    parser.add_argument("--calibration-size", type=int, default=512)
+    parser.add_argument("--calibration-size", type=int, default=512, help="side of the training crops")
+    parser.add_argument("--das", type=float, default=0.5, help="share of data-anchor-sampling crops (as trained)")
     args = parser.parse_args(argv)
     torch.set_num_threads(2)
-    images = (calibration_images(args.calibrate_on, args.calibration_images, args.calibration_size)
+    images = (calibration_images(args.calibrate_on, args.calibration_images,
+                                 AugmentConfig(size=args.calibration_size, das_probability=args.das))
               if args.calibrate_on else None)
     checkpoint = checkpoint_from_onnx(args.model, images)
     args.output.parent.mkdir(parents=True, exist_ok=True)
