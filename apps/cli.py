@@ -20,7 +20,7 @@ from rich.markup import escape
 from apps.anonymize import AnonymizeMode
 from apps.detector_spec import DetectorSpec
 from apps.options import CropMode, TrackingOptions
-from apps.validation import finite_number, threads_up_to_cores
+from apps.validation import finite_number, non_empty_path, threads_up_to_cores
 from detectors.datasets.folders import LabelFormat
 from apps.video_writers import X264_PRESETS, VideoSettings
 from tracker import TrackerConfig
@@ -124,10 +124,11 @@ def _window(display: Optional[bool], live: bool) -> bool:
 
 @app.command()
 def track(
+    ctx: typer.Context,
     paths: Annotated[Optional[list[Path]], typer.Argument(help="Video files and/or folders of videos.", show_default=False)] = None,
     webcam: Annotated[Optional[int], typer.Option("--webcam", min=0, help="Track live from this camera index.")] = None,
     stream: Annotated[Optional[str], typer.Option("--stream", help="Track live from a stream URL (rtsp://, http://, file).")] = None,
-    output: Annotated[Path, typer.Option("--output", "-o", help="Output folder; one subfolder per input.")] = Path("facepics"),
+    output: Annotated[Path, typer.Option("--output", "-o", parser=non_empty_path, help="Output folder; one subfolder per input.")] = Path("facepics"),
     detector: DetectorOption = "faceboxes",
     detect_every: Annotated[Optional[int], typer.Option("--detect-every", min=1, max=60, help=f"Scan the whole frame with the detector every N frames (and at every shot cut); new faces appear at scans. Between scans each tracked face is looked for in a window around it (see --follow). Default: {TrackingOptions().detect_every}, or 1 with --anonymize (every missed face is a leak).", show_default=False)] = None,
     follow: Annotated[bool, typer.Option("--follow/--no-follow", help="Between full scans, detect every tracked face in a window around its predicted position (one batched detector call per frame); --no-follow only predicts tracks there.")] = True,
@@ -169,6 +170,7 @@ def track(
     from apps.detector_spec import ANONYMIZE_MASK_SCORE, prepare_for_tracking
     from apps.parallel import BatchJob, default_workers, process_batch_in_processes
     from apps.discovery import discover_inputs
+    from apps.ignored_options import warn_ignored_options
     from apps.interrupts import StopSignals
     from apps.live import run_live
     from apps.video_job import VideoResult
@@ -186,6 +188,8 @@ def track(
     if anonymize and crops not in (None, CropMode.none) and not sharp_crops:
         console.print("[red]error:[/red] --crops best|all writes recognisable faces, which --anonymize hides; add --sharp-crops to write them anyway")
         raise typer.Exit(EXIT_USAGE)
+    warn_ignored_options(ctx, None if live_device is None else "--webcam" if webcam is not None else "--stream",
+                         engine is Engine.ray, crops is CropMode.all)
     window = _window(display, live_device is not None)
     inputs, problems = ([], []) if live_device is not None else discover_inputs(list(paths or []), output, recursive)
     skipped = [VideoResult(input=str(problem.path), output_dir="", status="skipped", message=problem.reason)

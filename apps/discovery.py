@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from apps.ignored_options import looks_like_url
+
 #: The files a folder run picks up (case-insensitive): containers, animated GIFs and raw streams FFmpeg reads.
 VIDEO_EXTENSIONS = frozenset(
     {".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".flv", ".ts", ".mts", ".3gp",
@@ -79,7 +81,8 @@ def discover_inputs(
 
     Folders contribute the files with a video extension (subfolders too with ``recursive``),
     never anything inside ``output_root``. A file named explicitly is always tried, whatever
-    its extension. Output names mirror the path below the folder given (``sub/clip`` for
+    its extension; a URL given as a path (``rtsp://...``) is a problem that points at ``--stream``.
+    Output names mirror the path below the folder given (``sub/clip`` for
     ``folder/sub/clip.mp4``), so equal names in different subfolders never collide; remaining
     collisions get the extension or a counter appended.
 
@@ -91,6 +94,9 @@ def discover_inputs(
     used: set[Path] = set()
     for argument in paths:
         try:
+            if not argument.exists() and looks_like_url(argument):
+                problems.append(InputProblem(argument, "a URL, not a file: read it with --stream URL"))
+                continue
             if not argument.exists():
                 problems.append(InputProblem(argument, "no such file or folder"))
                 continue

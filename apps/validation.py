@@ -7,6 +7,7 @@ import logging
 import math
 import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Optional
 
 import typer
@@ -39,3 +40,11 @@ def threads_up_to_cores(value: Optional[int]) -> Optional[int]:
         return value
     _logger.warning(f"--threads {value} is more than the {cores} CPU cores of this machine: using {cores}")
     return cores
+
+
+def non_empty_path(value: str | os.PathLike) -> Path:
+    """A typer parser for a path option that must name something: ``-o ''`` would silently mean the
+    current folder (``Path('')`` is ``.``)."""
+    if str(value) == "":
+        raise typer.BadParameter("an empty path names no folder (use -o . for the current folder)")
+    return Path(value)
