@@ -333,7 +333,10 @@ def evaluate(
         loaded = _load(DetectorSpec(name, 0.05, threads, device, max_side=max_side if upscale == 1.0 else None,
                                     upscale=upscale, accurate=accurate, min_side=min_side))
         label = _detector_label(name, loaded)
-        detections[label], ms = run_on_samples(loaded.detect, samples)
+        try:
+            detections[label], ms = run_on_samples(loaded.detect, samples)
+        except LabelError as error:
+            _usage_error(str(error))
         results = evaluate_detections(samples, detections[label])
         table.add_row(escape(label), *format_ap_row(results), f"{ms:.1f}")
     table.add_row("faces", *[str(results[name]["faces"]) for name in SIZE_BUCKETS], "")
@@ -427,6 +430,11 @@ def export(
         from detectors.training.families import export_trained
     except ImportError as error:
         _usage_error(f"export needs torch and onnx: pip install -e '.[train]' ({error})")
+    from apps.checkpoints import checkpoint_problem
+
+    problem = checkpoint_problem(checkpoint)
+    if problem is not None:
+        _usage_error(f"{checkpoint}: {problem}")
     metadata = {key: str(value) for key, value in
                 (("score_threshold", threshold), ("low_score_threshold", low_threshold), ("min_input_side", min_side),
                  ("vote_max_size", vote_max_size))
@@ -556,8 +564,20 @@ def main(argv: list[str] | None = None, prog_name: str = "start.py") -> int:
     """Entry point: ``track`` is implied when the first argument is not a command name.
 
     A path starting with ``-`` is given after ``--`` (``start.py -o out -- -x.mp4``) or as ``./-x.mp4``.
-    ``prog_name`` is the name usage lines show (``facetrack`` for the installed command).
+    ``prog_name`` is the name usage lines show (``facetrack`` for the installed command). Ctrl-C
+    exits with 130, without a traceback, from the first line on (see :func:`interrupt_exits`).
     """
+    from apps.interrupts import interrupt_exits
+
+    try:
+        with interrupt_exits():
+            return _main(argv, prog_name)
+    except SystemExit as interrupted:  # Ctrl-C before typer runs (typer's own exits are handled in _main)
+        return int(interrupted.code or 0)
+
+
+def _main(argv: list[str] | None, prog_name: str) -> int:
+    """:func:`main` without its Ctrl-C guard."""
     _quiet_native_logs()
     _show_warnings()
     args = list(sys.argv[1:] if argv is None else argv)

@@ -6,7 +6,10 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import FrameType
+from typing import NoReturn
 
 EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}
 
@@ -48,3 +51,24 @@ class StopSignals:
     def __exit__(self, *exc_info: object) -> None:
         for number, handler in self._previous.items():
             signal.signal(number, handler)
+
+
+def _exit_interrupted(_number: int, _frame: FrameType | None) -> NoReturn:
+    raise SystemExit(EXIT_CODES[signal.SIGINT])
+
+
+@contextmanager
+def interrupt_exits() -> Iterator[None]:
+    """Within the block, Ctrl-C exits at once with 130 and no traceback (``SystemExit``), wherever it
+    lands: inside a native import such as ONNX Runtime's, or in a typer version that turns
+    ``KeyboardInterrupt`` into ``Aborted!`` and exit code 1. :class:`StopSignals` takes over during a
+    run. An ignored SIGINT (``nohup``, a background job) stays ignored; other threads change nothing."""
+    previous = signal.getsignal(signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread() or previous is signal.SIG_IGN:
+        yield
+        return
+    signal.signal(signal.SIGINT, _exit_interrupted)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous if previous is not None else signal.SIG_DFL)

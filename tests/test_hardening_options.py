@@ -3,11 +3,19 @@ points at ``--stream``, ``-o ''`` is a usage error; ``evaluate``/``export`` erro
 while starting; box styles and warnings the README promises."""
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from cli_helpers import FixedBox, run_cli, use_detector
+from label_layouts import write_voc
 from test_reliability_faults import make_clip
+
+ROOT = Path(__file__).resolve().parents[1]
+SAFETY_SECONDS = 120.0  # against hangs only
 
 # ------------------------------------------------------------------------------ ignored options
 
@@ -61,3 +69,86 @@ def test_a_url_given_as_a_path_points_at_stream(tmp_path: Path, monkeypatch: pyt
     assert run.code == 1  # the URL is a skipped item; the file next to it is processed
     assert run.line("skipped:") == f"skipped: {Path(url)}: a URL, not a file: read it with --stream URL"
     assert (tmp_path / "out" / "clip" / "summary.json").is_file()
+
+
+# ------------------------------------------------------------------------- evaluate, export: one line
+
+
+@pytest.fixture
+def voc(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    use_detector(monkeypatch, FixedBox())
+    return write_voc(tmp_path / "voc")
+
+
+def test_evaluate_names_a_malformed_annotation(voc: Path) -> None:
+    broken = voc / "annotations" / "cam1_0002.xml"
+    broken.write_text("<annotation><object><name>face</name><bndbox><xmin>1")
+    run = run_cli("evaluate", voc)
+    assert run.code == 2
+    assert run.line("error:").startswith(f"error: {broken}: not a VOC annotation (")
+
+
+def test_evaluate_names_an_image_it_cannot_decode(voc: Path) -> None:
+    damaged = voc / "images" / "cam2_0001.jpg"
+    damaged.write_bytes(b"not a JPEG at all")
+    run = run_cli("evaluate", voc)
+    assert run.code == 2
+    assert run.line("error:") == f"error: {damaged}: cannot decode this image (damaged, or not an image)"
+
+
+@pytest.mark.parametrize("content", [b"just some notes\n", b"PK\x03\x04 not a zip", "dictionary"])
+def test_export_of_a_file_that_is_not_a_checkpoint_is_one_line(tmp_path: Path, content: bytes | str) -> None:
+    checkpoint = tmp_path / "best.pt"
+    if content == "dictionary":
+        import torch
+
+        torch.save({"weights": torch.zeros(3)}, checkpoint)
+    else:
+        checkpoint.write_bytes(content)
+    run = run_cli("export", checkpoint)
+    assert run.code == 2
+    assert run.line("error:") == (f"error: {checkpoint}: not a FaceTrack training checkpoint "
+                                  "(train writes RUN_DIR/best.pt and last.pt)")
+    assert not (tmp_path / "model.onnx").exists()
+
+
+# ------------------------------------------------------------------------------ Ctrl-C at start-up
+
+#: How each entry point is started: the script, and the installed command's function.
+ENTRY_POINTS = {"start.py": ["start.py"],
+                "facetrack": ["-c", "import sys; from apps.cli import facetrack; sys.exit(facetrack())"]}
+
+
+def interrupt_when_imported(entry: str, module: str, *args: str) -> subprocess.CompletedProcess:
+    """Start ``entry`` with ``-X importtime`` and send it SIGINT as soon as ``module`` appears in that
+    import log (printed when an import completes, so a submodule line means its package is still
+    being imported): the signal comes from outside, as a Ctrl-C does, at a known moment of start-up,
+    not after a guessed delay. Interpreter start-up itself (``site``) is not covered: no Python
+    code of ours runs yet."""
+    process = subprocess.Popen([sys.executable, "-X", "importtime", *ENTRY_POINTS[entry], *args], cwd=ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "COLUMNS": "200"},
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    seen = []
+    for line in process.stderr:
+        seen.append(line)
+        if line.rsplit("|", 1)[-1].strip().startswith(module):
+            process.send_signal(signal.SIGINT)
+            break
+    stdout, stderr = process.communicate(timeout=SAFETY_SECONDS)
+    assert any(line.rsplit("|", 1)[-1].strip().startswith(module) for line in seen), "never imported"
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, "".join(seen) + stderr)
+
+
+@pytest.mark.parametrize(("entry", "module"), [
+    ("start.py", "typer"),  # right after the interpreter started: the command line's own imports
+    ("start.py", "cv2"),
+    ("start.py", "onnxruntime.capi"),  # inside ONNX Runtime's import (the detector is loaded)
+    ("facetrack", "apps.batch"),  # the installed command, once apps.cli is imported
+    ("facetrack", "onnxruntime.capi"),
+])
+def test_ctrl_c_while_starting_exits_130_without_a_traceback(tmp_path: Path, clip: Path, entry: str,
+                                                            module: str) -> None:
+    done = interrupt_when_imported(entry, module, str(clip), "-o", str(tmp_path / "out"), "--no-report")
+    assert done.returncode == 130, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr and "Aborted" not in done.stderr

@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 import cv2
 import numpy as np
 
+from detectors.datasets.errors import LabelError
 from detectors.datasets.sample import FaceSample
 from detectors.evaluation.ap import SIZE_BUCKETS, evaluate_detections
 
@@ -15,12 +16,16 @@ from detectors.evaluation.ap import SIZE_BUCKETS, evaluate_detections
 def run_on_samples(
     detect: Callable[[np.ndarray], np.ndarray], samples: Sequence[FaceSample]
 ) -> tuple[list[np.ndarray], float]:
-    """Detections per sample and the mean milliseconds per ``detect`` call (image loading excluded)."""
+    """Detections per sample and the mean milliseconds per ``detect`` call (image loading excluded).
+
+    Raises:
+        LabelError: An image cannot be decoded (the message names it).
+    """
     detections, seconds = [], 0.0
     for sample in samples:
         image = cv2.imread(str(sample.image_path), cv2.IMREAD_COLOR)
         if image is None:
-            raise OSError(f"cannot read {sample.image_path}")
+            raise LabelError(f"{sample.image_path}: cannot decode this image (damaged, or not an image)")
         started = time.perf_counter()
         detections.append(detect(image))
         seconds += time.perf_counter() - started
