@@ -17,14 +17,21 @@ def track_colour(track_id: int) -> tuple[int, int, int]:
     return int(b * 255), int(g * 255), int(r * 255)
 
 
+def box_thickness(long_side: int, detected: bool) -> int:
+    """Line width of a face box on a frame whose long side is ``long_side`` px: a predicted box is a
+    1 px hairline at every size, a detected one 2 px per 1000 px (at least 2, which OpenCV draws
+    3 px wide), so the two stay apart at every frame size."""
+    return max(2, round(2 * long_side / 1000.0)) if detected else 1
+
+
 def draw_faces(frame: np.ndarray, faces: list[TrackedFace]) -> np.ndarray:
-    """Draw every face box with its id in place; predicted (not detected) boxes are thinner."""
-    scale = max(frame.shape[0], frame.shape[1]) / 1000.0
+    """Draw every face box with its id in place; predicted (not detected) boxes are hairlines."""
+    long_side = max(frame.shape[0], frame.shape[1])
+    scale = long_side / 1000.0
     for face in faces:
         x1, y1, x2, y2 = (int(round(v)) for v in face.box)
         colour = track_colour(face.track_id)
-        thickness = max(1, int(round((2 if face.detected else 1) * max(scale, 0.6))))
-        cv2.rectangle(frame, (x1, y1), (x2, y2), colour, thickness, cv2.LINE_AA)
+        cv2.rectangle(frame, (x1, y1), (x2, y2), colour, box_thickness(long_side, face.detected), cv2.LINE_AA)
         label = f"{face.track_id}"
         font_scale = max(0.4, 0.6 * scale)
         (text_w, text_h), baseline = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, font_scale, 1)

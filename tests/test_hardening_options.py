@@ -152,3 +152,27 @@ def test_ctrl_c_while_starting_exits_130_without_a_traceback(tmp_path: Path, cli
     done = interrupt_when_imported(entry, module, str(clip), "-o", str(tmp_path / "out"), "--no-report")
     assert done.returncode == 130, done.stderr[-2000:]
     assert "Traceback" not in done.stderr and "Aborted" not in done.stderr
+
+
+# ------------------------------------------------------------------------------ README facts
+
+
+def drawn_line_width(long_side: int, detected: bool) -> int:
+    """Pixels of a face box's left edge, counted across it on a frame of ``long_side`` x ``long_side * 9 / 16``."""
+    import numpy as np
+
+    from apps.drawing import draw_faces
+    from tracker import TrackedFace
+
+    height = long_side * 9 // 16
+    frame = np.zeros((height, long_side, 3), np.uint8)
+    box = np.array([long_side * 0.25, height * 0.25, long_side * 0.75, height * 0.75])
+    draw_faces(frame, [TrackedFace(track_id=1, box=box, score=0.9, detected=detected, age_frames=1, hits=1)])
+    across = frame[height // 2, : long_side // 2].max(axis=1)
+    return int((across > 127).sum())
+
+
+@pytest.mark.parametrize("long_side", [160, 320, 640, 960, 1280, 1920, 3840])
+def test_detected_boxes_are_at_least_twice_as_thick_as_predicted_ones(long_side: int) -> None:
+    predicted, detected = drawn_line_width(long_side, False), drawn_line_width(long_side, True)
+    assert predicted >= 1 and detected >= 2 * predicted, (predicted, detected)
