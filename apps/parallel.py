@@ -9,6 +9,7 @@ travels back through a queue and is drawn by the main process.
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import queue
@@ -28,6 +29,7 @@ from apps.detector_spec import DetectorSpec
 from apps.discovery import VideoInput
 from apps.options import TrackingOptions
 from apps.video_job import VideoResult
+from apps.video_writers import warn_once
 
 #: Seconds between two progress messages of one worker (the queue is not flooded per frame).
 PROGRESS_INTERVAL = 0.25
@@ -75,12 +77,26 @@ class _QueueProgress:
         self.messages.put((self.position, "finished"))
 
 
+class _QueueWarnings(logging.Handler):
+    """In a worker: hands each warning of the ``facetrack`` logger to the main process, which shows it
+    as its own ``warning:`` line (once per batch), instead of Python's bare last-resort line."""
+
+    def __init__(self, messages: Any) -> None:
+        super().__init__(logging.WARNING)
+        self.messages = messages
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.put((None, "warning", record.getMessage()))
+
+
 _worker: dict[str, Any] = {}
 
 
 def _start_worker(spec: DetectorSpec, messages: Any, stop: Any) -> None:
-    """Process initialiser: ignore Ctrl-C (the main process coordinates stopping), load the detector."""
+    """Process initialiser: ignore Ctrl-C (the main process coordinates stopping), send warnings to
+    the main process, load the detector."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    logging.getLogger("facetrack").addHandler(_QueueWarnings(messages))
     _worker.update(detector=spec.load_for_tracking(), messages=messages, stop=stop)
 
 
@@ -137,12 +153,16 @@ def process_batch_in_processes(
 
 
 def _show_progress(messages: Any, bars: dict[int, RichVideoProgress], progress: Progress) -> None:
-    """Apply every progress message waiting in the queue to the videos' bars."""
+    """Apply every progress message waiting in the queue to the videos' bars; show the workers'
+    warnings (each once)."""
     while True:
         try:
             position, kind, *values = messages.get_nowait()
         except queue.Empty:
             return
+        if kind == "warning":
+            warn_once(*values)
+            continue
         bar = bars.setdefault(position, RichVideoProgress(progress))
         getattr(bar, kind)(*values)
 

@@ -176,3 +176,20 @@ def drawn_line_width(long_side: int, detected: bool) -> int:
 def test_detected_boxes_are_at_least_twice_as_thick_as_predicted_ones(long_side: int) -> None:
     predicted, detected = drawn_line_width(long_side, False), drawn_line_width(long_side, True)
     assert predicted >= 1 and detected >= 2 * predicted, (predicted, detected)
+
+
+def test_mp4v_fallback_warning_keeps_its_prefix_from_worker_processes(tmp_path: Path) -> None:
+    """PyAV unusable (an ``av`` that fails to import, for every process): each worker falls back to
+    mp4v; the batch shows the fallback once, as the main process's own ``warning:`` line."""
+    broken = tmp_path / "no-pyav" / "av"
+    broken.mkdir(parents=True)
+    (broken / "__init__.py").write_text('raise ImportError("PyAV hidden by the test")\n')
+    clips = [make_clip(tmp_path / f"clip{n}.mp4", frames=6, seed=n) for n in (1, 2)]
+    paths = os.pathsep.join([str(broken.parent), os.environ.get("PYTHONPATH", "")])
+    done = subprocess.run([sys.executable, "start.py", *map(str, clips), "--workers", "2", "--no-report",
+                           "-o", str(tmp_path / "out")], cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": paths, "COLUMNS": "300"}, timeout=SAFETY_SECONDS)
+    assert done.returncode == 0, done.stderr
+    mentions = [line for line in done.stderr.splitlines() if "H.264 output unavailable" in line]
+    assert mentions == ["warning: H.264 output unavailable (PyAV is not installed (pip install av)); "
+                        "writing mp4v with OpenCV, without audio"], done.stderr
