@@ -193,3 +193,15 @@ def test_mp4v_fallback_warning_keeps_its_prefix_from_worker_processes(tmp_path: 
     mentions = [line for line in done.stderr.splitlines() if "H.264 output unavailable" in line]
     assert mentions == ["warning: H.264 output unavailable (PyAV is not installed (pip install av)); "
                         "writing mp4v with OpenCV, without audio"], done.stderr
+
+
+def test_truncated_mp4_with_its_index_at_the_end_fails_as_the_readme_says(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    whole = make_clip(tmp_path / "whole.mp4", frames=30).read_bytes()
+    assert whole.rfind(b"moov") > whole.find(b"mdat")  # the index (moov) comes after the frames
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(whole[: len(whole) * 6 // 10])
+    use_detector(monkeypatch, FixedBox())
+    run = run_cli(cut, "--no-report", "-o", tmp_path / "out")
+    assert run.code == 1
+    assert run.line("failed:") == f"failed: {cut}: not a readable video (unknown format or damaged file)"
