@@ -12,10 +12,13 @@ result of the second attempt is the one reported.
 from __future__ import annotations
 
 import json
+import signal
 import socket
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +74,23 @@ def check_reachable(address: str | None, timeout: float = CONNECT_TIMEOUT) -> No
         reason = "no answer" if isinstance(error, TimeoutError) else (error.strerror or str(error))
         raise RayUnavailable(f"cannot reach the Ray cluster at {address}: {reason} within {timeout:g} s "
                              "(is its head running, and is the port open?)") from None
+
+
+@contextmanager
+def _keeping_signal_handlers() -> Iterator[None]:
+    """Give SIGINT and SIGTERM back to this process's handlers after the block (``ray.init``): Ray
+    installs its own, which answer SIGTERM with a native stack dump and exit code 1 instead of the
+    graceful stop (:class:`apps.interrupts.StopSignals`: a summary and exit code 143)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            if handler is not None:
+                signal.signal(number, handler)
 
 
 def _detector(spec: DetectorSpec) -> Any:
@@ -132,7 +152,8 @@ def process_batch_on_ray(
     if started_here:
         check_reachable(address)
         try:
-            ray.init(address=address, include_dashboard=False, configure_logging=False)
+            with _keeping_signal_handlers():
+                ray.init(address=address, include_dashboard=False, configure_logging=False)
         except Exception as error:  # noqa: BLE001 - ConnectionError, RuntimeError, ValueError...
             where = f"the Ray cluster at {address}" if address else "a local Ray instance"
             raise RayUnavailable(f"cannot start or reach {where}: {error}") from error

@@ -205,3 +205,40 @@ def test_truncated_mp4_with_its_index_at_the_end_fails_as_the_readme_says(tmp_pa
     run = run_cli(cut, "--no-report", "-o", tmp_path / "out")
     assert run.code == 1
     assert run.line("failed:") == f"failed: {cut}: not a readable video (unknown format or damaged file)"
+
+
+# ------------------------------------------------------------------------------ Ray and SIGTERM
+
+
+def descendants(pid: int) -> list[str]:
+    """Command lines of every process below ``pid`` (``ps``; Ray's workers are its raylet's children)."""
+    table = subprocess.run(["ps", "-eo", "pid=,ppid=,args="], capture_output=True, text=True).stdout
+    rows = [line.split(None, 2) for line in table.splitlines() if len(line.split(None, 2)) == 3]
+    found, frontier = [], {pid}
+    while frontier:
+        children = [row for row in rows if int(row[1]) in frontier]
+        found += [row[2] for row in children]
+        frontier = {int(row[0]) for row in children}
+    return found
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="ps -eo and Ray's process titles")
+def test_sigterm_during_a_ray_batch_exits_143_with_the_summary(tmp_path: Path) -> None:
+    pytest.importorskip("ray")
+    import time
+
+    clips = [make_clip(tmp_path / f"clip{n}.mp4", frames=400, seed=n, width=640, height=480) for n in (1, 2)]
+    process = subprocess.Popen([sys.executable, "start.py", *map(str, clips), "--engine", "ray", "--ray-address",
+                                "local", "--no-report", "-o", str(tmp_path / "out")], cwd=ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "COLUMNS": "200"})
+    deadline = time.monotonic() + SAFETY_SECONDS
+    # Ray is up and the batch submitted once a worker runs a video (Ray titles it after the task).
+    while not any("run_video_task" in line for line in descendants(process.pid)):
+        assert process.poll() is None and time.monotonic() < deadline, "the batch never reached Ray"
+        time.sleep(0.2)
+    process.send_signal(signal.SIGTERM)
+    stdout, stderr = process.communicate(timeout=SAFETY_SECONDS)
+    assert process.returncode == 143, stderr
+    assert "SIGTERM received" not in stderr and "Traceback" not in stderr
+    assert "FaceTrack summary" in stdout and stdout.count("interrupted") + stdout.count("complete") == 2, stdout
