@@ -44,6 +44,14 @@ def test_an_ignored_option_is_one_warning_and_the_run_goes_on(tmp_path: Path, mo
     assert len(list((tmp_path / "out").glob("*/summary.json"))) == 1
 
 
+def test_file_paths_with_webcam_are_one_warning(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clip: Path) -> None:
+    use_detector(monkeypatch, FixedBox())
+    run = run_cli("--webcam", "97", clip, "--no-display", "--no-report", "-o", tmp_path / "out")
+    assert run.code == 1  # no camera 97 here: the live run fails after the warning
+    assert run.line("warning:") == "warning: file paths are ignored with --webcam"
+    assert run.line("failed:").startswith("failed: webcam 97: ")
+
+
 def test_options_that_apply_give_no_warning(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clip: Path) -> None:
     use_detector(monkeypatch, FixedBox())
     run = run_cli(clip, "--crops", "all", "--crop-every", "5", "--workers", "1", "--no-report", "-o", tmp_path / "out")
