@@ -153,7 +153,8 @@ def process_batch_on_ray(
         check_reachable(address)
         try:
             with _keeping_signal_handlers():
-                ray.init(address=address, include_dashboard=False, configure_logging=False)
+                # None is a fresh local instance, as --help says, never a cluster a file in /tmp/ray points at
+                ray.init(address=address or "local", include_dashboard=False, configure_logging=False)
         except Exception as error:  # noqa: BLE001 - ConnectionError, RuntimeError, ValueError...
             where = f"the Ray cluster at {address}" if address else "a local Ray instance"
             raise RayUnavailable(f"cannot start or reach {where}: {error}") from error

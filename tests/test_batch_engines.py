@@ -147,3 +147,17 @@ def test_a_worker_that_dies_fails_only_its_video_with_the_reason(tmp_path: Path)
     crashed: Future = Future()
     crashed.set_exception(RuntimeError("session exploded"))
     assert parallel._outcome(crashed, video, tmp_path).message == "worker error: RuntimeError: session exploded"
+
+
+def test_ray_engine_without_an_address_starts_its_own_instance(tmp_path: Path) -> None:
+    """Never a cluster that /tmp/ray/ray_current_cluster names (a stopped `ray start` head leaves it
+    behind, and ray.init() would then retry that address for minutes)."""
+    pytest.importorskip("ray")
+    import subprocess
+
+    clip = tmp_path / "clip.mp4"
+    cut(DEMO, clip, 0, 20)
+    done = subprocess.run([sys.executable, "start.py", str(clip), "-o", str(tmp_path / "out"), "--engine", "ray",
+                           "--no-video", "--no-report"], cwd=DEMO.parents[1], capture_output=True, text=True, timeout=90)
+    assert done.returncode == 0, done.stderr
+    assert json.loads((tmp_path / "out" / "clip" / "summary.json").read_text())["status"] == "complete"
