@@ -436,7 +436,7 @@ def test_kill_9_leaves_only_partial_files(tmp_path: Path, onnx_model: Path, long
     """A crash never leaves a half-written file under a final name."""
     out = tmp_path / "out" / "long clip"
     started = start([sys.executable, "start.py", str(long_clip), "-o", str(tmp_path / "out"), "-d", str(onnx_model),
-                     "--threads", "1", "--max-side", "2048"], out / "annotated.partial.mp4")
+                     "--threads", "1", "--max-side", "2048", "--detect-every", "1"], out / "annotated.partial.mp4")
     started.process.send_signal(signal.SIGKILL)
     assert finish(started) == -signal.SIGKILL
     assert [name for name in FINAL_NAMES if (out / name).exists()] == []
