@@ -111,3 +111,24 @@ def test_the_install_hint_keeps_its_brackets(monkeypatch: pytest.MonkeyPatch, tm
     monkeypatch.setitem(sys.modules, "detectors.training.train", None)  # as if torch were missing
     run = run_cli("train", "--run-dir", tmp_path / "run", "--train-set", tmp_path)
     assert "pip install -e '.[train]'" in _one_line_error(run, "training needs torch")
+
+
+def test_the_shipped_weights_become_a_checkpoint_calibrated_on_the_users_yolo_frames(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Step 1 of the README's example takes the user's folder in any layout, and nothing else by default."""
+    torch = pytest.importorskip("torch")
+    from detectors.training.onnx_weights import main as onnx_weights
+
+    output = tmp_path / "runs" / "shipped.pt"
+    shipped = str(WEIGHTS_DIR / BUILTIN_DETECTORS["faceboxes"])
+    onnx_weights([shipped, "-o", str(output), "--calibrate-on", str(write_yolo(tmp_path / "yolo")),
+                  "--calibration-images", "4", "--calibration-size", "128"])
+    assert torch.load(output, weights_only=False)["config"]["family"] == "faceboxes"
+    with pytest.raises(SystemExit) as missing:  # no developer folder as a silent default
+        onnx_weights([shipped, "-o", str(output)])
+    assert missing.value.code == 2
+    with pytest.raises(SystemExit) as unreadable:
+        onnx_weights([shipped, "-o", str(output), "--calibrate-on", str(tmp_path / "nothing-here")])
+    assert unreadable.value.code == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1].startswith("error: ")

@@ -288,18 +288,16 @@ def max_output_difference(model: nn.Module, family: ModelFamily, path: str | Pat
 
 
 def calibration_images(folders: Sequence[str | Path], count: int, config: AugmentConfig, seed: int = 0) -> torch.Tensor:
-    """``count`` training crops of images drawn from the VOC ``folders``, made by the training
-    augmentation (:func:`detectors.training.anchor_sampling.augment_with_das` with ``config``).
+    """``count`` training crops of images drawn from the labelled ``folders`` (VOC, YOLO or WIDER FACE,
+    recognised from their layout), made by the training augmentation (:func:`detectors.training.anchor_sampling.augment_with_das` with ``config``).
 
     BatchNorm must be calibrated on what training feeds it: once training starts, its statistics
     follow the training crops, and statistics of other images (whole frames, say) would change
     what the re-parametrised network computes as soon as they were replaced.
     """
-    from detectors.datasets.voc import read_voc_folder
+    from detectors.datasets import read_face_folder
 
-    samples = [sample for folder in folders for sample in read_voc_folder(folder)]
-    if not samples:
-        raise FileNotFoundError(f"no images in {list(folders)}")
+    samples = [sample for folder in folders for sample in read_face_folder(folder)]
     rng = np.random.default_rng(seed)
     images = []
     for index in rng.choice(len(samples), size=min(count, len(samples)), replace=False):
@@ -341,16 +339,21 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Turn a shipped FaceTrack ONNX detector into a training checkpoint.")
     parser.add_argument("model", type=Path)
     parser.add_argument("--output", "-o", type=Path, required=True)
-    parser.add_argument("--calibrate-on", nargs="*", default=["../shared/data/faces/train"], metavar="VOC_FOLDER",
-                        help="images for the BatchNorm statistics (none: leave them at mean 0, var 1)")
+    parser.add_argument("--calibrate-on", nargs="+", required=True, metavar="FOLDER",
+                        help="labelled training folders (VOC, YOLO or WIDER FACE) whose training crops set the "
+                             "BatchNorm statistics: the frames you will fine-tune on")
     parser.add_argument("--calibration-images", type=int, default=64)
     parser.add_argument("--calibration-size", type=int, default=512, help="side of the training crops")
     parser.add_argument("--das", type=float, default=0.5, help="share of data-anchor-sampling crops (as trained)")
     args = parser.parse_args(argv)
     torch.set_num_threads(2)
-    images = (calibration_images(args.calibrate_on, args.calibration_images,
-                                 AugmentConfig(size=args.calibration_size, das_probability=args.das))
-              if args.calibrate_on else None)
+    from detectors.datasets import LabelError
+
+    try:
+        images = calibration_images(args.calibrate_on, args.calibration_images,
+                                    AugmentConfig(size=args.calibration_size, das_probability=args.das))
+    except LabelError as error:
+        parser.exit(2, f"error: {error}\n")
     checkpoint = checkpoint_from_onnx(args.model, images)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     torch.save(checkpoint, args.output)
