@@ -141,5 +141,7 @@ def test_calibration_images_are_training_crops(tmp_path: Path) -> None:
         )
     images = calibration_images([tmp_path], 2, AugmentConfig(size=64, das_probability=0.5))
     assert images.shape == (2, 3, 64, 64) and images.dtype == torch.float32
-    with pytest.raises(FileNotFoundError):
+    from detectors.datasets import UnreadableFolder
+
+    with pytest.raises(UnreadableFolder):
         calibration_images([tmp_path / "none"], 2, AugmentConfig(size=64))
