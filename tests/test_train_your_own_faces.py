@@ -124,7 +124,7 @@ def test_the_shipped_weights_become_a_checkpoint_calibrated_on_the_users_yolo_fr
     shipped = str(WEIGHTS_DIR / BUILTIN_DETECTORS["faceboxes"])
     onnx_weights([shipped, "-o", str(output), "--calibrate-on", str(write_yolo(tmp_path / "yolo")),
                   "--calibration-images", "4", "--calibration-size", "128"])
-    assert torch.load(output, weights_only=False)["config"]["family"] == "faceboxes"
+    assert torch.load(output, weights_only=True)["config"]["family"] == "faceboxes"
     with pytest.raises(SystemExit) as missing:  # no developer folder as a silent default
         onnx_weights([shipped, "-o", str(output)])
     assert missing.value.code == 2
