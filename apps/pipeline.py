@@ -141,7 +141,7 @@ class FrameProcessor:
             faces = self.tracker.update(None, frame)
         found = None if detections is None else int(np.sum(detections[:, 4] >= self.tracker.config.high_score))
         raw = detections if detections is not None or not window_detections else np.concatenate(window_detections)
-        lost = self.tracker.lost_faces(self.mask_lost_seconds, frame) if self.mask_lost_seconds > 0 else []
+        lost = self.tracker.lost_faces(self.mask_lost_seconds, frame, faces) if self.mask_lost_seconds > 0 else []
         return ProcessedFrame(index, frame, faces, self.tracker.pop_finished(), found, raw, shot=len(self.shots) - 1,
                               lost=lost)
 

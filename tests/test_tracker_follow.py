@@ -130,3 +130,19 @@ def test_merged_window_detections_keep_each_face_once() -> None:
     ])
     np.testing.assert_allclose(merged[:, 4], [0.9, 0.6])
     assert merge_window_detections([]).shape == (0, 5)
+
+
+def test_lost_faces_lists_hidden_tracks_for_a_while_at_their_prediction() -> None:
+    tracker = FaceTracker(TrackerConfig(max_coast_frames=1), fps=10.0)
+    box = np.array([[100.0, 100.0, 160.0, 160.0, 0.9]])
+    for _ in range(3):
+        tracker.update(box, FRAME)
+    empty = np.zeros((0, 5))
+    shown = [tracker.update(empty, FRAME) for _ in range(2)][-1]  # missed twice: no longer shown
+    assert shown == []
+    lost = tracker.lost_faces(1.0, FRAME, shown)
+    assert [face.track_id for face in lost] == [1] and not lost[0].detected and lost[0].position_std > 0
+    assert tracker.lost_faces(0.1, FRAME, shown) == []  # lost for 0.2 s: older than 0.1 s
+    for _ in range(9):
+        shown = tracker.update(empty, FRAME)
+    assert tracker.lost_faces(1.0, FRAME, shown) == []  # 1.1 s without a measurement

@@ -456,13 +456,14 @@ class FaceTracker:
                 self._finished.append(track.finish())
         self._tracks = alive
 
-    def lost_faces(self, max_seconds: float, frame: np.ndarray) -> list[TrackedFace]:
-        """The confirmed tracks not shown on this frame whose last measurement is at most
-        ``max_seconds`` old, with their predicted boxes clipped to the frame (for masks that must
-        not let a face through while the detector misses it; see ``apps.anonymize``)."""
-        shown = {face.track_id for face in self._visible_faces(frame)}
+    def lost_faces(self, max_seconds: float, frame: np.ndarray, shown: list[TrackedFace]) -> list[TrackedFace]:
+        """The confirmed tracks not in ``shown`` (this frame's :meth:`update` / :meth:`follow` result)
+        whose last measurement is at most ``max_seconds`` old, with their predicted boxes clipped to the
+        frame (for masks that must not let a face through while the detector misses it; see
+        ``apps.anonymize``)."""
+        shown_ids = {face.track_id for face in shown}
         limit = max_seconds * self.fps
-        lost = [t for t in self._tracks if t.confirmed and t.track_id not in shown and t.frames_since_update <= limit]
+        lost = [t for t in self._tracks if t.confirmed and t.track_id not in shown_ids and t.frames_since_update <= limit]
         boxes = clip_boxes(track_boxes(lost), frame.shape[1], frame.shape[0])
         return [self._tracked_face(track, box) for track, box in zip(lost, boxes, strict=True)
                 if box[2] > box[0] and box[3] > box[1]]
