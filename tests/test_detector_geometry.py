@@ -232,6 +232,31 @@ def _random_boxes(rng: np.random.Generator, count: int) -> np.ndarray:
     return np.concatenate([corners, corners + rng.uniform(4, 60, (count, 2))], axis=1).astype(np.float32)
 
 
+def test_paired_iou_hand_values() -> None:
+    a = np.array([[0, 0, 4, 4], [0, 0, 10, 10], [0, 0, 2, 2], [1.5, 0.5, 3.5, 2.5], [3, 3, 7, 9]], np.float32)
+    b = np.array([[2, 1, 6, 5], [2, 2, 6, 6], [2, 0, 4, 2], [2.5, 1.5, 5.5, 3.5], [3, 3, 7, 9]], np.float32)
+    expected = [
+        3 / 13,  # overlap x 2..4, y 1..4 = 2 * 3 = 6; union 16 + 16 - 6 = 26
+        0.16,    # b inside a: 4 * 4 = 16 of 100
+        0.0,     # touching at x = 2: overlap width 0
+        1 / 9,   # overlap x 2.5..3.5, y 1.5..2.5 = 1; union 2 * 2 + 3 * 2 - 1 = 9
+        1.0,     # the same box
+    ]
+    np.testing.assert_allclose(paired_iou(a, b), expected, rtol=1e-6)
+    np.testing.assert_allclose(paired_iou(b, a), expected, rtol=1e-6)
+
+
+def test_pairwise_iou_hand_values_off_the_diagonal() -> None:
+    a = np.array([[0, 0, 4, 4], [1.5, 0.5, 3.5, 2.5]], np.float32)
+    b = np.array([[2, 2, 6, 6], [0, 0, 2, 2]], np.float32)
+    np.testing.assert_allclose(pairwise_iou(a, b), [
+        [1 / 7,  # overlap x 2..4, y 2..4 = 4; union 16 + 16 - 4 = 28
+         0.25],  # b inside a: 2 * 2 = 4 of 16
+        [3 / 77,  # overlap x 2..3.5, y 2..2.5 = 1.5 * 0.5 = 0.75; union 4 + 16 - 0.75 = 19.25
+         3 / 29],  # overlap x 1.5..2, y 0.5..2 = 0.5 * 1.5 = 0.75; union 4 + 4 - 0.75 = 7.25
+    ], rtol=1e-6)
+
+
 def test_paired_iou_is_the_diagonal_of_pairwise_iou() -> None:
     rng = np.random.default_rng(3)
     a, b = _random_boxes(rng, 50), _random_boxes(rng, 50)

@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
+import detectors
 from detectors import BUILTIN_DETECTORS, DetectorLoadError, load_detector, resolve_model_path
 from detectors.faceboxes.config import PAPER_LEVELS, SMALL_FACE_LEVELS
 from detectors.preprocess import resize_for_detection
@@ -250,11 +251,19 @@ def test_unknown_builtin_name_raises_load_error() -> None:
         resolve_model_path("no_such_detector")
 
 
-def test_builtin_names_resolve_to_the_weights_folder_or_raise() -> None:
-    for name, filename in BUILTIN_DETECTORS.items():
-        try:
-            path = resolve_model_path(name)
-        except DetectorLoadError as error:
-            assert "not installed" in str(error)
-        else:
-            assert path.name == filename and path.is_file()
+@pytest.mark.parametrize(("name", "filename"), BUILTIN_DETECTORS.items())
+def test_builtin_names_resolve_to_the_committed_weights(name: str, filename: str) -> None:
+    """A checkout has the weights (detectors/weights/*.onnx are committed): every name resolves."""
+    path = resolve_model_path(name)
+    assert path == detectors.WEIGHTS_DIR / filename and path.is_file()
+
+
+@pytest.mark.parametrize("name", BUILTIN_DETECTORS)
+def test_builtin_name_without_its_weights_file_says_not_installed(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(detectors, "WEIGHTS_DIR", tmp_path)
+    with pytest.raises(DetectorLoadError, match=f"the '{name}' detector weights are not installed"):
+        resolve_model_path(name)
+    with pytest.raises(DetectorLoadError, match="not installed"):
+        load_detector(name)

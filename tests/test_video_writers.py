@@ -84,7 +84,7 @@ def test_track_writes_h264_with_the_input_audio_copied(tmp_path: Path, monkeypat
     clip = make_av_clip(tmp_path / "in" / "talk.mp4", [i / 25 for i in range(50)], "aac", audio_seconds=2.0)
     use_detector(monkeypatch, FixedBox())
     run = run_cli(clip, "-o", tmp_path / "out")
-    assert run.code == 0, run.err
+    assert run.code == 0, run.stderr
     before, after = streams(clip), streams(tmp_path / "out" / "talk" / "annotated.mp4")
     assert after["video"]["codec"] == "h264" and after["video"]["frames"] == before["video"]["frames"] == 50
     assert after["audio"]["codec"] == before["audio"]["codec"] == "aac"
