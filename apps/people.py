@@ -10,7 +10,11 @@ order of first appearance (video order, then frame). Written::
     <video>/tracks.jsonl      every face gains "person" (the name, or null)
     <video>/summary.json      gains "track_people": [{"id", "person", "frames", "best_crop"}] ("tracks" is the count)
 
-A track without a descriptor (no crop of it could be cut) has person null and is in no group.
+A track's descriptors are all those of its ``identity.json`` entry (several good crops, see
+:mod:`apps.reidentify`): it is named after the person whose photos are nearest to the closest of
+them (:meth:`apps.gallery.Gallery.name`) and grouped by the mean distance over all pairs
+(:func:`apps.grouping.track_distances`). A track without a descriptor (no crop of it could be cut)
+has person null and is in no group.
 """
 
 from __future__ import annotations
@@ -42,8 +46,8 @@ class TrackRecord:
     folder: Path
     track_id: int
     frames: int
-    first: int
-    last: int
+    seen: set[int]
+    """The frames the track is on (a face that returned after a gap keeps its id: spans can hold others)."""
     best_crop: str | None
     descriptors: np.ndarray | None
     person: str | None = None
@@ -73,20 +77,22 @@ def read_video(folder: Path, video: str) -> VideoTracks:
                 entry = described.get(track_id, {})
                 crop = entry.get("best_crop")
                 record = result.tracks[track_id] = TrackRecord(
-                    video, folder, track_id, 0, line["frame"], line["frame"],
+                    video, folder, track_id, 0, set(),
                     f"{video}/{crop}" if crop else None,
                     np.asarray(entry["descriptors"], np.float32) if entry.get("descriptors") else None)
             record.frames += 1
-            record.last = line["frame"]
+            record.seen.add(line["frame"])
     return result
 
 
 def _cannot_link(tracks: list[TrackRecord]) -> np.ndarray:
-    """(N, N): True for two tracks of one video whose frame spans overlap."""
-    video = np.array([track.video for track in tracks])
-    first = np.array([track.first for track in tracks])
-    last = np.array([track.last for track in tracks])
-    return (video[:, None] == video[None, :]) & (first[:, None] <= last[None, :]) & (first[None, :] <= last[:, None])
+    """(N, N): True for two tracks of one video on screen together (on one frame at least)."""
+    apart = np.zeros((len(tracks), len(tracks)), bool)
+    for row, track in enumerate(tracks):
+        for column in range(row + 1, len(tracks)):
+            other = tracks[column]
+            apart[row, column] = apart[column, row] = track.video == other.video and not track.seen.isdisjoint(other.seen)
+    return apart
 
 
 def assign_people(tracks: list[TrackRecord], gallery: Gallery | None) -> None:

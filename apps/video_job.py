@@ -10,7 +10,8 @@ Layout of the output folder::
     faces/<id>/     best.jpg per track (and frame_NNNNNN.jpg with --crops all)
     summary.json    frames, duration, fps achieved, faces detected, tracks, status, "shots" (the frame
                     number, as in the track files, of the first frame of every shot)
-    identity.json   with --identify: each finished track's face descriptors (see apps.track_descriptors)
+    identity.json   with --identify: each finished track's face descriptors (see apps.track_descriptors);
+                    a face that returns after --max-age or a shot cut keeps its id (apps.reidentify)
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from apps.options import CropMode, TrackingOptions
 from apps.pipeline import Detector, Finalised, FrameProcessor, Pipeline, PipelineStats, ProcessedFrame
 from apps.run_folder import RunFolder
 from apps.sources import SourceError, SourceInfo
+from apps.reidentify import TrackIdentities
 from apps.track_descriptors import TrackDescriptors
 from apps.video_writers import VideoWriter, open_video_writer
 from apps.writers import CropStore, OutputWriteError, TrackFileWriter, write_json_atomic
@@ -76,7 +78,8 @@ class VideoResult:
 class VideoOutputs:
     """Writes everything for one input; call :meth:`close` on every exit path."""
 
-    def __init__(self, folder: Path, info: SourceInfo, options: TrackingOptions, audio_from: Path | None = None) -> None:
+    def __init__(self, folder: Path, info: SourceInfo, options: TrackingOptions, audio_from: Path | None = None,
+                 identities: TrackIdentities | None = None) -> None:
         self.folder = folder
         self.info = info
         self.options = options
@@ -85,7 +88,7 @@ class VideoOutputs:
         self.folder = self.run.path  # where this run writes: ``folder``, or beside it if it holds an earlier run
         self.tracks = TrackFileWriter(self.folder / "tracks.txt", self.folder / "tracks.jsonl")
         self.crops = CropStore(self.folder / "faces")
-        self.descriptors = TrackDescriptors(options.tracker.crop_margin) if options.identify else None
+        self.descriptors = TrackDescriptors(identities) if identities is not None else None
         self.video: VideoWriter | None = None
         self.track_ids: set[int] = set()
         self._last_crop_frame: dict[int, int] = {}
@@ -250,10 +253,11 @@ def track_source(
     outputs: VideoOutputs | None = None
     started = time.perf_counter()
     try:
-        tracker = FaceTracker(options.tracker, fps=info.fps)
+        identities = _track_identities(options)
+        tracker = FaceTracker(options.tracker, fps=info.fps, identity=identities)
         processor = _frame_processor(detect, tracker, options)
         pipeline = Pipeline(frames, processor, live=live and not every_frame, stop=stop)
-        outputs = VideoOutputs(folder, info, options, audio_from)
+        outputs = VideoOutputs(folder, info, options, audio_from, identities)
         for item in pipeline.results():
             if isinstance(item, Finalised):
                 for finished in item.finished:
@@ -284,6 +288,16 @@ def track_source(
                 if result.status != "failed":  # keep the first reason
                     result.status, result.message = "failed", str(error)
     return result
+
+
+def _track_identities(options: TrackingOptions) -> TrackIdentities | None:
+    """With ``identify``, the face descriptors of the video's tracks (computed in this process's
+    describer child process, :mod:`apps.describer_process`), else None."""
+    if not options.identify:
+        return None
+    from apps.describer_process import shared_describer_process
+
+    return TrackIdentities(shared_describer_process(), options.tracker.crop_margin)
 
 
 def _frame_processor(detect: Detector, tracker: FaceTracker, options: TrackingOptions) -> FrameProcessor:

@@ -18,7 +18,7 @@ from apps.descriptors import identity_problem
 from apps.gallery import Gallery, GalleryError, load_gallery, main_face
 from apps.grouping import group
 from apps.people import write_people
-from apps.track_descriptors import box_in_crop
+from apps.reidentify import box_in_crop
 from apps.video_job import VideoResult
 from tests.cli_helpers import run_cli
 from tracker.quality import extract_crop

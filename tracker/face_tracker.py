@@ -45,6 +45,11 @@ gated detection updates it like a full detection; a followed track without
 one records a miss. Followed frames start no track (new faces appear at full
 scans). :meth:`FaceTracker.end_shot` ends every track at a shot cut, so no
 identity is carried across it by position or colour.
+
+With an ``identity`` (:class:`tracker.reid.FaceIdentity`, face descriptors), ended tracks stay
+dormant until the end of the video: a new track showing the same face takes the ended track's id
+when it is confirmed, and a lost track refuses a re-identification (round 3) whose face clearly
+disagrees. Without one, nothing of this runs.
 """
 
 from __future__ import annotations
@@ -60,6 +65,7 @@ from .border import complete_boxes, cut_sides, visible_fractions
 from .config import TrackerConfig
 from .follow import follow_cost, follow_windows, merge_window_detections
 from .geometry import clip_boxes, iou_matrix
+from .reid import MAX_DORMANT_TRACKS, FaceIdentity
 from .results import FinishedTrack, TrackedFace
 from .track import Track, track_boxes
 
@@ -84,14 +90,19 @@ def _valid_detections(detections: np.ndarray) -> np.ndarray:
 class FaceTracker:
     """Track faces across the frames of one video; call :meth:`update` once per frame."""
 
-    def __init__(self, config: TrackerConfig | None = None, fps: float = 25.0) -> None:
-        """Create a tracker for a video running at ``fps`` frames per second."""
+    def __init__(
+        self, config: TrackerConfig | None = None, fps: float = 25.0, identity: FaceIdentity | None = None
+    ) -> None:
+        """Create a tracker for a video running at ``fps`` frames per second; ``identity`` turns on
+        re-identification by face descriptors (:mod:`tracker.reid`)."""
         if fps <= 0:
             raise ValueError("fps must be positive")
         self.config = config if config is not None else TrackerConfig()
         self.fps = float(fps)
         self.max_age_frames = round(self.config.max_age_seconds * self.fps)
+        self.identity = identity
         self._tracks: list[Track] = []
+        self._dormant: dict[int, Track] = {}
         self._finished: list[FinishedTrack] = []
         self._next_id = 1
         self._frame_index = -1
@@ -100,6 +111,7 @@ class FaceTracker:
     def reset(self) -> None:
         """Forget all tracks and pending finished tracks; ids restart at 1."""
         self._tracks = []
+        self._dormant = {}
         self._finished = []
         self._next_id = 1
         self._frame_index = -1
@@ -149,8 +161,8 @@ class FaceTracker:
             pairs, free, high_left = self._iou_rounds(visible, rows, detections, embeddings)
             pairs += self._window_round(visible, free, detections, high_left, embeddings)[0]
             self._update_tracks(pairs, detections, cut, embeddings, followed)
-            self._confirm_tracks()
             self._update_best_crops(pairs, detections, frame)
+            self._confirm_tracks()
         self._remove_expired()
         return self._visible_faces(frame)
 
@@ -162,10 +174,19 @@ class FaceTracker:
         """End every track at a shot cut: the confirmed ones are finished, and ids are never reused.
 
         Position and colour say nothing across a cut (the same place may show someone else), so
-        faces after it start new tracks.
+        faces after it start new tracks (with an ``identity``, a face may get its id back).
         """
-        self._finished.extend(track.finish() for track in self._tracks if track.confirmed and self._proven(track))
+        self._retire([track for track in self._tracks if track.confirmed and self._proven(track)])
         self._tracks = []
+
+    def _retire(self, tracks: list[Track]) -> None:
+        """End ``tracks``: finished at once, or (with an ``identity``) dormant until the video ends."""
+        if self.identity is None:
+            self._finished.extend(track.finish() for track in tracks)
+            return
+        self._dormant.update((track.track_id, track) for track in tracks)
+        while len(self._dormant) > MAX_DORMANT_TRACKS:
+            self._finished.append(self._dormant.pop(next(iter(self._dormant))).finish())
 
     def pop_finished(self) -> list[FinishedTrack]:
         """Return the confirmed tracks removed since the last call, and forget them.
@@ -179,6 +200,8 @@ class FaceTracker:
     def finalize(self) -> list[FinishedTrack]:
         """End the video: finish every live confirmed track and return all unpopped finished tracks."""
         self.end_shot()
+        self._finished.extend(track.finish() for track in self._dormant.values())
+        self._dormant = {}
         return self.pop_finished()
 
     def _associate(self, detections: np.ndarray, frame: np.ndarray | None) -> None:
@@ -195,20 +218,34 @@ class FaceTracker:
         pairs, unmatched_high = self._match_rounds(detections, full, embeddings, frame)
         self._update_tracks(pairs, detections, cut, embeddings)
         pairs += self._start_tracks(unmatched_high, detections, full, embeddings)
-        self._confirm_tracks()
         if frame is not None:
             self._update_best_crops(pairs, detections, frame)
+        self._confirm_tracks()
 
     def _confirm_tracks(self) -> None:
-        """Give the next id to every tentative track that earned one."""
+        """Give an id to every tentative track that earned one: a dormant track's when the
+        ``identity`` recognises its face, else the next one."""
         cfg = self.config
         for track in self._tracks:
             # nothing precedes the first frame to tell a face from a false positive: trust it at once
             if not track.confirmed and (
                 track.hits >= cfg.min_hits or track.first_frame == 0 or track.score >= cfg.instant_confirm_score
             ):
-                track.track_id = self._next_id
-                self._next_id += 1
+                returning = self._returning(track)
+                if returning is not None:
+                    track.resume(returning)
+                else:
+                    track.track_id = self._next_id
+                    self._next_id += 1
+                if self.identity is not None and track.best is not None:
+                    self.identity.offer(track.track_id, track.best)
+
+    def _returning(self, track: Track) -> Track | None:
+        """The dormant track whose face the new ``track`` shows (taken out of the dormant ones), or None."""
+        if self.identity is None or not self._dormant or track.best is None:
+            return None
+        track_id = self.identity.match(track.best, list(self._dormant))
+        return None if track_id is None else self._dormant.pop(track_id)
 
     def _followed_tracks(self) -> list[Track]:
         """The tracks that get a follow window on this frame, the most uncertain (relative to size) first.
@@ -245,6 +282,10 @@ class FaceTracker:
         growth = np.minimum(1.0, seconds_lost / max(cfg.reid_radius_seconds, 1e-9))
         reid = partial(distance_cost, radius=cfg.reid_max_center_distance * growth)
         third, _, high_left = self._round(boxes, lost, full, high_left, embeddings, reid, cfg.reid_max_distance)
+        if self.identity is not None and frame is not None:
+            refused = [row for track, row in third if self.identity.disagrees(track.track_id, frame, detections[row, :4])]
+            third = [(track, row) for track, row in third if row not in refused]
+            high_left = np.sort(np.concatenate([high_left, refused]).astype(high_left.dtype))
         return pairs + third, high_left
 
     def _windows(self, tracks: list[Track]) -> np.ndarray:
@@ -422,7 +463,10 @@ class FaceTracker:
                 candidates.append((gain, track, row))
         candidates.sort(key=lambda candidate: candidate[0], reverse=True)
         for _, track, row in candidates[: cfg.max_crop_checks]:
+            best = track.best
             track.offer_crop(frame, detections[row, :4], detections[row, 4], self._frame_index, cfg.crop_margin)
+            if self.identity is not None and track.confirmed and track.best is not best:
+                self.identity.offer(track.track_id, track.best)
 
     def _hold_exited_tracks(self, width: int, height: int) -> None:
         """Stop lost tracks whose predicted centre left the frame, at the border where they left.
@@ -442,7 +486,7 @@ class FaceTracker:
 
         Only proven confirmed tracks are queued as finished.
         """
-        alive = []
+        alive, ended = [], []
         for track in self._tracks:
             proven = self._proven(track)
             expired = (
@@ -453,8 +497,9 @@ class FaceTracker:
             if not (track.lost and expired):
                 alive.append(track)
             elif track.confirmed and proven:
-                self._finished.append(track.finish())
+                ended.append(track)
         self._tracks = alive
+        self._retire(ended)
 
     def lost_faces(self, max_seconds: float, frame: np.ndarray, shown: list[TrackedFace]) -> list[TrackedFace]:
         """The confirmed tracks not in ``shown`` (this frame's :meth:`update` / :meth:`follow` result)

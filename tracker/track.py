@@ -115,6 +115,15 @@ class Track:
         if crop.size and (self.best is None or quality > self.best.quality):
             self.best = BestCrop(crop=crop, quality=quality, frame_index=frame_index, box=np.array(box[:4], float))
 
+    def resume(self, ended: Track) -> None:
+        """Carry on the record of ``ended``, a track of the same face that ended earlier: its id, first
+        frame and hits, and its best crop when that one is better (re-identification, :mod:`tracker.reid`)."""
+        self.track_id = ended.track_id
+        self.first_frame = ended.first_frame
+        self.hits += ended.hits
+        if ended.best is not None and (self.best is None or ended.best.quality > self.best.quality):
+            self.best = ended.best
+
     def finish(self) -> FinishedTrack:
         """Return the record of this (confirmed) track for crop saving."""
         best = self.best
