@@ -371,6 +371,10 @@ def train(
     keep_epochs: Annotated[bool, typer.Option("--keep-epochs", help="Also save every epoch's weights as epoch_NNN.pt (to average them: python -m detectors.training.average).")] = False,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the weights' initialisation, the data order and the augmentation.")] = 0,
     bf16: Annotated[bool, typer.Option("--bf16/--fp32", help="bfloat16 autocast + channels-last (about 2x faster on CPUs with AMX/AVX512-BF16).")] = True,
+    negatives: Annotated[float, typer.Option("--negatives", min=0.0, max=0.9, help="Share of each epoch that is face-free hard negatives (crops of the training images away from faces, flat, gradient, noise and texture frames).")] = 0.08,
+    trainable: Annotated[Optional[list[str]], typer.Option("--trainable", help="Fine-tune only the parameters under this name prefix (repeat for several, e.g. head.classifiers); the rest and its BatchNorms stay as loaded.", show_default=False)] = None,
+    frozen_norms: Annotated[bool, typer.Option("--frozen-norms", help="Every BatchNorm keeps the running statistics it was loaded with (fine-tuning).")] = False,
+    distill_weight: Annotated[float, typer.Option("--distill-weight", min=0.0, help="FaceBoxes fine-tuning: also learn the --init-from weights' answers on crops with faces, with this weight (0 = off), so new negatives do not cost what the model knew.")] = 0.0,
 ) -> None:
     """Train (or resume) a detector on folders of labelled images (needs the 'train' extra: torch).
 
@@ -378,7 +382,7 @@ def train(
     log.jsonl and training.png (losses and dev AP per face size over the epochs).
     """
     try:
-        from detectors.training.train import TrainConfig, recorded_config
+        from detectors.training.train import TrainConfig, TrainingSetupError, recorded_config
         from detectors.training.train import train as run_training
     except ImportError as error:
         _usage_error(f"training needs torch and matplotlib: pip install -e '.[train]' ({error})")
@@ -398,13 +402,14 @@ def train(
         workers=workers, threads=threads, init_from=str(init_from) if init_from else None,
         background_weight=background_weight, giou_weight=giou_weight, das_probability=das_probability, bf16=bf16,
         ema_decay=ema_decay, eval_every=eval_every, eval_min_side=eval_min_side, eval_vote_max_size=eval_vote_max_size,
-        keep_epochs=keep_epochs, seed=seed,
+        keep_epochs=keep_epochs, seed=seed, negative_fraction=negatives, trainable=list(trainable or []),
+        frozen_norms=frozen_norms, distill_weight=distill_weight,
     )
     try:
         with RichTrainingProgress(console) as progress:
             run_training(config, log=lambda message: console.print(message, markup=False, highlight=False),
                          progress=progress)
-    except LabelError as error:
+    except (LabelError, TrainingSetupError) as error:
         _usage_error(str(error))
     console.print(f"run: {run_dir} (best.pt, last.pt, log.jsonl, training.png); "
                   f"next: python start.py export {run_dir / 'best.pt'}", markup=False, highlight=False)

@@ -22,8 +22,8 @@ from detectors.inference import ForwardFn
 from detectors.training.augment import AugmentConfig
 from detectors.training.forward import torch_forward
 
-#: (model, batch from the data loader, TrainConfig) -> named loss terms, including ``total``.
-LossFn = Callable[[nn.Module, Any, Any], dict[str, torch.Tensor]]
+#: (model, batch from the data loader, TrainConfig, teacher or None) -> named loss terms, including ``total``.
+LossFn = Callable[[nn.Module, Any, Any, "nn.Module | None"], dict[str, torch.Tensor]]
 
 
 @dataclass(frozen=True)
@@ -49,17 +49,23 @@ def _faceboxes() -> ModelFamily:
     from detectors.faceboxes.config import PAD_MULTIPLE
     from detectors.faceboxes.model import build_faceboxes
     from detectors.training.data import FaceTrainingSet, stack_batch
+    from detectors.training.distill import distillation_loss, teacher_answers
     from detectors.training.export import InferenceWrapper, export_checkpoint
     from detectors.training.loss import multibox_loss
 
-    def losses(model: nn.Module, batch: Any, config: Any) -> dict[str, torch.Tensor]:
+    def losses(model: nn.Module, batch: Any, config: Any, teacher: nn.Module | None) -> dict[str, torch.Tensor]:
         images, labels, targets = batch
         deltas, logits = model(images)
         classification, localisation = multibox_loss(
             deltas.float(), logits.float(), labels, targets, background_weight=config.background_weight,
             giou_weight=config.giou_weight,
         )
-        return {"cls": classification, "loc": localisation, "total": classification + localisation}
+        terms = {"cls": classification, "loc": localisation}
+        if teacher is not None:
+            normaliser = (labels == 1).sum().clamp(min=1).float()
+            answers = teacher_answers(teacher, images)
+            terms["distill"] = config.distill_weight * distillation_loss(deltas, logits, labels, answers, normaliser)
+        return {**terms, "total": sum(terms.values())}
 
     return ModelFamily(
         name="faceboxes",
@@ -81,8 +87,8 @@ def _ainnoface() -> ModelFamily:
     from detectors.ainnoface import training as ainnoface_training
     from detectors.ainnoface.export import export_ainnoface_checkpoint
 
-    def losses(model: nn.Module, batch: Any, config: Any) -> dict[str, torch.Tensor]:
-        images, boxes, ignore = batch
+    def losses(model: nn.Module, batch: Any, config: Any, teacher: nn.Module | None) -> dict[str, torch.Tensor]:
+        images, boxes, ignore = batch  # no teacher: train() refuses distillation for AInnoFace
         return ainnoface_training.compute_losses(model, images, boxes, ignore)
 
     return ModelFamily(

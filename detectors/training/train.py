@@ -31,6 +31,7 @@ from detectors.evaluation.ap import evaluate_detections
 from detectors.inference import ScalePolicy, detect_frame
 from detectors.postprocess import PostprocessConfig
 from detectors.training.augment import AugmentConfig
+from detectors.training.distill import frozen_teacher
 from detectors.training.ema import WeightAverage, evaluated_weights
 from detectors.training.families import ModelFamily, get_family
 from detectors.training.freeze import freeze_except, frozen_norms_to_eval
@@ -70,6 +71,8 @@ class TrainConfig:
     ema_decay: float = 0.0  # > 0: evaluate and keep an exponential moving average of the weights (e.g. 0.999)
     init_from: str | None = None  # start from these model weights (a checkpoint) instead of random
     trainable: list[str] = field(default_factory=list)  # fine-tune only these parameter prefixes ([]: all)
+    frozen_norms: bool = False  # every BatchNorm keeps its running statistics (eval mode) while training
+    distill_weight: float = 0.0  # > 0: also learn the init_from weights' answers on crops with faces (FaceBoxes)
     das_probability: float | None = None  # data-anchor-sampling crops; None: family default (FaceBoxes 0, AInnoFace 0.5)
     negative_fraction: float = 0.08  # share of each epoch that is face-free hard negatives (detectors.training.negatives)
     bf16: bool = True  # bfloat16 autocast + channels-last: ~1.9x faster on CPUs with AMX/AVX512-BF16
@@ -143,6 +146,29 @@ def recorded_config(run_dir: str | Path) -> dict | None:
     return torch.load(last_path, weights_only=True)["config"] if last_path.exists() else None
 
 
+class TrainingSetupError(ValueError):
+    """The run's settings cannot work together (found before the first batch)."""
+
+
+def distillation_teacher(config: TrainConfig, family: ModelFamily) -> nn.Module | None:
+    """The frozen ``init_from`` model that a run with ``distill_weight`` learns from (None without).
+
+    Raises:
+        TrainingSetupError: If distillation is asked for without ``init_from`` or for a family without it.
+    """
+    if config.distill_weight <= 0:
+        return None
+    if not config.init_from:
+        raise TrainingSetupError("distillation learns from the starting weights: give --init-from")
+    if family.name != "faceboxes":
+        raise TrainingSetupError(f"distillation is implemented for FaceBoxes only, not {family.name}")
+    teacher = family.build(config.variant)
+    load_matching_weights(teacher, evaluated_weights(torch.load(config.init_from, weights_only=True)))
+    if config.bf16:
+        teacher = teacher.to(memory_format=torch.channels_last)
+    return frozen_teacher(teacher)
+
+
 def train(config: TrainConfig, log: Callable[[str], None] = print, progress: TrainingProgress | None = None) -> Path:
     """Train (or resume) a detector; returns the run folder.
 
@@ -162,6 +188,7 @@ def train(config: TrainConfig, log: Callable[[str], None] = print, progress: Tra
     if config.das_probability is None:
         config = replace(config, das_probability=family.default_das_probability)
     model = family.build(config.variant)
+    teacher = distillation_teacher(config, family)
     if config.init_from and not (run_dir / "last.pt").exists():
         loaded, skipped = load_matching_weights(model, evaluated_weights(torch.load(config.init_from, weights_only=True)))
         log(f"initialised from {config.init_from}: {loaded} tensors loaded, {len(skipped)} left random"
@@ -183,7 +210,10 @@ def train(config: TrainConfig, log: Callable[[str], None] = print, progress: Tra
         generator=torch.Generator().manual_seed(config.seed),
     )
     steps_per_epoch = min(len(loader), config.max_batches or len(loader))
-    parameters = freeze_except(model, config.trainable) if config.trainable else model.parameters()
+    try:
+        parameters = freeze_except(model, config.trainable) if config.trainable else model.parameters()
+    except ValueError as error:
+        raise TrainingSetupError(str(error)) from error
     optimizer = torch.optim.AdamW(parameters, lr=config.learning_rate, weight_decay=config.weight_decay)
     start_epoch, best_score = 0, -math.inf
     last_path = run_dir / "last.pt"
@@ -211,8 +241,8 @@ def train(config: TrainConfig, log: Callable[[str], None] = print, progress: Tra
     for epoch in range(start_epoch, config.epochs):
         dataset.set_epoch(epoch)
         model.train()
-        if config.trainable:
-            frozen_norms_to_eval(model, config.trainable)
+        if config.trainable or config.frozen_norms:
+            frozen_norms_to_eval(model, [] if config.frozen_norms else config.trainable)
         started = time.time()
         totals: dict[str, float] = {}
         progress.epoch_started(epoch, config.epochs, steps_per_epoch)
@@ -220,7 +250,7 @@ def train(config: TrainConfig, log: Callable[[str], None] = print, progress: Tra
             if step >= steps_per_epoch:
                 break
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bf16):
-                losses = family.losses(model, batch, config)
+                losses = family.losses(model, batch, config, teacher)
             optimizer.zero_grad(set_to_none=True)
             losses["total"].backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
