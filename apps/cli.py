@@ -374,7 +374,7 @@ def train(
     negatives: Annotated[float, typer.Option("--negatives", min=0.0, max=0.9, help="Share of each epoch that is face-free hard negatives (crops of the training images away from faces, flat, gradient, noise and texture frames).")] = 0.08,
     trainable: Annotated[Optional[list[str]], typer.Option("--trainable", help="Fine-tune only the parameters under this name prefix (repeat for several, e.g. head.classifiers); the rest and its BatchNorms stay as loaded.", show_default=False)] = None,
     frozen_norms: Annotated[bool, typer.Option("--frozen-norms", help="Every BatchNorm keeps the running statistics it was loaded with (fine-tuning).")] = False,
-    distill_weight: Annotated[float, typer.Option("--distill-weight", min=0.0, help="FaceBoxes fine-tuning: also learn the --init-from weights' answers on crops with faces, with this weight (0 = off), so new negatives do not cost what the model knew.")] = 0.0,
+    distill_weight: Annotated[float, typer.Option("--distill-weight", min=0.0, help="Fine-tuning: also learn the --init-from weights' answers on crops with faces, with this weight (0 = off), so new negatives do not cost what the model knew.")] = 0.0,
 ) -> None:
     """Train (or resume) a detector on folders of labelled images (needs the 'train' extra: torch).
 

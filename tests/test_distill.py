@@ -9,70 +9,79 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from detectors.training.distill import TeacherAnswers, distillation_loss, frozen_teacher, teacher_answers  # noqa: E402
+from detectors.training.distill import ainnoface_distillation, faceboxes_distillation, frozen_teacher  # noqa: E402
 from detectors.training.train import TrainConfig, TrainingSetupError, train  # noqa: E402
 from tests.test_detector_train_loop import _config, _write_voc  # noqa: E402
 
-ANCHORS = 6
+#: Face logits of a teacher on two crops of six anchors.
+FACE_LOGITS = torch.tensor([[4.0, -3.0, 0.5, -8.0, 2.0, 0.0], [1.0, -1.0, 3.0, -2.0, 0.0, 6.0]])
+BOTH = torch.tensor([True, True])
 
 
-def _answers(face_logit: torch.Tensor) -> tuple[torch.Tensor, TeacherAnswers]:
-    """Two-class logits whose face probability is sigmoid(face_logit), and a teacher saying exactly that."""
+def _faceboxes_answers(face_logit: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(deltas, two-class logits) whose face probability is sigmoid(face_logit)."""
     logits = torch.stack([torch.zeros_like(face_logit), face_logit], dim=-1)
     deltas = torch.arange(face_logit.numel() * 4, dtype=torch.float32).reshape(*face_logit.shape, 4) / 10
-    return logits, TeacherAnswers(deltas.clone(), torch.sigmoid(face_logit))
-
-
-def _labels(*faces_per_crop: int) -> torch.Tensor:
-    labels = torch.zeros(len(faces_per_crop), ANCHORS, dtype=torch.long)
-    for row, count in enumerate(faces_per_crop):
-        labels[row, :count] = 1
-    return labels
+    return deltas, logits
 
 
 def test_no_loss_when_the_student_answers_as_the_teacher() -> None:
-    face_logit = torch.tensor([[4.0, -3.0, 0.5, -8.0, 2.0, 0.0], [1.0, -1.0, 3.0, -2.0, 0.0, 6.0]])
-    logits, answers = _answers(face_logit)
-    loss = distillation_loss(answers.deltas, logits, _labels(1, 2), answers, torch.tensor(3.0))
-    assert float(loss) == pytest.approx(0.0, abs=1e-5)
+    teacher = _faceboxes_answers(FACE_LOGITS)
+    # The same probabilities from other logits: a two-class softmax only sees their difference.
+    student = (teacher[0].clone(), teacher[1] + 5.0)
+    assert float(faceboxes_distillation(student, teacher, BOTH)) == pytest.approx(0.0, abs=1e-4)
 
 
 def test_a_different_score_or_box_costs_and_its_gradient_points_to_the_teacher() -> None:
-    face_logit = torch.tensor([[4.0, -3.0, 0.5, -8.0, 2.0, 0.0]])
-    logits, answers = _answers(face_logit)
+    deltas, logits = _faceboxes_answers(FACE_LOGITS)
     student = logits.clone().requires_grad_(True)
     with torch.no_grad():
         student[0, 1, 1] = 3.0  # the teacher says 0.05 here; the student now says 0.95
-    loss = distillation_loss(answers.deltas, student, _labels(1), answers, torch.tensor(1.0))
+    loss = faceboxes_distillation((deltas, student), (deltas, logits), BOTH)
     loss.backward()
     assert float(loss.detach()) > 1.0
     assert float(student.grad[0, 1, 1]) > 0  # a step down the gradient lowers the face logit
-    moved_box = answers.deltas.clone()
-    moved_box[0, 0, 0] += 2.0  # anchor 0: teacher face probability 0.98, so its box counts
-    assert float(distillation_loss(moved_box, logits, _labels(1), answers, torch.tensor(1.0))) == pytest.approx(1.5)
-    moved_box = answers.deltas.clone()
-    moved_box[0, 1, 0] += 2.0  # anchor 1: the teacher sees background, its box is not copied
-    assert float(distillation_loss(moved_box, logits, _labels(1), answers, torch.tensor(1.0))) == pytest.approx(0.0, abs=1e-5)
+    moved = deltas.clone()
+    moved[0, 0, 0] += 2.0  # anchor 0: teacher face probability 0.98, so its box counts: 2 - 0.5
+    assert float(faceboxes_distillation((moved, logits), (deltas, logits), BOTH)) == pytest.approx(1.5, abs=1e-4)
+    moved = deltas.clone()
+    moved[0, 1, 0] += 2.0  # anchor 1: the teacher sees background, its box is not copied
+    assert float(faceboxes_distillation((moved, logits), (deltas, logits), BOTH)) == pytest.approx(0.0, abs=1e-4)
 
 
 def test_crops_without_a_face_keep_their_hard_labels_only() -> None:
-    face_logit = torch.tensor([[4.0, -3.0, 0.5, -8.0, 2.0, 0.0], [4.0, -3.0, 0.5, -8.0, 2.0, 0.0]])
-    logits, answers = _answers(face_logit)
+    deltas, logits = _faceboxes_answers(FACE_LOGITS)
     student = logits.clone()
-    student[1, :, 1] = -10.0  # the negative crop: the student learnt "no face" where the teacher saw faces
-    assert float(distillation_loss(answers.deltas, student, _labels(2, 0), answers, torch.tensor(2.0))) == pytest.approx(0.0, abs=1e-5)
-    assert float(distillation_loss(answers.deltas, student, _labels(2, 1), answers, torch.tensor(2.0))) > 1.0
-    assert float(distillation_loss(answers.deltas, student, _labels(0, 0), answers, torch.tensor(1.0))) == 0.0
+    student[1, :, 1] = -10.0  # crop 1 is a negative: the student learnt "no face" where the teacher saw faces
+    only_first = torch.tensor([True, False])
+    assert float(faceboxes_distillation((deltas, student), (deltas, logits), only_first)) == pytest.approx(0.0, abs=1e-4)
+    assert float(faceboxes_distillation((deltas, student), (deltas, logits), BOTH)) > 1.0
+    assert float(faceboxes_distillation((deltas, student), (deltas, logits), ~BOTH)) == 0.0
 
 
-def test_the_teacher_is_frozen_and_gives_face_probabilities() -> None:
+def test_ainnoface_distillation_covers_both_steps() -> None:
+    from detectors.ainnoface.model import AInnoFaceOutput
+
+    reg = torch.arange(48, dtype=torch.float32).reshape(2, 6, 4) / 10
+    first = torch.tensor([True, True, True, False, False, False])
+    teacher = AInnoFaceOutput(FACE_LOGITS, reg, FACE_LOGITS, reg, first, first)
+    assert float(ainnoface_distillation(teacher, teacher, BOTH)) == pytest.approx(0.0, abs=1e-4)
+    cls1 = FACE_LOGITS.clone()
+    cls1[0, 4] = -9.0  # no first-step classifier on anchor 4: not compared
+    assert float(ainnoface_distillation(teacher._replace(cls1=cls1), teacher, BOTH)) == pytest.approx(0.0, abs=1e-4)
+    cls1[0, 1] = 5.0  # anchor 1 has one: compared
+    assert float(ainnoface_distillation(teacher._replace(cls1=cls1), teacher, BOTH)) > 1.0
+    reg2 = reg.clone()
+    reg2[0, 0, 0] += 2.0  # a confident anchor's second-step box
+    assert float(ainnoface_distillation(teacher._replace(reg2=reg2), teacher, BOTH)) == pytest.approx(1.5, abs=1e-4)
+    assert float(ainnoface_distillation(teacher._replace(reg2=reg2), teacher, ~BOTH)) == 0.0
+
+
+def test_the_teacher_is_frozen() -> None:
     from detectors.faceboxes.model import build_faceboxes
 
     teacher = frozen_teacher(build_faceboxes("small"))
     assert not teacher.training and not any(parameter.requires_grad for parameter in teacher.parameters())
-    answers = teacher_answers(teacher, torch.rand(1, 3, 128, 128) * 255)
-    assert answers.deltas.shape[:2] == answers.face_probability.shape
-    assert float(answers.face_probability.min()) >= 0 and float(answers.face_probability.max()) <= 1
 
 
 @pytest.fixture(scope="module")
@@ -82,6 +91,17 @@ def started_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     run_dir = tmp_path_factory.mktemp("run") / "start"
     train(_config(run_dir, data), log=lambda message: None)
     return data, run_dir / "best.pt"
+
+
+def test_an_ainnoface_distillation_run_starts_at_zero(tmp_path: Path) -> None:
+    data = _write_voc(tmp_path / "faces")
+    start = tmp_path / "start"
+    train(_config(start, data, family="ainnoface", dev_set=None), log=lambda message: None)
+    run_dir = tmp_path / "distilled"
+    train(_config(run_dir, data, family="ainnoface", dev_set=None, init_from=str(start / "best.pt"), distill_weight=1.0, frozen_norms=True,
+                  max_batches=1, learning_rate=0.0, bf16=False, negative_fraction=0.0), log=lambda message: None)
+    record = json.loads((run_dir / "log.jsonl").read_text().splitlines()[0])
+    assert record["distill_loss"] == pytest.approx(0.0, abs=1e-4)
 
 
 def test_a_distillation_run_starts_at_zero_and_keeps_batchnorm_statistics(
@@ -105,9 +125,6 @@ def test_distillation_settings_that_cannot_work_are_refused(started_run: tuple[P
     data, start = started_run
     with pytest.raises(TrainingSetupError, match="--init-from"):
         train(_config(tmp_path / "a", data, distill_weight=1.0), log=lambda message: None)
-    with pytest.raises(TrainingSetupError, match="FaceBoxes only"):
-        train(_config(tmp_path / "b", data, family="ainnoface", init_from=str(start), distill_weight=1.0),
-              log=lambda message: None)
     with pytest.raises(TrainingSetupError, match="no parameter"):
         train(_config(tmp_path / "c", data, trainable=["no.such.layer"]), log=lambda message: None)
 

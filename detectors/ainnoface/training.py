@@ -21,7 +21,7 @@ from dataclasses import asdict
 import torch
 
 from detectors.ainnoface.losses import LossConfig, ainnoface_loss
-from detectors.ainnoface.model import AInnoFace, AInnoFaceInferenceWrapper
+from detectors.ainnoface.model import AInnoFace, AInnoFaceInferenceWrapper, AInnoFaceOutput
 from detectors.anchors import generate_anchors
 from detectors.inference import ForwardFn
 from detectors.training.data import AugmentedFaceSet, image_tensor
@@ -54,10 +54,12 @@ def compute_losses(
     boxes: Sequence,
     ignore: Sequence | None = None,
     config: LossConfig | None = None,
+    outputs: AInnoFaceOutput | None = None,
 ) -> dict[str, torch.Tensor]:
-    """Forward ``images`` and return :func:`ainnoface_loss` (anchors for the batch size)."""
+    """:func:`ainnoface_loss` of ``images`` (anchors for the batch size); ``outputs``: the model's
+    outputs on ``images`` when already computed (else the model runs here)."""
     anchors = generate_anchors(model.config.levels, images.shape[2], images.shape[3])
-    return ainnoface_loss(model(images), anchors, boxes, ignore, config)
+    return ainnoface_loss(model(images) if outputs is None else outputs, anchors, boxes, ignore, config)
 
 
 def torch_forward(model: AInnoFace) -> ForwardFn:

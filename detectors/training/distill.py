@@ -16,7 +16,7 @@ keeping a model close to its earlier self while it learns a new task is Li and H
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -24,14 +24,6 @@ from torch import nn
 
 #: Anchors where the teacher's face probability reaches this also copy its box regression.
 TEACHER_FACE_PROBABILITY = 0.5
-
-
-@dataclass(frozen=True)
-class TeacherAnswers:
-    """What the teacher said about one batch: (N, A, 4) deltas and (N, A) face probabilities."""
-
-    deltas: torch.Tensor
-    face_probability: torch.Tensor
 
 
 def frozen_teacher(model: nn.Module) -> nn.Module:
@@ -42,36 +34,50 @@ def frozen_teacher(model: nn.Module) -> nn.Module:
     return model
 
 
-def teacher_answers(teacher: nn.Module, images: torch.Tensor) -> TeacherAnswers:
-    """Run a two-class (background, face) teacher on ``images`` without gradients."""
-    with torch.no_grad():
-        deltas, logits = teacher(images)
-    return TeacherAnswers(deltas.float(), torch.softmax(logits.float(), dim=-1)[..., 1])
+def soft_label_loss(student_logits: torch.Tensor, teacher_probability: torch.Tensor) -> torch.Tensor:
+    """Summed binary cross-entropy of the student's face logits against the teacher's probabilities,
+    minus the teacher's own entropy: 0 where the two agree, and the same gradient as the cross-entropy."""
+    target = teacher_probability.float().clamp(1e-6, 1 - 1e-6)
+    cross_entropy = F.binary_cross_entropy_with_logits(student_logits.float(), target, reduction="sum")
+    entropy = -(target * target.log() + (1 - target) * (1 - target).log()).sum()
+    return cross_entropy - entropy
 
 
-def distillation_loss(
-    deltas: torch.Tensor, logits: torch.Tensor, labels: torch.Tensor, teacher: TeacherAnswers, normaliser: torch.Tensor
+def copied_boxes_loss(student_deltas: torch.Tensor, teacher_deltas: torch.Tensor, confident: torch.Tensor) -> torch.Tensor:
+    """Summed smooth L1 between the student's and the teacher's box regressions where ``confident``."""
+    return F.smooth_l1_loss(student_deltas.float()[confident], teacher_deltas.float()[confident], reduction="sum")
+
+
+def faceboxes_distillation(
+    student: tuple[torch.Tensor, torch.Tensor], teacher: tuple[torch.Tensor, torch.Tensor], has_face: torch.Tensor
 ) -> torch.Tensor:
-    """Soft-label and box terms asking the student for the teacher's answers on crops with a face.
+    """Summed distillation terms of a two-class (background, face) detector on the crops ``has_face``.
 
-    Args:
-        deltas: (N, A, 4) student box regressions.
-        logits: (N, A, 2) student class logits (background, face).
-        labels: (N, A) hard labels (1 = face); crops with no face anchor are left out.
-        teacher: the teacher's answers on the same crops.
-        normaliser: the hard loss's normaliser (number of face anchors), so both terms share a scale.
-
-    Returns:
-        A scalar: 0 when the student answers as the teacher does on every kept anchor.
+    ``student`` and ``teacher`` are (deltas (N, A, 4), logits (N, A, 2)); a two-class softmax is a
+    sigmoid of the logits' difference, so the face logit is ``face - background``.
     """
-    kept = (labels == 1).any(dim=1)
-    if not bool(kept.any()):
-        return logits.sum() * 0.0
-    target = teacher.face_probability[kept].clamp(1e-6, 1 - 1e-6)
-    log_probabilities = F.log_softmax(logits[kept].float(), dim=-1)
-    cross_entropy = -(target * log_probabilities[..., 1] + (1 - target) * log_probabilities[..., 0])
-    entropy = -(target * target.log() + (1 - target) * (1 - target).log())
-    soft_labels = (cross_entropy - entropy).sum()
-    confident = teacher.face_probability[kept] >= TEACHER_FACE_PROBABILITY
-    boxes = F.smooth_l1_loss(deltas[kept].float()[confident], teacher.deltas[kept][confident], reduction="sum")
-    return (soft_labels + boxes) / normaliser
+    if not bool(has_face.any()):
+        return student[1].sum() * 0.0
+    (deltas, logits), (teacher_deltas, teacher_logits) = student, teacher
+    face_logit = logits[has_face][..., 1] - logits[has_face][..., 0]
+    teacher_probability = torch.softmax(teacher_logits[has_face].float(), dim=-1)[..., 1]
+    confident = teacher_probability >= TEACHER_FACE_PROBABILITY
+    return soft_label_loss(face_logit, teacher_probability) + copied_boxes_loss(
+        deltas[has_face], teacher_deltas[has_face], confident)
+
+
+def ainnoface_distillation(student: Any, teacher: Any, has_face: torch.Tensor) -> torch.Tensor:
+    """Summed distillation terms of AInnoFace's two steps (:class:`detectors.ainnoface.model.AInnoFaceOutput`)
+    on the crops ``has_face``: both classifiers' soft labels (the first only where it exists) and
+    both regressions where the teacher's second step sees a face."""
+    if not bool(has_face.any()):
+        return student.cls2.sum() * 0.0
+    first = teacher.cls1_mask.to(student.cls1.device)
+    teacher_probability = torch.sigmoid(teacher.cls2[has_face].float())
+    confident = teacher_probability >= TEACHER_FACE_PROBABILITY
+    return (
+        soft_label_loss(student.cls1[has_face][:, first], torch.sigmoid(teacher.cls1[has_face][:, first].float()))
+        + soft_label_loss(student.cls2[has_face], teacher_probability)
+        + copied_boxes_loss(student.reg1[has_face], teacher.reg1[has_face], confident & teacher.reg1_mask[None])
+        + copied_boxes_loss(student.reg2[has_face], teacher.reg2[has_face], confident)
+    )

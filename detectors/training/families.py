@@ -49,7 +49,7 @@ def _faceboxes() -> ModelFamily:
     from detectors.faceboxes.config import PAD_MULTIPLE
     from detectors.faceboxes.model import build_faceboxes
     from detectors.training.data import FaceTrainingSet, stack_batch
-    from detectors.training.distill import distillation_loss, teacher_answers
+    from detectors.training.distill import faceboxes_distillation
     from detectors.training.export import InferenceWrapper, export_checkpoint
     from detectors.training.loss import multibox_loss
 
@@ -62,9 +62,11 @@ def _faceboxes() -> ModelFamily:
         )
         terms = {"cls": classification, "loc": localisation}
         if teacher is not None:
-            normaliser = (labels == 1).sum().clamp(min=1).float()
-            answers = teacher_answers(teacher, images)
-            terms["distill"] = config.distill_weight * distillation_loss(deltas, logits, labels, answers, normaliser)
+            with torch.no_grad():
+                answers = teacher(images)
+            faces = labels == 1
+            summed = faceboxes_distillation((deltas, logits), answers, faces.any(dim=1))
+            terms["distill"] = config.distill_weight * summed / faces.sum().clamp(min=1).float()
         return {**terms, "total": sum(terms.values())}
 
     return ModelFamily(
@@ -86,10 +88,20 @@ def _ainnoface() -> ModelFamily:
     from detectors.ainnoface import PAD_MULTIPLE, build_ainnoface
     from detectors.ainnoface import training as ainnoface_training
     from detectors.ainnoface.export import export_ainnoface_checkpoint
+    from detectors.training.distill import ainnoface_distillation
 
     def losses(model: nn.Module, batch: Any, config: Any, teacher: nn.Module | None) -> dict[str, torch.Tensor]:
-        images, boxes, ignore = batch  # no teacher: train() refuses distillation for AInnoFace
-        return ainnoface_training.compute_losses(model, images, boxes, ignore)
+        images, boxes, ignore = batch
+        outputs = model(images)
+        terms = ainnoface_training.compute_losses(model, images, boxes, ignore, outputs=outputs)
+        if teacher is None:
+            return terms
+        with torch.no_grad():
+            answers = teacher(images)
+        counts = torch.tensor([len(faces) for faces in boxes])
+        summed = ainnoface_distillation(outputs, answers, counts > 0)
+        distill = config.distill_weight * summed / counts.sum().clamp(min=1).float()
+        return {**terms, "distill": distill, "total": terms["total"] + distill}
 
     return ModelFamily(
         name="ainnoface",

@@ -72,7 +72,7 @@ class TrainConfig:
     init_from: str | None = None  # start from these model weights (a checkpoint) instead of random
     trainable: list[str] = field(default_factory=list)  # fine-tune only these parameter prefixes ([]: all)
     frozen_norms: bool = False  # every BatchNorm keeps its running statistics (eval mode) while training
-    distill_weight: float = 0.0  # > 0: also learn the init_from weights' answers on crops with faces (FaceBoxes)
+    distill_weight: float = 0.0  # > 0: also learn the init_from weights' answers on crops with faces
     das_probability: float | None = None  # data-anchor-sampling crops; None: family default (FaceBoxes 0, AInnoFace 0.5)
     negative_fraction: float = 0.08  # share of each epoch that is face-free hard negatives (detectors.training.negatives)
     bf16: bool = True  # bfloat16 autocast + channels-last: ~1.9x faster on CPUs with AMX/AVX512-BF16
@@ -154,14 +154,12 @@ def distillation_teacher(config: TrainConfig, family: ModelFamily) -> nn.Module 
     """The frozen ``init_from`` model that a run with ``distill_weight`` learns from (None without).
 
     Raises:
-        TrainingSetupError: If distillation is asked for without ``init_from`` or for a family without it.
+        TrainingSetupError: If distillation is asked for without ``init_from``.
     """
     if config.distill_weight <= 0:
         return None
     if not config.init_from:
         raise TrainingSetupError("distillation learns from the starting weights: give --init-from")
-    if family.name != "faceboxes":
-        raise TrainingSetupError(f"distillation is implemented for FaceBoxes only, not {family.name}")
     teacher = family.build(config.variant)
     load_matching_weights(teacher, evaluated_weights(torch.load(config.init_from, weights_only=True)))
     if config.bf16:
