@@ -3,7 +3,7 @@ frame of the new shot.
 
 Each frame is shrunk so its long side is ``size`` pixels and converted to HSV. Its score is the mean
 absolute difference of H (circular), S and V from the previous small frame, on the 0-255 scale (the
-score of PySceneDetect's ``ContentDetector``), taken after undoing the global translation between the
+score of PySceneDetect's ``ContentDetector``; pixels nearly black in both frames by V alone), taken after undoing the global translation between the
 two frames found by phase correlation (the smaller of the aligned and unaligned differences), so
 pans and fast camera motion score like a still camera. A frame is a cut when its score is at least
 ``min_score`` and either reaches ``threshold`` or is ``ratio`` times the mean score of the last
@@ -44,6 +44,10 @@ import numpy as np
 _HUE_TURN = 180
 #: Each small pixel averages a _PRESAMPLE x _PRESAMPLE grid of the frame's pixels.
 _PRESAMPLE = 3
+#: Pixels darker than this (V, 0-255) in both frames compare by V alone: the hue and saturation of a
+#: nearly black pixel are rounding noise (a black frame, dark sensor noise and the last frames of a
+#: fade to black gave a false cut every few frames without this).
+_DARK = 32
 
 
 class ShotCutDetector:
@@ -145,6 +149,8 @@ def _difference(previous: np.ndarray, current: np.ndarray, shift: tuple[int, int
     if delta.ndim == 3:  # HSV, not a gray level
         hue = delta[..., 0]
         np.minimum(hue, _HUE_TURN - hue, out=hue)
+        dark = (before[..., 2] < _DARK) & (after[..., 2] < _DARK)
+        delta[dark, :2] = 0
     return float(delta.mean())
 
 

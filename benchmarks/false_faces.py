@@ -19,8 +19,13 @@ runs at its native size with the usual 0.5; it is skipped with a note when not i
 ``--threshold`` replaces every detector's start score (e.g. 0.5 for all). Without the dev data
 only the featureless frames are measured.
 
+FaceTrack's detectors are measured as networks (their flat-box guard off) and again with the
+guard on, as the app runs them (:mod:`detectors.flat_boxes`; same detections, filtered).
+``--contrast FOLDER...`` prints instead the guard's contrast measure over every labelled face of
+those folders (the basis of its threshold).
+
 Usage: ``python benchmarks/false_faces.py [--detectors faceboxes,ainnoface,retinaface]
-[--dev DIR] [--limit N] [--threads 2] [--threshold T] [--json PATH]``
+[--dev DIR] [--limit N] [--threads 2] [--threshold T] [--json PATH] [--contrast FOLDER ...]``
 """
 from __future__ import annotations
 
@@ -42,7 +47,9 @@ from apps.detector_spec import prepare_for_tracking  # noqa: E402
 from benchmarks.retinaface_baseline import RetinaFaceBaseline  # noqa: E402
 from detectors import DetectorLoadError, load_detector  # noqa: E402
 from detectors.datasets import FaceSample, read_voc_folder  # noqa: E402
+from detectors.datasets.folders import read_face_folder  # noqa: E402
 from detectors.featureless import BENCHMARK_KINDS, benchmark_frames  # noqa: E402
+from detectors.flat_boxes import MIN_CONTRAST, box_contrast, drop_flat_boxes  # noqa: E402
 from detectors.inference import ScalePolicy  # noqa: E402
 from detectors.training.negatives import face_free_window  # noqa: E402
 
@@ -102,7 +109,8 @@ class SetResult:
 
 
 def load(name: str, threads: int | None, threshold: float | None) -> tuple[Detector, float]:
-    """Detector ``name`` as the tracker runs it, and its start score.
+    """Detector ``name`` as the tracker runs it (its flat-box guard off: the network's own answers),
+    and its start score.
 
     Raises:
         DetectorLoadError, ImportError, ValueError: If the detector cannot be loaded.
@@ -110,7 +118,7 @@ def load(name: str, threads: int | None, threshold: float | None) -> tuple[Detec
     if name == "retinaface":
         start = RETINAFACE_START_SCORE if threshold is None else threshold
         return RetinaFaceBaseline(threads=threads, max_side=1024, score_threshold=RETINAFACE_LOW_SCORE), start
-    detector = load_detector(name, score_threshold=threshold, threads=threads, max_side=1024)
+    detector = load_detector(name, score_threshold=threshold, threads=threads, max_side=1024, flat_box_guard=False)
     high, _ = prepare_for_tracking(detector)  # it then returns faces down to the low score, as in tracking
     return detector, high
 
@@ -149,21 +157,52 @@ def detect_region(detector: Detector, region: Region) -> np.ndarray:
         detector.scale_policy = policy
 
 
-def measure(detector: Detector, start_score: float, frames: Sequence[tuple[str, np.ndarray]],
-            regions: Sequence[Region]) -> list[SetResult]:
-    """Per-kind and per-side rows plus the two totals, for one detector."""
+@dataclass(frozen=True)
+class Detections:
+    """One detector's faces on every benchmark image: ``(image, faces)`` per featureless frame (with
+    its name) and per dev region."""
+
+    frames: list[tuple[str, np.ndarray, np.ndarray]]
+    regions: list[tuple[Region, np.ndarray]]
+
+
+def detect_all(detector: Detector, frames: Sequence[tuple[str, np.ndarray]], regions: Sequence[Region]) -> Detections:
+    """Run ``detector`` once on every featureless frame and dev region."""
+    return Detections([(name, frame, detector.detect(frame)) for name, frame in frames],
+                      [(region, detect_region(detector, region)) for region in regions])
+
+
+def count(found: Detections, start_score: float, guard: bool) -> list[SetResult]:
+    """Per-kind and per-side rows plus the two totals; with ``guard``, after FaceTrack's flat-box
+    guard (:func:`detectors.flat_boxes.drop_flat_boxes`, as the app runs its detectors)."""
+    def scores(image: np.ndarray, faces: np.ndarray) -> np.ndarray:
+        return (drop_flat_boxes(image, faces) if guard else faces)[:, 4]
+
     kinds = {kind: SetResult(kind) for kind in BENCHMARK_KINDS}
-    for name, frame in frames:
-        kinds[name.split()[0]].add(detector.detect(frame)[:, 4], start_score)
-    sides = {region.side: SetResult(f"dev regions {region.side}px") for region in regions}
-    for region in regions:
-        sides[region.side].add(detect_region(detector, region)[:, 4], start_score)
+    for name, frame, faces in found.frames:
+        kinds[name.split()[0]].add(scores(frame, faces), start_score)
+    sides = {region.side: SetResult(f"dev regions {region.side}px") for region, _ in found.regions}
+    for region, faces in found.regions:
+        sides[region.side].add(scores(region.crop, faces), start_score)
     rows = list(kinds.values())
     rows.append(_total(rows, "featureless (all)"))
     region_rows = list(sides.values())
     if region_rows:
         rows += region_rows + [_total(region_rows, "dev regions (all)")]
     return rows
+
+
+def label_contrast(folders: Sequence[Path], min_side: float = 16) -> np.ndarray:
+    """:func:`detectors.flat_boxes.box_contrast` of every labelled face of ``folders`` at least
+    ``min_side`` px on its short side: the basis of the guard's threshold."""
+    values = []
+    for folder in folders:
+        for sample in read_face_folder(folder):
+            image = cv2.imread(str(sample.image_path), cv2.IMREAD_COLOR)
+            for box in sample.boxes:
+                if image is not None and min(box[2] - box[0], box[3] - box[1]) >= min_side:
+                    values.append(box_contrast(image, box))
+    return np.asarray(values)
 
 
 def _total(rows: Sequence[SetResult], name: str) -> SetResult:
@@ -192,12 +231,29 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--threshold", type=float, default=None,
                         help="start score for every detector (default: each model's recommended one)")
     parser.add_argument("--json", type=Path, default=None, help="also write the results to this JSON file")
+    parser.add_argument("--contrast", type=Path, nargs="+", default=None, metavar="FOLDER",
+                        help="instead: the flat-box guard's contrast of every labelled face (16 px and up) "
+                             "of these folders, next to its threshold")
     return parser.parse_args(argv)
+
+
+def print_contrast(folders: Sequence[Path]) -> None:
+    """The distribution of :func:`label_contrast` next to :data:`detectors.flat_boxes.MIN_CONTRAST`."""
+    values = label_contrast(folders)
+    if len(values) == 0:
+        print("no labelled face of 16 px or more found")
+        return
+    low = np.percentile(values, [0.1, 1, 5])
+    print(f"{len(values)} labelled faces: contrast min {values.min():.1f}, 0.1 % {low[0]:.1f}, 1 % {low[1]:.1f}, "
+          f"5 % {low[2]:.1f}; under the guard's {MIN_CONTRAST:g}: {(values < MIN_CONTRAST).sum()}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point; returns the process exit status."""
     args = parse_args(argv)
+    if args.contrast:
+        print_contrast(args.contrast)
+        return 0
     frames = benchmark_frames()
     samples = read_voc_folder(args.dev)[: args.limit] if (args.dev / "annotations").is_dir() else []
     regions = list(face_free_regions(samples, REGION_SIDES))
@@ -210,10 +266,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         except (DetectorLoadError, ImportError, ValueError) as error:
             print(f"\n{name}: not loaded, skipped: {error}")
             continue
-        rows = measure(detector, start_score, frames, regions)
-        report[name] = {"start_score": start_score, "rows": [asdict(row) for row in rows]}
-        print(f"\n{name} (detections at score >= {start_score:g})\n")
-        print(format_table(rows), flush=True)
+        found = detect_all(detector, frames, regions)
+        variants = [(name, False)] + ([] if name == "retinaface" else [(f"{name} + flat-box guard", True)])
+        for label, guard in variants:
+            rows = count(found, start_score, guard)
+            report[label] = {"start_score": start_score, "rows": [asdict(row) for row in rows]}
+            print(f"\n{label} (detections at score >= {start_score:g})\n")
+            print(format_table(rows), flush=True)
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(report, indent=2) + "\n")

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from detectors.anchors import AnchorLevel
+from detectors.flat_boxes import drop_flat_boxes
 from detectors.inference import ScalePolicy, detect_frame
 from detectors.postprocess import PostprocessConfig
 from detectors.preprocess import to_bgr
@@ -64,6 +65,8 @@ class OnnxFaceDetector:
     since the models learned most faces from enlarged training crops. ``min_side`` overrides it
     (0: never enlarge). ``device`` picks the execution provider (see :func:`detectors.sessions.open_session`;
     :attr:`device_note` says why ``auto`` skipped an accelerator); ``verbose`` shows ONNX Runtime's log.
+    With ``flat_box_guard`` (the default) faces whose box holds no structure (black, flat, noise
+    only) are dropped (:mod:`detectors.flat_boxes`); off, the network's answers are returned as they are.
     """
 
     def __init__(
@@ -78,6 +81,7 @@ class OnnxFaceDetector:
         device: str = "auto",
         tta: TestTimeAugmentation | None = None,
         verbose: bool = False,
+        flat_box_guard: bool = True,
     ) -> None:
         import onnxruntime as ort
 
@@ -122,6 +126,8 @@ class OnnxFaceDetector:
         #: True when the model takes several images per call (a named, dynamic batch axis).
         self.batches = not isinstance(self.session.get_inputs()[0].shape[0], int)
         self.window_tile = -(-WINDOW_TILE // self.pad_multiple) * self.pad_multiple
+        #: Drop faces whose box holds no structure (see :mod:`detectors.flat_boxes`).
+        self.flat_box_guard = flat_box_guard
 
     @property
     def score_threshold(self) -> float:
@@ -154,7 +160,8 @@ class OnnxFaceDetector:
         Returns one (K, 5) float32 array per window, in frame pixels (see :mod:`detectors.windows`).
         Each window is resized to :attr:`window_tile` pixels, whatever the frame's scale policy.
         """
-        return detect_windows(frame, windows, self.run_network_batch, self.levels, self.window_tile, self.post)
+        found = detect_windows(frame, windows, self.run_network_batch, self.levels, self.window_tile, self.post)
+        return [self._guarded(frame, faces) for faces in found]
 
     def windows_cost_more(self, frame_shape: tuple[int, ...], windows: int) -> bool:
         """True if ``windows`` follow windows cost at least as much as one full scan of a frame of
@@ -173,10 +180,15 @@ class OnnxFaceDetector:
             ValueError: If the frame is empty or not an image array.
         """
         if self.tta is None:
-            return detect_frame(frame, self.run_network, self.levels, self.pad_multiple, self.scale_policy, self.post)
+            faces = detect_frame(frame, self.run_network, self.levels, self.pad_multiple, self.scale_policy, self.post)
+            return self._guarded(frame, faces)
         frame = to_bgr(frame)
         normal = self.scale_policy.scale_for(frame.shape[0], frame.shape[1])
-        return detect_with_tta(frame, self._detect_at_scale, self.tta, self.post.nms_threshold, normal)
+        return self._guarded(frame, detect_with_tta(frame, self._detect_at_scale, self.tta, self.post.nms_threshold, normal))
+
+    def _guarded(self, frame: np.ndarray, faces: np.ndarray) -> np.ndarray:
+        """``faces`` without the flat boxes when the guard is on."""
+        return drop_flat_boxes(frame, faces) if self.flat_box_guard else faces
 
     def _detect_at_scale(self, frame: np.ndarray, scale: float) -> np.ndarray:
         """One TTA pass: ``frame`` scaled by ``scale`` (no size cap) into the network."""

@@ -1,0 +1,45 @@
+"""A cheap guard against faces reported where the image holds nothing: black, flat and noise-only boxes.
+
+A face, even a small, dark or blurred one, has eyes, a mouth and a face outline: structure at a
+scale of a few pixels of a 16x16 thumbnail of its box. A black frame, a flat title card or dark
+sensor noise has none once the box is averaged down to that thumbnail (noise averages out). Boxes
+whose thumbnail's grey levels spread by less than :data:`MIN_CONTRAST` are dropped.
+
+This only guards what it can see: gradients, textures and photos have structure, so there the model
+itself must not fire (hard negatives in training, :mod:`detectors.training.negatives`).
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+#: Side of the thumbnail a box is averaged down to before its contrast is measured.
+THUMBNAIL_SIDE = 16
+#: Standard deviation (grey levels, 0-255) under which a box's thumbnail counts as flat. The
+#: faintest of the 8,457 labelled faces of 16 px and up in ../shared/data (faces/train, faces/dev,
+#: pseudo) measures 4.2, 99.9 % of them 8.0 or more
+#: (``python benchmarks/false_faces.py --contrast ../shared/data/faces/train ../shared/data/faces/dev ../shared/data/pseudo``).
+MIN_CONTRAST = 2.0
+
+
+def box_contrast(frame: np.ndarray, box: np.ndarray) -> float:
+    """Standard deviation of the grey levels (mean of the colour channels) of the 16x16
+    area-averaged thumbnail of ``box``
+    (``x1, y1, x2, y2`` in ``frame`` pixels, clipped to the frame); 0 for an empty box."""
+    height, width = frame.shape[:2]
+    x1, y1 = max(int(np.floor(box[0])), 0), max(int(np.floor(box[1])), 0)
+    x2, y2 = min(int(np.ceil(box[2])), width), min(int(np.ceil(box[3])), height)
+    if x2 <= x1 or y2 <= y1:
+        return 0.0
+    thumbnail = cv2.resize(frame[y1:y2, x1:x2], (THUMBNAIL_SIDE, THUMBNAIL_SIDE), interpolation=cv2.INTER_AREA)
+    grey = thumbnail.reshape(THUMBNAIL_SIDE, THUMBNAIL_SIDE, -1)[:, :, :3].mean(axis=2)
+    return float(grey.std())
+
+
+def drop_flat_boxes(frame: np.ndarray, faces: np.ndarray, min_contrast: float = MIN_CONTRAST) -> np.ndarray:
+    """The rows of ``faces`` (N, >=4: boxes first) whose box in ``frame`` is not flat, order kept."""
+    if len(faces) == 0:
+        return faces
+    keep = [box_contrast(frame, face[:4]) >= min_contrast for face in faces]
+    return faces[np.asarray(keep, dtype=bool)]
