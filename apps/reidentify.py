@@ -34,13 +34,13 @@ from tracker.track import BestCrop
 
 REID_DISTANCE = 0.5
 """An ended track's id goes to a new track nearer than this. On lfw-dev (benchmarks/identity.py
-``pairs``), 0.05 % of the pairs of photos of two different people are nearer than 0.5 (0.12 % under
+``pairs``), 0.05 % of the pairs of photos of two different people are nearer than 0.5 (0.11 % under
 0.52, 1.6 % under 0.6) and 78 % of the pairs of one person's photos: frames of one video differ far
 less than two LFW photos, so a person returning is usually far under it, and a wrong merge (which
 would join two people in every output) is rare."""
 VETO_DISTANCE = 0.75
-"""A lost track refuses a detection farther than this from all its descriptors. On lfw-dev, 0.4 %
-of the pairs of one person's photos are farther than 0.75 and 56 % of the pairs of different
+"""A lost track refuses a detection farther than this from all its descriptors. On lfw-dev, 0.5 %
+of the pairs of one person's photos are farther than 0.75 and 64 % of the pairs of different
 people: a refusal is almost always right, and most wrong position/colour matches are caught."""
 IMPROVEMENT = 1.25
 """A track's best crop is described again once its quality is this many times the last described one."""
