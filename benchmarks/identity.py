@@ -17,17 +17,31 @@ Then:
 Each trial draws its people at random, as the issue's held-out check is built (40 known people with
 2 gallery photos, 20 unknown, 240 shots); the mean and the worst of ``--trials`` trials are reported.
 
+``--slideshow OUT`` instead runs the whole application (``start.py``) on slideshow clips built as
+the issue's held-out check is (:mod:`slideshow`: one photo per shot scaled onto a plain background
+of a random colour, hard cuts; 40 known people with 2 gallery photos each, 20 unknown; 240 shots of
+15 frames in 20 videos, every person in at least two videos; the photos of the shots are not in the
+gallery), once with ``--known-faces`` and once without ``--identify`` (``--no-video``, the same
+videos, one after the other), and scores each shot by the person most of its faces were given in
+``tracks.jsonl``: known shots named right, unknown shots given a gallery name, pairwise F1 of the
+shots' labels against the truth (``people.json``'s grouping), the descriptor's ms per face (this
+process, on the shots' photos) and the cost per frame that ``--known-faces`` adds (the videos'
+``wall_seconds``).
+
 Usage: ``python benchmarks/identity.py [--data DIR] [--cache PATH] [--known 40] [--unknown 20]
 [--gallery-photos 2] [--shots 240] [--trials 10] [--seed 0] [--name-threshold 0.5] [--group-distance 0.5]
-[--json PATH]``
+[--json PATH] [--slideshow OUT [--videos 20] [--shot-frames 15]]``
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
+import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -41,6 +55,7 @@ sys.path.insert(0, str(ROOT))
 from apps.descriptors import FaceDescriber, distances  # noqa: E402
 from apps.gallery import NAME_THRESHOLD, Gallery, main_face  # noqa: E402
 from apps.grouping import GROUP_DISTANCE, group  # noqa: E402
+from slideshow import FRAME_SIZE, Shot, write_slideshow  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "identity" / "lfw-dev"
 
@@ -141,18 +156,135 @@ def trial(photos: Photos, rng: np.random.Generator, known: int, unknown: int, ga
     groups = group([photos.descriptors[shots_taken[index]][None] for index in unnamed], cut=group_distance)
     for index, number in zip(unnamed, groups):
         labels[index] = f"unknown-{number + 1}"
-    labels_array = np.array(labels)
-    upper = np.triu(np.ones((len(truth), len(truth)), bool), k=1)
-    same_truth = (truth[:, None] == truth[None, :])[upper]
-    same_label = (labels_array[:, None] == labels_array[None, :])[upper]
-    precision = float((same_truth & same_label).sum() / max(same_label.sum(), 1))
-    recall = float((same_truth & same_label).sum() / max(same_truth.sum(), 1))
+    precision, recall, f1 = pairwise_scores(truth, labels)
     return Scores(
         known_named_right=float(named_right[is_known].mean()),
         known_named_wrong=float((named & ~named_right)[is_known].mean()),
         unknown_named=float(named[~is_known].mean()),
-        pairwise_precision=precision, pairwise_recall=recall,
-        pairwise_f1=2 * precision * recall / max(precision + recall, 1e-12))
+        pairwise_precision=precision, pairwise_recall=recall, pairwise_f1=f1)
+
+
+def pairwise_scores(truth: Sequence[str], labels: Sequence[str]) -> tuple[float, float, float]:
+    """Pairwise precision, recall and F1 of "same label" against "same truth" over all pairs."""
+    truth_array, label_array = np.array(truth), np.array(labels)
+    upper = np.triu(np.ones((len(truth), len(truth)), bool), k=1)
+    same_truth = (truth_array[:, None] == truth_array[None, :])[upper]
+    same_label = (label_array[:, None] == label_array[None, :])[upper]
+    precision = float((same_truth & same_label).sum() / max(same_label.sum(), 1))
+    recall = float((same_truth & same_label).sum() / max(same_truth.sum(), 1))
+    return precision, recall, 2 * precision * recall / max(precision + recall, 1e-12)
+
+
+@dataclass
+class SlideshowShot:
+    """One shot of a slideshow benchmark video: whose photo, which, and where the shot is."""
+
+    person: str
+    photo: str
+    video: str
+    first_frame: int
+    """Frame number (from 1, as in tracks.jsonl) of the shot's first frame."""
+
+
+def build_slideshow(photos: Photos, folder: Path, rng: np.random.Generator, known: int, unknown: int,
+                    gallery_photos: int, shots: int, videos: int, shot_frames: int) -> tuple[list[str], list[SlideshowShot]]:
+    """Write ``folder/gallery/<name>/*.jpg`` and ``folder/videos/vNN.mp4``; returns the gallery's
+    people and the shots. Every person gets two shots in two videos, the other shots go to people
+    drawn at random; shots are dealt to the videos in turn, then shuffled within each video."""
+    valid = ~np.isnan(photos.descriptors[:, 0])
+    names = np.array(photos.names)
+    people = [str(person) for person in rng.permutation(sorted(set(names[valid])))[: known + unknown]]
+    spare: dict[str, list[int]] = {}
+    for rank, person in enumerate(people):
+        mine = [int(index) for index in rng.permutation(np.flatnonzero((names == person) & valid))]
+        if rank < known:
+            chosen = [index for index in mine if photos.gallery_ok[index]][:gallery_photos]
+            for index in chosen:
+                target = folder / "gallery" / person / Path(photos.paths[index]).name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy(photos.paths[index], target)
+            mine = [index for index in mine if index not in chosen]
+        spare[person] = mine
+    owners = sorted(people * 2 + [str(person) for person in rng.choice(people, shots - 2 * len(people))])
+    per_video: list[list[tuple[str, int]]] = [[] for _ in range(videos)]
+    for number, person in enumerate(owners):  # a person's shots are consecutive: dealt to different videos
+        per_video[number % videos].append((person, spare[person][number % len(spare[person])]))
+    width, height = FRAME_SIZE
+    result = []
+    for number, video_shots in enumerate(per_video):
+        name = f"v{number:02d}"
+        order = rng.permutation(len(video_shots))
+        clip = []
+        for position, shot_index in enumerate(order):
+            person, photo = video_shots[shot_index]
+            size = int(rng.integers(180, 300))
+            centre = (int(rng.integers(size // 2, width - size // 2 + 1)), int(rng.integers(size // 2, height - size // 2 + 1)))
+            background = tuple(int(value) for value in rng.integers(30, 226, 3))
+            clip.append(Shot(Path(photos.paths[photo]), shot_frames, min(size, height), centre, background=background))
+            result.append(SlideshowShot(person, photos.paths[photo], name, position * shot_frames + 1))
+        write_slideshow(folder / "videos" / f"{name}.mp4", clip)
+    return people[:known], result
+
+
+def shot_labels(output: Path, shots: Sequence[SlideshowShot], shot_frames: int) -> list[str | None]:
+    """The person most faces of each shot were given in ``tracks.jsonl`` (None: no face found)."""
+    lines = {video: [json.loads(line) for line in (output / video / "tracks.jsonl").read_text().splitlines()]
+             for video in sorted({shot.video for shot in shots})}
+    labels = []
+    for shot in shots:
+        frames = lines[shot.video][shot.first_frame - 1: shot.first_frame - 1 + shot_frames]
+        votes = Counter(face.get("person") for line in frames for face in line["faces"])
+        labels.append(votes.most_common(1)[0][0] if votes else None)
+    return labels
+
+
+def run_start(videos: Path, output: Path, *flags: str | Path) -> float:
+    """``start.py VIDEOS -o OUTPUT --no-video --no-report FLAGS``; returns the summed per-video wall seconds."""
+    shutil.rmtree(output, ignore_errors=True)
+    subprocess.run([sys.executable, str(ROOT / "start.py"), str(videos), "-o", str(output), "--no-video",
+                    "--no-report", *map(str, flags)], check=True, stdout=subprocess.DEVNULL)
+    return sum(json.loads(path.read_text())["wall_seconds"] for path in output.glob("*/summary.json"))
+
+
+def slideshow_benchmark(photos: Photos, folder: Path, args: argparse.Namespace) -> dict:
+    """Build the slideshow clips, run start.py with and without ``--known-faces`` and score the shots."""
+    shutil.rmtree(folder, ignore_errors=True)
+    known, shots = build_slideshow(photos, folder, np.random.default_rng(args.seed), args.known, args.unknown,
+                                   args.gallery_photos, args.shots, args.videos, args.shot_frames)
+    identified_seconds = run_start(folder / "videos", folder / "identified", "--known-faces", folder / "gallery")
+    plain_seconds = run_start(folder / "videos", folder / "plain")
+    labels = shot_labels(folder / "identified", shots, args.shot_frames)
+    truth = [shot.person for shot in shots]
+    is_known = np.isin(truth, known)
+    named_right = np.array([label == person for label, person in zip(labels, truth)])
+    named = np.array([label in known for label in labels])
+    precision, recall, f1 = pairwise_scores(truth, [label or f"none-{index}" for index, label in enumerate(labels)])
+    describer = FaceDescriber()
+    seconds = []
+    for shot in shots[:40]:
+        image = cv2.imread(shot.photo, cv2.IMREAD_COLOR)
+        box = np.array([image.shape[1] * 0.3, image.shape[0] * 0.28, image.shape[1] * 0.7, image.shape[0] * 0.75])
+        started = time.perf_counter()
+        describer.describe(image, box)
+        seconds.append(time.perf_counter() - started)
+    identities = [json.loads(path.read_text()) for path in (folder / "identified").glob("*/identity.json")]
+    frames = len(shots) * args.shot_frames
+    ids = {name: sum(json.loads(path.read_text())["tracks"] for path in (folder / name).glob("*/summary.json"))
+           for name in ("identified", "plain")}
+    return {"shots": len(shots), "videos": args.videos, "frames": frames,
+            "known_named_right": round(float(named_right[is_known].mean()), 4),
+            "known_named_wrong": round(float((named & ~named_right)[is_known].mean()), 4),
+            "unknown_named": round(float(named[~is_known].mean()), 4),
+            "shots_without_face": sum(label is None for label in labels),
+            "pairwise_precision": round(precision, 4), "pairwise_recall": round(recall, 4), "pairwise_f1": round(f1, 4),
+            "track_ids": ids, "reidentified": sum(one["reidentified"] for one in identities),
+            "refused": sum(one["refused"] for one in identities),
+            "descriptors_per_track": round(float(np.mean([len(track["descriptors"]) for one in identities
+                                                          for track in one["tracks"]])), 2),
+            "ms_per_face": round(1000 * float(np.median(seconds)), 1),
+            "ms_per_frame_plain": round(1000 * plain_seconds / frames, 2),
+            "ms_per_frame_identified": round(1000 * identified_seconds / frames, 2),
+            "ms_per_frame_added": round(1000 * (identified_seconds - plain_seconds) / frames, 2)}
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -168,10 +300,19 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--name-threshold", type=float, default=NAME_THRESHOLD)
     parser.add_argument("--group-distance", type=float, default=GROUP_DISTANCE)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--slideshow", type=Path, metavar="OUT", help="run start.py on slideshow clips built in OUT")
+    parser.add_argument("--videos", type=int, default=20, help="slideshow videos")
+    parser.add_argument("--shot-frames", type=int, default=15, help="frames per slideshow shot")
     args = parser.parse_args(argv)
     if not args.data.is_dir() and not args.cache.is_file():
         sys.exit(f"no data: {args.data} (see ../shared/README.md)")
     photos = describe_photos(args.data, args.cache)
+    if args.slideshow is not None:
+        report = slideshow_benchmark(photos, args.slideshow, args)
+        print(json.dumps(report, indent=2))
+        if args.json:
+            args.json.write_text(json.dumps(report, indent=2) + "\n")
+        return
     rng = np.random.default_rng(args.seed)
     trials = [trial(photos, rng, args.known, args.unknown, args.gallery_photos, args.shots, args.name_threshold,
                     args.group_distance)
