@@ -155,3 +155,39 @@ def test_work_per_frame_is_bounded_by_the_small_frame(monkeypatch: pytest.Monkey
     frames = [cv2.resize(frame, (3840, 2160)) for frame in pan_zoom(texture(1), 3, 10, 0.0)]
     assert shot_starts(frames) == [0]
     assert compared and all(shape == (72, 128, 3) for shape in compared)
+
+
+def _grey_photo(seed: int, side: int) -> np.ndarray:
+    """A grey, blurred random picture ``side`` px square: a stand-in for a greyscale portrait."""
+    rng = np.random.default_rng(seed)
+    coarse = rng.integers(40, 220, (8, 8), dtype=np.uint8)
+    return cv2.cvtColor(cv2.resize(coarse, (side, side), interpolation=cv2.INTER_CUBIC), cv2.COLOR_GRAY2BGR)
+
+
+@pytest.mark.parametrize("side", [120, 200])
+def test_one_grey_photo_replacing_another_on_the_same_card_is_a_cut(side: int) -> None:
+    """A slideshow: the change is confined to the photo and has no colour, so the three-channel score
+    stays far under its minimum; the still shot's brightness change finds every cut."""
+    card = np.full((360, 480, 3), 96, np.uint8)
+    frames = []
+    for shot in range(6):
+        frame = card.copy()
+        frame[120 - side // 2 : 120 - side // 2 + side, 240 - side // 2 : 240 - side // 2 + side] = _grey_photo(shot, side)
+        frames += [frame] * 15
+    detector = ShotCutDetector()
+    assert shot_starts(frames, detector) == [0, 15, 30, 45, 60, 75]
+    assert detector.score < detector.min_score  # the last cut's three-channel score alone would not do
+
+
+def test_a_fade_to_black_of_a_still_shot_and_dark_noise_are_no_cut() -> None:
+    """A fade changes every pixel a little (no still-shot cut); black and dark noise have no hue or
+    saturation to compare (nearly black pixels compare by brightness only)."""
+    from detectors.featureless import dark_noise
+
+    card = np.full((360, 480, 3), 96, np.uint8)
+    card[60:180, 180:300] = _grey_photo(0, 120)
+    cv2.circle(card, (240, 280), 40, (40, 90, 200), -1)
+    rng = np.random.default_rng(0)
+    frames = [card] * 20 + [np.round(card * (1 - (index + 1) / 40)).astype(np.uint8) for index in range(40)]
+    frames += [np.zeros_like(card)] * 10 + [dark_noise(rng, 360, 480) for _ in range(20)]
+    assert shot_starts(frames) == [0]
