@@ -12,6 +12,7 @@ result of the second attempt is the one reported.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import socket
 import tempfile
@@ -61,6 +62,16 @@ def cluster_endpoint(address: str | None) -> tuple[str, int] | None:
     if not port.isdigit():
         raise RayUnavailable(f"--ray-address {address}: give ray://HOST:PORT, HOST:PORT or auto")
     return host.strip("[]"), int(port)
+
+
+def client_auth_hint(address: str | None) -> str:
+    """What to try when a Ray Client (``ray://``) connection failed: heads of Ray 2.60 and newer use
+    token authentication when the machine starting them holds ``~/.ray/auth_token`` (any earlier
+    local Ray run writes one), and a ``ray://`` client only sends a token when told to."""
+    if not (address or "").startswith("ray://") or os.environ.get("RAY_AUTH_MODE") == "token":
+        return ""
+    return ("; if the head uses token authentication (Ray starts it so where ~/.ray/auth_token exists), "
+            "run with RAY_AUTH_MODE=token and RAY_AUTH_TOKEN set to the head's token")
 
 
 def check_reachable(address: str | None, timeout: float = CONNECT_TIMEOUT) -> None:
@@ -157,7 +168,7 @@ def process_batch_on_ray(
                 ray.init(address=address or "local", include_dashboard=False, configure_logging=False)
         except Exception as error:  # noqa: BLE001 - ConnectionError, RuntimeError, ValueError...
             where = f"the Ray cluster at {address}" if address else "a local Ray instance"
-            raise RayUnavailable(f"cannot start or reach {where}: {error}") from error
+            raise RayUnavailable(f"cannot start or reach {where}: {error}{client_auth_hint(address)}") from error
     remote_task = ray.remote(num_cpus=1, max_retries=0)(run_video_task)
     job_ref = ray.put(job)
     attempts: dict[int, int] = {}

@@ -55,7 +55,7 @@ sys.path.insert(0, str(ROOT))
 from apps.descriptors import FaceDescriber, distances  # noqa: E402
 from apps.gallery import NAME_THRESHOLD, Gallery, main_face  # noqa: E402
 from apps.grouping import GROUP_DISTANCE, group  # noqa: E402
-from slideshow import FRAME_SIZE, Shot, write_slideshow  # noqa: E402
+from slideshow import BACKGROUND, FRAME_SIZE, Shot, write_slideshow  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "identity" / "lfw-dev"
 
@@ -187,10 +187,13 @@ class SlideshowShot:
 
 
 def build_slideshow(photos: Photos, folder: Path, rng: np.random.Generator, known: int, unknown: int,
-                    gallery_photos: int, shots: int, videos: int, shot_frames: int) -> tuple[list[str], list[SlideshowShot]]:
+                    gallery_photos: int, shots: int, videos: int, shot_frames: int,
+                    varied_background: bool = False) -> tuple[list[str], list[SlideshowShot]]:
     """Write ``folder/gallery/<name>/*.jpg`` and ``folder/videos/vNN.mp4``; returns the gallery's
     people and the shots. Every person gets two shots in two videos, the other shots go to people
-    drawn at random; shots are dealt to the videos in turn, then shuffled within each video."""
+    drawn at random; shots are dealt to the videos in turn, then shuffled within each video. Every
+    shot is on the same grey card unless ``varied_background`` (a random colour per shot; the same
+    people, photos and places either way)."""
     valid = ~np.isnan(photos.descriptors[:, 0])
     names = np.array(photos.names)
     people = [str(person) for person in rng.permutation(sorted(set(names[valid])))[: known + unknown]]
@@ -219,7 +222,8 @@ def build_slideshow(photos: Photos, folder: Path, rng: np.random.Generator, know
             person, photo = video_shots[shot_index]
             size = int(rng.integers(180, 300))
             centre = (int(rng.integers(size // 2, width - size // 2 + 1)), int(rng.integers(size // 2, height - size // 2 + 1)))
-            background = tuple(int(value) for value in rng.integers(30, 226, 3))
+            colour = tuple(int(value) for value in rng.integers(30, 226, 3))
+            background = colour if varied_background else BACKGROUND
             clip.append(Shot(Path(photos.paths[photo]), shot_frames, min(size, height), centre, background=background))
             result.append(SlideshowShot(person, photos.paths[photo], name, position * shot_frames + 1))
         write_slideshow(folder / "videos" / f"{name}.mp4", clip)
@@ -250,7 +254,8 @@ def slideshow_benchmark(photos: Photos, folder: Path, args: argparse.Namespace) 
     """Build the slideshow clips, run start.py with and without ``--known-faces`` and score the shots."""
     shutil.rmtree(folder, ignore_errors=True)
     known, shots = build_slideshow(photos, folder, np.random.default_rng(args.seed), args.known, args.unknown,
-                                   args.gallery_photos, args.shots, args.videos, args.shot_frames)
+                                   args.gallery_photos, args.shots, args.videos, args.shot_frames,
+                                   args.varied_background)
     identified_seconds = run_start(folder / "videos", folder / "identified", "--known-faces", folder / "gallery")
     plain_seconds = run_start(folder / "videos", folder / "plain")
     labels = shot_labels(folder / "identified", shots, args.shot_frames)
@@ -303,6 +308,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--slideshow", type=Path, metavar="OUT", help="run start.py on slideshow clips built in OUT")
     parser.add_argument("--videos", type=int, default=20, help="slideshow videos")
     parser.add_argument("--shot-frames", type=int, default=15, help="frames per slideshow shot")
+    parser.add_argument("--varied-background", action="store_true",
+                        help="a random background colour per slideshow shot (default: one grey card for all)")
     args = parser.parse_args(argv)
     if not args.data.is_dir() and not args.cache.is_file():
         sys.exit(f"no data: {args.data} (see ../shared/README.md)")

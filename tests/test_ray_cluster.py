@@ -27,7 +27,7 @@ import cv2
 import pytest
 from cli_helpers import run_cli
 
-from apps.ray_engine import CONNECT_TIMEOUT, RayUnavailable, check_reachable, cluster_endpoint
+from apps.ray_engine import CONNECT_TIMEOUT, RayUnavailable, check_reachable, client_auth_hint, cluster_endpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "media" / "demo.mp4"
@@ -45,6 +45,14 @@ def free_port() -> int:
 ])
 def test_cluster_endpoint(address: str | None, endpoint: tuple[str, int] | None) -> None:
     assert cluster_endpoint(address) == endpoint
+
+
+def test_a_failed_ray_client_connection_names_token_authentication(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("RAY_AUTH_MODE", raising=False)
+    assert "RAY_AUTH_MODE=token" in client_auth_hint("ray://10.0.0.5:10001")
+    assert client_auth_hint("auto") == client_auth_hint(None) == ""  # not a Ray Client connection
+    monkeypatch.setenv("RAY_AUTH_MODE", "token")
+    assert client_auth_hint("ray://10.0.0.5:10001") == ""  # already sending a token
 
 
 def test_an_address_without_a_port_is_refused() -> None:
