@@ -132,7 +132,7 @@ def track(
     detector: DetectorOption = "faceboxes",
     detect_every: Annotated[Optional[int], typer.Option("--detect-every", min=1, max=60, help=f"Scan the whole frame with the detector every N frames (and at every shot cut); new faces appear at scans. Between scans each tracked face is looked for in a window around it (see --follow). Default: {TrackingOptions().detect_every}, or 1 with --anonymize (every missed face is a leak).", show_default=False)] = None,
     follow: Annotated[bool, typer.Option("--follow/--no-follow", help="Between full scans, detect every tracked face in a window around its predicted position (one batched detector call per frame); --no-follow only predicts tracks there.")] = True,
-    shot_cuts: Annotated[bool, typer.Option("--shot-cuts/--no-shot-cuts", help="Find hard cuts: a cut ends every track (no id crosses it) and starts a full scan.")] = True,
+    shot_cuts: Annotated[bool, typer.Option("--shot-cuts/--no-shot-cuts", help="Find hard cuts: a cut ends every track and starts a full scan; no id crosses it by position or colour (with --identify a face may get its id back).")] = True,
     threshold: Annotated[Optional[float], typer.Option("--threshold", min=0.0, max=1.0, help="Minimum detector score for a new face (default: the model's recommended operating point); weaker detections only keep existing tracks alive.", show_default=False)] = None,
     crops: Annotated[Optional[CropMode], typer.Option("--crops", help="best: one crop per track; all: one every --crop-every frames per track; none. Default: best, or none with --anonymize.", show_default=False)] = None,
     crop_every: Annotated[int, typer.Option("--crop-every", min=1, help="Frames between crops of a track with --crops all.")] = 25,
