@@ -74,6 +74,32 @@ def client_auth_hint(address: str | None) -> str:
             "run with RAY_AUTH_MODE=token and RAY_AUTH_TOKEN set to the head's token")
 
 
+#: Ray Client connections tried before giving up: the head's per-client server sometimes dies as it
+#: starts (Ray issue 63202, a gRPC race at fork; "Starting Ray client server failed"), and a new try
+#: gets a new one. Seen here once in about five connections.
+CLIENT_CONNECT_TRIES = 3
+
+
+def connect(ray: Any, address: str | None) -> None:
+    """``ray.init`` for ``address`` (None: a fresh local instance, never a cluster a file in /tmp/ray
+    points at); a Ray Client connection whose server failed to start is tried again.
+
+    Raises:
+        RayUnavailable: If Ray cannot start or the cluster cannot be joined.
+    """
+    tries = CLIENT_CONNECT_TRIES if (address or "").startswith("ray://") else 1
+    for attempt in range(1, tries + 1):
+        try:
+            with _keeping_signal_handlers():
+                ray.init(address=address or "local", include_dashboard=False, configure_logging=False)
+            return
+        except Exception as error:  # noqa: BLE001 - ConnectionError, RuntimeError, ValueError...
+            if attempt < tries and "Starting Ray client server failed" in str(error):
+                continue
+            where = f"the Ray cluster at {address}" if address else "a local Ray instance"
+            raise RayUnavailable(f"cannot start or reach {where}: {error}{client_auth_hint(address)}") from error
+
+
 def check_reachable(address: str | None, timeout: float = CONNECT_TIMEOUT) -> None:
     """Raise :class:`RayUnavailable` unless ``address`` accepts a TCP connection within ``timeout`` s."""
     endpoint = cluster_endpoint(address)
@@ -162,13 +188,7 @@ def process_batch_on_ray(
     started_here = not ray.is_initialized()
     if started_here:
         check_reachable(address)
-        try:
-            with _keeping_signal_handlers():
-                # None is a fresh local instance, as --help says, never a cluster a file in /tmp/ray points at
-                ray.init(address=address or "local", include_dashboard=False, configure_logging=False)
-        except Exception as error:  # noqa: BLE001 - ConnectionError, RuntimeError, ValueError...
-            where = f"the Ray cluster at {address}" if address else "a local Ray instance"
-            raise RayUnavailable(f"cannot start or reach {where}: {error}{client_auth_hint(address)}") from error
+        connect(ray, address)
     remote_task = ray.remote(num_cpus=1, max_retries=0)(run_video_task)
     job_ref = ray.put(job)
     attempts: dict[int, int] = {}

@@ -27,7 +27,15 @@ import cv2
 import pytest
 from cli_helpers import run_cli
 
-from apps.ray_engine import CONNECT_TIMEOUT, RayUnavailable, check_reachable, client_auth_hint, cluster_endpoint
+from apps.ray_engine import (
+    CLIENT_CONNECT_TRIES,
+    CONNECT_TIMEOUT,
+    RayUnavailable,
+    check_reachable,
+    client_auth_hint,
+    cluster_endpoint,
+    connect,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "media" / "demo.mp4"
@@ -53,6 +61,38 @@ def test_a_failed_ray_client_connection_names_token_authentication(monkeypatch: 
     assert client_auth_hint("auto") == client_auth_hint(None) == ""  # not a Ray Client connection
     monkeypatch.setenv("RAY_AUTH_MODE", "token")
     assert client_auth_hint("ray://10.0.0.5:10001") == ""  # already sending a token
+
+
+class FlakyRay:
+    """A stand-in for the ``ray`` module whose ``init`` fails as Ray's client server sometimes does."""
+
+    def __init__(self, failures: int, message: str = "Starting Ray client server failed. See the logs.") -> None:
+        self.failures, self.message, self.calls = failures, message, 0
+
+    def init(self, **options: object) -> None:
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise ConnectionAbortedError(f"Initialization failure from server: {self.message}")
+
+
+def test_a_ray_client_server_that_failed_to_start_is_tried_again() -> None:
+    flaky = FlakyRay(failures=CLIENT_CONNECT_TRIES - 1)
+    connect(flaky, "ray://10.0.0.5:10001")
+    assert flaky.calls == CLIENT_CONNECT_TRIES
+    broken = FlakyRay(failures=CLIENT_CONNECT_TRIES)
+    with pytest.raises(RayUnavailable, match="Starting Ray client server failed"):
+        connect(broken, "ray://10.0.0.5:10001")
+    assert broken.calls == CLIENT_CONNECT_TRIES
+
+
+def test_other_connection_errors_and_local_starts_are_not_retried() -> None:
+    refused = FlakyRay(failures=1, message="authentication failed")
+    with pytest.raises(RayUnavailable, match="authentication failed"):
+        connect(refused, "ray://10.0.0.5:10001")
+    local = FlakyRay(failures=1)
+    with pytest.raises(RayUnavailable, match="a local Ray instance"):
+        connect(local, None)
+    assert refused.calls == local.calls == 1
 
 
 def test_an_address_without_a_port_is_refused() -> None:
