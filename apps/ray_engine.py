@@ -50,6 +50,11 @@ class RayUnavailable(RuntimeError):
     """Ray could not be started or the cluster could not be reached."""
 
 
+def is_client_address(address: str | None) -> bool:
+    """Whether ``address`` is a Ray Client (``ray://``) address."""
+    return (address or "").startswith("ray://")
+
+
 def cluster_endpoint(address: str | None) -> tuple[str, int] | None:
     """Host and port that ``address`` (``ray://HOST[:PORT]`` or ``HOST:PORT``) connects to; None for
     ``auto``, ``local`` or no address, which Ray resolves on this machine."""
@@ -68,7 +73,7 @@ def client_auth_hint(address: str | None) -> str:
     """What to try when a Ray Client (``ray://``) connection failed: heads of Ray 2.60 and newer use
     token authentication when the machine starting them holds ``~/.ray/auth_token`` (any earlier
     local Ray run writes one), and a ``ray://`` client only sends a token when told to."""
-    if not (address or "").startswith("ray://") or os.environ.get("RAY_AUTH_MODE") == "token":
+    if not is_client_address(address) or os.environ.get("RAY_AUTH_MODE") == "token":
         return ""
     return ("; if the head uses token authentication (Ray starts it so where ~/.ray/auth_token exists), "
             "run with RAY_AUTH_MODE=token and RAY_AUTH_TOKEN set to the head's token")
@@ -87,7 +92,7 @@ def connect(ray: Any, address: str | None) -> None:
     Raises:
         RayUnavailable: If Ray cannot start or the cluster cannot be joined.
     """
-    tries = CLIENT_CONNECT_TRIES if (address or "").startswith("ray://") else 1
+    tries = CLIENT_CONNECT_TRIES if is_client_address(address) else 1
     for attempt in range(1, tries + 1):
         try:
             with _keeping_signal_handlers():

@@ -106,6 +106,7 @@ class ShotCutDetector:
             return True
         _, previous_small, previous_value = previous
         shift = _shift(previous_value, value)
+        # the comparison (unaligned or aligned) with the smaller three-channel score, all three of its measures
         self.score, brightness, strongly_changed = min(
             _difference(previous_small, small, (0, 0)), _difference(previous_small, small, shift))
         recent = max(float(np.mean(self._scores)), 1.0) if self._scores else float("inf")
