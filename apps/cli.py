@@ -375,6 +375,8 @@ def train(
     trainable: Annotated[Optional[list[str]], typer.Option("--trainable", help="Fine-tune only the parameters under this name prefix (repeat for several, e.g. head.classifiers); the rest and its BatchNorms stay as loaded.", show_default=False)] = None,
     frozen_norms: Annotated[bool, typer.Option("--frozen-norms", help="Every BatchNorm keeps the running statistics it was loaded with (fine-tuning).")] = False,
     distill_weight: Annotated[float, typer.Option("--distill-weight", min=0.0, help="Fine-tuning: also learn the --init-from weights' answers on crops with faces, with this weight (0 = off), so new negatives do not cost what the model knew.")] = 0.0,
+    blur: Annotated[float, typer.Option("--blur", min=0.0, max=1.0, help="Share of training crops blurred by a random motion streak or defocus (faces stay labelled).")] = 0.0,
+    masks: Annotated[float, typer.Option("--masks", min=0.0, max=1.0, help="Probability that a face of a training crop gets a face mask painted over its lower half.")] = 0.0,
 ) -> None:
     """Train (or resume) a detector on folders of labelled images (needs the 'train' extra: torch).
 
@@ -403,7 +405,7 @@ def train(
         background_weight=background_weight, giou_weight=giou_weight, das_probability=das_probability, bf16=bf16,
         ema_decay=ema_decay, eval_every=eval_every, eval_min_side=eval_min_side, eval_vote_max_size=eval_vote_max_size,
         keep_epochs=keep_epochs, seed=seed, negative_fraction=negatives, trainable=list(trainable or []),
-        frozen_norms=frozen_norms, distill_weight=distill_weight,
+        frozen_norms=frozen_norms, distill_weight=distill_weight, blur_probability=blur, mask_probability=masks,
     )
     try:
         with RichTrainingProgress(console) as progress:

@@ -32,6 +32,9 @@ class AugmentConfig:
             (:mod:`detectors.training.anchor_sampling`).
         negative_fraction: Share of each epoch's samples that are face-free hard negatives, added
             to the annotated images (:mod:`detectors.training.negatives`).
+        blur_probability: Share of annotated crops blurred by motion or defocus
+            (:mod:`detectors.training.degrade`).
+        mask_probability: Probability that a face of a crop gets a face mask painted on.
     """
 
     size: int = 640
@@ -39,6 +42,8 @@ class AugmentConfig:
     crop_tries: int = 30
     das_probability: float = 0.0
     negative_fraction: float = 0.0
+    blur_probability: float = 0.0
+    mask_probability: float = 0.0
 
 
 def distort_colours(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -14,6 +14,7 @@ from detectors.datasets.sample import FaceSample
 from detectors.training.anchor_sampling import PYRAMIDBOX_ANCHORS, augment_with_das
 from detectors.training.augment import AugmentConfig
 from detectors.training.matching import match_anchors
+from detectors.training.degrade import degrade
 from detectors.training.negatives import hard_negative, negative_count
 
 NO_BOXES = np.zeros((0, 4), dtype=np.float32)
@@ -62,12 +63,16 @@ class AugmentedFaceSet(Dataset):
 
     def augmented(self, index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(image, boxes, ignore)`` of item ``index`` at the training size: the augmented annotated
-        image (:func:`detectors.training.anchor_sampling.augment_with_das`) or a hard negative
+        image (:func:`detectors.training.anchor_sampling.augment_with_das`, then
+        :func:`detectors.training.degrade.degrade`) or a hard negative
         (no boxes, no ignore regions)."""
         sample, image, rng = self.load(index)
         if index >= len(self.samples):
             return hard_negative(image, sample.boxes, sample.ignore, rng, self.augment_config.size), NO_BOXES, NO_BOXES
-        return augment_with_das(image, sample.boxes, sample.ignore, rng, self.augment_config, self.anchor_sizes)
+        image, boxes, ignore = augment_with_das(image, sample.boxes, sample.ignore, rng, self.augment_config,
+                                                self.anchor_sizes)
+        config = self.augment_config
+        return degrade(image, boxes, rng, config.blur_probability, config.mask_probability), boxes, ignore
 
 
 def image_tensor(image: np.ndarray) -> torch.Tensor:

@@ -75,6 +75,8 @@ class TrainConfig:
     distill_weight: float = 0.0  # > 0: also learn the init_from weights' answers on crops with faces
     das_probability: float | None = None  # data-anchor-sampling crops; None: family default (FaceBoxes 0, AInnoFace 0.5)
     negative_fraction: float = 0.08  # share of each epoch that is face-free hard negatives (detectors.training.negatives)
+    blur_probability: float = 0.0  # share of annotated crops motion- or defocus-blurred (detectors.training.degrade)
+    mask_probability: float = 0.0  # probability that a face of a crop gets a face mask painted on
     bf16: bool = True  # bfloat16 autocast + channels-last: ~1.9x faster on CPUs with AMX/AVX512-BF16
     max_batches: int | None = None  # smoke tests: stop each epoch after this many batches
     dev_limit: int | None = None  # smoke tests: evaluate on the first N dev images
@@ -194,7 +196,8 @@ def train(config: TrainConfig, log: Callable[[str], None] = print, progress: Tra
     if config.bf16:
         model = model.to(memory_format=torch.channels_last)
     augment = AugmentConfig(
-        size=config.image_size, das_probability=config.das_probability, negative_fraction=config.negative_fraction
+        size=config.image_size, das_probability=config.das_probability, negative_fraction=config.negative_fraction,
+        blur_probability=config.blur_probability, mask_probability=config.mask_probability,
     )
     dataset = family.make_dataset(train_samples, model, augment, config.seed)
     loader = DataLoader(
