@@ -29,35 +29,52 @@ THUMBNAIL_SIDE = 16
 MIN_CONTRAST = 2.0
 
 
-def _plane_projection(side: int) -> np.ndarray:
-    """The (side*side, side*side) matrix that maps a flattened side x side image to the
-    least-squares plane ``a + b*x + c*y`` through it."""
+def _centred_coordinates(side: int) -> tuple[np.ndarray, np.ndarray]:
+    """Column and row coordinates of a flattened side x side image, minus their means (orthogonal
+    to each other and to a constant, so a plane fit is three independent projections)."""
     ys, xs = np.mgrid[0:side, 0:side].astype(np.float64)
-    design = np.stack([np.ones(side * side), xs.ravel(), ys.ravel()], axis=1)
-    return design @ np.linalg.pinv(design)
+    return (xs - xs.mean()).ravel(), (ys - ys.mean()).ravel()
 
 
-_PLANE = _plane_projection(THUMBNAIL_SIDE)
+_XS, _YS = _centred_coordinates(THUMBNAIL_SIDE)
+#: Least-squares plane fit as one matrix: a thumbnail's grey levels times it give the residual.
+_RESIDUAL = (np.eye(THUMBNAIL_SIDE**2) - 1.0 / THUMBNAIL_SIDE**2
+             - np.outer(_XS, _XS) / float(_XS @ _XS) - np.outer(_YS, _YS) / float(_YS @ _YS)).astype(np.float32)
 
 
-def box_contrast(frame: np.ndarray, box: np.ndarray) -> float:
-    """Standard deviation of the grey levels (mean of the colour channels) of the 16x16
-    area-averaged thumbnail of ``box`` around their best-fitting plane, so that a uniform box and
-    a linear ramp both measure 0
-    (``x1, y1, x2, y2`` in ``frame`` pixels, clipped to the frame); 0 for an empty box."""
+def _grey_thumbnail(frame: np.ndarray, box: np.ndarray) -> np.ndarray | None:
+    """The 16x16 area-averaged thumbnail of ``box`` (clipped to the frame) as 256 float32 grey
+    levels (mean of the colour channels), or None for an empty box."""
     height, width = frame.shape[:2]
     x1, y1 = max(int(np.floor(box[0])), 0), max(int(np.floor(box[1])), 0)
     x2, y2 = min(int(np.ceil(box[2])), width), min(int(np.ceil(box[3])), height)
     if x2 <= x1 or y2 <= y1:
-        return 0.0
+        return None
     thumbnail = cv2.resize(frame[y1:y2, x1:x2], (THUMBNAIL_SIDE, THUMBNAIL_SIDE), interpolation=cv2.INTER_AREA)
-    grey = thumbnail.reshape(THUMBNAIL_SIDE, THUMBNAIL_SIDE, -1)[:, :, :3].mean(axis=2).ravel()
-    return float((grey - _PLANE @ grey).std())
+    return thumbnail.reshape(THUMBNAIL_SIDE**2, -1)[:, :3].mean(axis=1, dtype=np.float32)
+
+
+def box_contrasts(frame: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """For each box (rows ``x1, y1, x2, y2, ...`` in ``frame`` pixels, clipped to the frame): the
+    standard deviation of the grey levels of its 16x16 area-averaged thumbnail around their
+    best-fitting plane, so that a uniform box and a linear ramp both measure 0; 0 for an empty box."""
+    boxes = np.asarray(boxes).reshape(len(boxes), -1)
+    thumbnails = [_grey_thumbnail(frame, box) for box in boxes]
+    filled = [index for index, thumbnail in enumerate(thumbnails) if thumbnail is not None]
+    contrasts = np.zeros(len(boxes), np.float32)
+    if filled:
+        residuals = np.stack([thumbnails[index] for index in filled]) @ _RESIDUAL
+        contrasts[filled] = np.sqrt((residuals**2).mean(axis=1))
+    return contrasts
+
+
+def box_contrast(frame: np.ndarray, box: np.ndarray) -> float:
+    """:func:`box_contrasts` of one box."""
+    return float(box_contrasts(frame, np.asarray(box, dtype=np.float64)[None, :4])[0])
 
 
 def drop_flat_boxes(frame: np.ndarray, faces: np.ndarray, min_contrast: float = MIN_CONTRAST) -> np.ndarray:
     """The rows of ``faces`` (N, >=4: boxes first) whose box in ``frame`` is not flat, order kept."""
     if len(faces) == 0:
         return faces
-    keep = [box_contrast(frame, face[:4]) >= min_contrast for face in faces]
-    return faces[np.asarray(keep, dtype=bool)]
+    return faces[box_contrasts(frame, faces[:, :4]) >= min_contrast]
