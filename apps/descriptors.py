@@ -3,7 +3,8 @@
 Needs the ``identity`` extra (``pip install -e '.[identity]'``): ``dlib-bin`` runs the models that
 ``face-recognition-models`` ships (the 5-point landmark model for alignment and the ResNet
 descriptor; no download at run time). Faces of one person are usually closer than 0.6 in
-Euclidean distance.
+Euclidean distance. With ``MIRROR`` a face's descriptor is the mean of its chip's and of the
+left-right flipped chip's (test-time mirroring; see ``benchmarks/identity_selection.md``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,10 @@ DESCRIPTOR_SIZE = 128
 CHIP_SIZE = 150
 """Side of the aligned chip the descriptor network expects."""
 CHIP_PADDING = 0.25
+MIRROR = True
+"""Default of :class:`FaceDescriber`: describe a face as the mean of its chip and its mirror image
+(twice the cost: dlib's batch of the two chips takes as long as two calls; galleries, tracks and
+re-identification must all use the same setting)."""
 LANDMARKS_FILE = "shape_predictor_5_face_landmarks.dat"
 NETWORK_FILE = "dlib_face_recognition_resnet_model_v1.dat"
 INSTALL_HINT = "pip install -e '.[identity]'"
@@ -51,16 +56,18 @@ def identity_problem() -> str | None:
 class FaceDescriber:
     """Computes descriptors of faces given as an image and the face's box in it.
 
-    Loading takes about half a second (the two models); one instance per process.
+    Loading takes about half a second (the two models); one instance per process. ``mirror``: the
+    descriptor is the mean of the chip's and of the left-right flipped chip's.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, mirror: bool = MIRROR) -> None:
         problem = identity_problem()
         if problem is not None:
             raise IdentityUnavailable(problem)
         import dlib
 
         folder = _models_folder()
+        self.mirror = mirror
         self._dlib = dlib
         self._landmarks = dlib.shape_predictor(str(folder / LANDMARKS_FILE))
         self._network = dlib.face_recognition_model_v1(str(folder / NETWORK_FILE))
@@ -75,8 +82,15 @@ class FaceDescriber:
 
     def describe(self, image: np.ndarray, box: np.ndarray) -> np.ndarray:
         """The 128-D descriptor (float32) of the face of ``box`` in ``image``."""
-        descriptor = self._network.compute_face_descriptor(self.chip(image, box))
-        return np.asarray(descriptor, dtype=np.float32)
+        return self.describe_chip(self.chip(image, box))
+
+    def describe_chip(self, chip: np.ndarray) -> np.ndarray:
+        """The 128-D descriptor (float32) of an aligned RGB chip (:meth:`chip`); with ``mirror``, the
+        same for the chip and its mirror image."""
+        if not self.mirror:
+            return np.asarray(self._network.compute_face_descriptor(chip), dtype=np.float32)
+        pair = self._network.compute_face_descriptor([chip, np.ascontiguousarray(chip[:, ::-1])])
+        return np.mean(np.asarray(pair, dtype=np.float64), axis=0).astype(np.float32)
 
 
 def _rgb(image: np.ndarray) -> np.ndarray:

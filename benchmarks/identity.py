@@ -3,10 +3,12 @@
 Every photo of ``../shared/data/identity/lfw-dev`` (``<Name>/<Name>_NNNN.jpg``) goes through the
 path a track's best crop takes: the shipped detector finds the faces at its track-start score, the
 face nearest the photo's centre is the person's, and :class:`apps.descriptors.FaceDescriber`
-describes it (descriptors are cached in ``--cache``; describing all 1,889 photos takes minutes).
-Then:
+describes it, with test-time mirroring or not (``--mirror`` / ``--no-mirror``, default
+:data:`apps.descriptors.MIRROR`; descriptors are cached per variant in ``--cache``, by default
+``/tmp/facetrack-lfw-dev-descriptors-<variant>.npz``, and a cache of the other variant is refused;
+describing all 1,889 photos takes minutes). Then:
 
-* **pairs**: same/different-person accuracy of ``distance < threshold`` over all pairs of photos;
+* **pairs**: the shares of same- and different-person pairs of photos nearer than 0.5, 0.6 and 0.75;
 * **naming**: the gallery is ``--gallery-photos`` photos of each known person (only photos
   ``--known-faces`` would accept: one main face); every other photo is a shot (a one-shot track):
   the share of known shots named right (and wrong), and of unknown shots given a gallery name;
@@ -26,9 +28,10 @@ videos, one after the other), and scores each shot by the person most of its fac
 ``tracks.jsonl``: known shots named right, unknown shots given a gallery name, pairwise F1 of the
 shots' labels against the truth (``people.json``'s grouping), the descriptor's ms per face (this
 process, on the shots' photos) and the cost per frame that ``--known-faces`` adds (the videos'
-``wall_seconds``).
+``wall_seconds``). The application describes faces with its default (:data:`apps.descriptors.MIRROR`),
+so ``--slideshow`` takes no other ``--mirror`` setting.
 
-Usage: ``python benchmarks/identity.py [--data DIR] [--cache PATH] [--known 40] [--unknown 20]
+Usage: ``python benchmarks/identity.py [--data DIR] [--mirror|--no-mirror] [--cache PATH] [--known 40] [--unknown 20]
 [--gallery-photos 2] [--shots 240] [--trials 10] [--seed 0] [--name-threshold 0.5] [--group-distance 0.5]
 [--json PATH] [--slideshow OUT [--videos 20] [--shot-frames 15]]``
 """
@@ -52,7 +55,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from apps.descriptors import FaceDescriber, distances  # noqa: E402
+from apps.descriptors import MIRROR, FaceDescriber, distances  # noqa: E402
 from apps.gallery import NAME_THRESHOLD, Gallery, main_face  # noqa: E402
 from apps.grouping import GROUP_DISTANCE, group  # noqa: E402
 from slideshow import BACKGROUND, FRAME_SIZE, Shot, write_slideshow  # noqa: E402
@@ -72,16 +75,24 @@ class Photos:
     ms_per_face: float
 
 
-def describe_photos(data: Path, cache: Path) -> Photos:
-    """Describe every photo of ``data`` (or read the descriptors from ``cache``)."""
+def cache_path(mirror: bool) -> Path:
+    """The default descriptor cache of one variant (one file per variant, so they never mix)."""
+    return Path(f"/tmp/facetrack-lfw-dev-descriptors-{'mirrored' if mirror else 'one-chip'}.npz")
+
+
+def describe_photos(data: Path, cache: Path, mirror: bool = MIRROR) -> Photos:
+    """Describe every photo of ``data`` (or read the descriptors from ``cache``, which must hold the
+    same variant: ``mirror`` or not)."""
     if cache.is_file():
         stored = np.load(cache, allow_pickle=False)
+        if "mirror" not in stored or bool(stored["mirror"]) != mirror:
+            sys.exit(f"{cache} holds descriptors of another variant than mirror={mirror}: give another --cache")
         return Photos(list(stored["names"]), list(stored["paths"]), stored["descriptors"], stored["gallery_ok"],
                       float(stored["ms_per_face"]))
     from apps.detector_spec import DetectorSpec
 
     detector = DetectorSpec().load()
-    describer = FaceDescriber()
+    describer = FaceDescriber(mirror)
     paths = sorted(data.glob("*/*.jpg"))
     rows, gallery_ok, seconds = [], [], []
     for index, path in enumerate(paths):
@@ -102,7 +113,7 @@ def describe_photos(data: Path, cache: Path) -> Photos:
                     np.array(gallery_ok), 1000 * float(np.median(seconds)))
     cache.parent.mkdir(parents=True, exist_ok=True)
     np.savez(cache, names=photos.names, paths=photos.paths, descriptors=photos.descriptors,
-             gallery_ok=photos.gallery_ok, ms_per_face=photos.ms_per_face)
+             gallery_ok=photos.gallery_ok, ms_per_face=photos.ms_per_face, mirror=mirror)
     return photos
 
 
@@ -264,7 +275,7 @@ def slideshow_benchmark(photos: Photos, folder: Path, args: argparse.Namespace) 
     named_right = np.array([label == person for label, person in zip(labels, truth)])
     named = np.array([label in known for label in labels])
     precision, recall, f1 = pairwise_scores(truth, [label or f"none-{index}" for index, label in enumerate(labels)])
-    describer = FaceDescriber()
+    describer = FaceDescriber(args.mirror)
     seconds = []
     for shot in shots[:40]:
         image = cv2.imread(shot.photo, cv2.IMREAD_COLOR)
@@ -276,7 +287,7 @@ def slideshow_benchmark(photos: Photos, folder: Path, args: argparse.Namespace) 
     frames = len(shots) * args.shot_frames
     ids = {name: sum(json.loads(path.read_text())["tracks"] for path in (folder / name).glob("*/summary.json"))
            for name in ("identified", "plain")}
-    return {"shots": len(shots), "videos": args.videos, "frames": frames,
+    return {"shots": len(shots), "videos": args.videos, "frames": frames, "mirror": args.mirror,
             "known_named_right": round(float(named_right[is_known].mean()), 4),
             "known_named_wrong": round(float((named & ~named_right)[is_known].mean()), 4),
             "unknown_named": round(float(named[~is_known].mean()), 4),
@@ -295,7 +306,9 @@ def slideshow_benchmark(photos: Photos, folder: Path, args: argparse.Namespace) 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--cache", type=Path, default=Path("/tmp/facetrack-lfw-dev-descriptors.npz"))
+    parser.add_argument("--mirror", action=argparse.BooleanOptionalAction, default=MIRROR,
+                        help="describe a face as the mean of its chip and its mirror image")
+    parser.add_argument("--cache", type=Path, help="descriptor cache (default: one per --mirror variant in /tmp)")
     parser.add_argument("--known", type=int, default=40, help="people in the gallery per trial")
     parser.add_argument("--unknown", type=int, default=20, help="people not in the gallery per trial")
     parser.add_argument("--gallery-photos", type=int, default=2)
@@ -311,9 +324,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--varied-background", action="store_true",
                         help="a random background colour per slideshow shot (default: one grey card for all)")
     args = parser.parse_args(argv)
+    args.cache = args.cache or cache_path(args.mirror)
     if not args.data.is_dir() and not args.cache.is_file():
         sys.exit(f"no data: {args.data} (see ../shared/README.md)")
-    photos = describe_photos(args.data, args.cache)
+    if args.slideshow is not None and args.mirror != MIRROR:
+        sys.exit(f"--slideshow runs the application, whose descriptors use mirror={MIRROR}: drop --(no-)mirror")
+    photos = describe_photos(args.data, args.cache, args.mirror)
     if args.slideshow is not None:
         report = slideshow_benchmark(photos, args.slideshow, args)
         print(json.dumps(report, indent=2))
@@ -329,11 +345,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     worst = {key: round(float((max if key in lower_is_better else min)(getattr(one, key) for one in trials)), 4)
              for key in asdict(trials[0])}
     pairs = {f"{threshold}": dict(zip(("same_accepted", "different_accepted"), map(lambda v: round(v, 4),
-             pair_rates(photos, threshold)))) for threshold in (0.5, 0.6)}
+             pair_rates(photos, threshold)))) for threshold in (0.5, 0.6, 0.75)}
     report = {"photos": len(photos.names), "faces_found": int((~np.isnan(photos.descriptors[:, 0])).sum()),
               "ms_per_face": round(photos.ms_per_face, 1), "pairs": pairs, "trials": args.trials,
               "mean": mean, "worst": worst, "name_threshold": args.name_threshold,
-              "group_distance": args.group_distance}
+              "group_distance": args.group_distance, "mirror": args.mirror}
     print(json.dumps(report, indent=2))
     if args.json:
         args.json.write_text(json.dumps(report, indent=2) + "\n")
