@@ -1,0 +1,48 @@
+"""benchmarks/false_faces.py: the audited region row leaves out exactly the squares that show an unlabelled face."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import false_faces  # noqa: E402
+from false_faces import UNLABELLED_FACE_REGIONS, Detections, Region, count  # noqa: E402
+
+DEV = ROOT.parent / "shared" / "data" / "faces" / "dev"
+
+
+def _region(image: str, side: int) -> Region:
+    return Region(side, np.full((side, side, 3), 90, np.uint8), (480, 640), image)
+
+
+def test_the_audited_row_leaves_out_the_squares_with_an_unlabelled_face() -> None:
+    audited_image, audited_side = next(iter(UNLABELLED_FACE_REGIONS))
+    face = np.array([[10.0, 10, 60, 60, 0.9]], np.float32)
+    nothing = np.zeros((0, 5), np.float32)
+    found = Detections(frames=[], regions=[
+        (_region(audited_image, audited_side), face),  # a real face the labels skip: not a false face
+        (_region("elsewhere.jpg", 128), face),  # a false face
+        (_region("empty.jpg", 128), nothing),
+    ])
+    rows = {row.name: row for row in count(found, start_score=0.5, guard=False)}
+    assert rows["dev regions (all)"].detections == 2 and rows["dev regions (all)"].images == 3
+    assert rows["dev regions (audited)"].detections == 1 and rows["dev regions (audited)"].images == 2
+
+
+@pytest.mark.skipif(not (DEV / "annotations").is_dir(), reason="needs ../shared/data/faces/dev")
+def test_every_audited_square_is_one_the_benchmark_cuts() -> None:
+    from detectors.datasets import read_voc_folder
+
+    wanted = {image for image, _ in UNLABELLED_FACE_REGIONS}
+    samples = read_voc_folder(DEV)
+    names = [sample.image_path.name for sample in samples]
+    assert wanted <= set(names)
+    made = {(region.image, region.side) for region in false_faces.face_free_regions(samples, false_faces.REGION_SIDES)
+            if region.image in wanted}
+    assert set(UNLABELLED_FACE_REGIONS) <= made
