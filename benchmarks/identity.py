@@ -328,7 +328,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     if not args.data.is_dir() and not args.cache.is_file():
         sys.exit(f"no data: {args.data} (see ../shared/README.md)")
     if args.slideshow is not None and args.mirror != MIRROR:
-        sys.exit(f"--slideshow runs the application, whose descriptors use mirror={MIRROR}: drop --(no-)mirror")
+        sys.exit(f"--slideshow runs the application, whose descriptors use mirror={MIRROR}: "
+                 f"drop --{'no-' if MIRROR else ''}mirror")
     photos = describe_photos(args.data, args.cache, args.mirror)
     if args.slideshow is not None:
         report = slideshow_benchmark(photos, args.slideshow, args)
