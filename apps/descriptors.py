@@ -3,8 +3,9 @@
 Needs the ``identity`` extra (``pip install -e '.[identity]'``): ``dlib-bin`` runs the models that
 ``face-recognition-models`` ships (the 5-point landmark model for alignment and the ResNet
 descriptor; no download at run time). Faces of one person are usually closer than 0.6 in
-Euclidean distance. With ``MIRROR`` a face's descriptor is the mean of its chip's and of the
-left-right flipped chip's (test-time mirroring; see ``benchmarks/identity_selection.md``).
+Euclidean distance. With ``mirror`` a face's descriptor is the mean of its chip's and of the
+left-right flipped chip's (test-time mirroring: measured in ``benchmarks/identity_selection.md``,
+not the default: twice the cost, no gain on the held-out trials).
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ DESCRIPTOR_SIZE = 128
 CHIP_SIZE = 150
 """Side of the aligned chip the descriptor network expects."""
 CHIP_PADDING = 0.25
-MIRROR = True
-"""Default of :class:`FaceDescriber`: describe a face as the mean of its chip and its mirror image
-(twice the cost: dlib's batch of the two chips takes as long as two calls; galleries, tracks and
+MIRROR = False
+"""Default of :class:`FaceDescriber`: describe a face by its chip alone; True: as the mean of its
+chip and its mirror image (twice the cost: dlib's batch of the two chips takes as long as two calls; galleries, tracks and
 re-identification must all use the same setting)."""
 LANDMARKS_FILE = "shape_predictor_5_face_landmarks.dat"
 NETWORK_FILE = "dlib_face_recognition_resnet_model_v1.dat"

@@ -18,13 +18,12 @@ import numpy as np
 from apps.descriptors import DESCRIPTOR_SIZE, FaceDescriber, distances
 
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png"}
-NAME_THRESHOLD = 0.49
+NAME_THRESHOLD = 0.51
 """A track is named after the nearest gallery person only when its distance to that person's nearest
 photo is below this (dlib's usual same-person distance is 0.6). On lfw-dev (20 trials of 40 known
-people with 2 gallery photos each and 20 unknown, 240 shots; ``benchmarks/identity.py --seed 123``),
-with mirrored descriptors (:data:`apps.descriptors.MIRROR`) 0.49 names 91.7 % of the known shots
-rightly and 2.7 % of the unknown ones (worst trial 88.9 % and 6.0 %); chosen from 0.47-0.53 as
-``benchmarks/identity_selection.md`` says. Unmirrored descriptors under 0.51 gave 91.5 % and 3.1 %."""
+people with 2 gallery photos each and 20 unknown, 240 shots; ``benchmarks/identity.py --seed 123``)
+0.51 names 91.5 % of the known shots rightly and 3.1 % of the unknown ones. Mirrored descriptors
+(:data:`apps.descriptors.MIRROR`) would need 0.49 (``benchmarks/identity_selection.md``)."""
 BACKGROUND_AREA_RATIO = 0.25
 """A second face smaller than this share of the largest face's area is in the background."""
 
