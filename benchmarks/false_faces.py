@@ -76,9 +76,10 @@ BASELINES = {"retinaface": (RetinaFaceBaseline, RETINAFACE_START_SCORE),
              "centerface": (CenterFaceBaseline, CENTERFACE_START_SCORE)}
 TABLE_HEADER = ("set", "images", "with a face", "detections", "max score")
 #: Dev squares ``(image file, side)`` that hold a person's face the dev labels skip (eyes, nose or
-#: mouth visible, any pose), from an audit of every square on which FaceBoxes, AInnoFace or
-#: RetinaFace fired at their start scores (2026-12-06, 30 squares looked at). Heads seen from
-#: behind, hats, hands and painted figures were judged not faces and stay counted.
+#: mouth visible, any pose), from an audit of every square on which FaceBoxes, AInnoFace,
+#: RetinaFace or CenterFace fired at their start scores (2026-12-06, 35 squares looked at). Heads
+#: seen from behind or from above, hats, hands and painted figures were judged not faces and stay
+#: counted; so were squares too small or blurred to tell.
 UNLABELLED_FACE_REGIONS: dict[tuple[str, int], str] = {
     ("b140.jpg", 256): "a man's face in three-quarter view at the square's centre",
     ("b147.jpg", 512): "a man's face, frontal, among passengers",
@@ -87,6 +88,8 @@ UNLABELLED_FACE_REGIONS: dict[tuple[str, int], str] = {
     ("b93.jpg", 256): "the same woman's face in profile, small",
     ("b982.jpg", 128): "a woman's face in a headscarf, looking down, at the square's edge",
     ("b985.jpg", 128): "the same woman's face, looking down",
+    ("b981.jpg", 128): "the same woman's face in profile",
+    ("b307.jpg", 512): "a child's face among seated children, in a bus camera's second view",
 }
 
 
