@@ -51,7 +51,7 @@ import numpy as np
 from detectors.boxes import nms
 from detectors.inference import ScalePolicy
 from detectors.preprocess import resize_for_detection, to_bgr
-from detectors.providers import choose_providers
+from benchmarks.retinaface_baseline import baseline_session
 
 #: Network stride: one heatmap cell per 4x4 input pixels.
 STRIDE = 4
@@ -151,14 +151,7 @@ class CenterFaceBaseline:
         nms_threshold: float = 0.3,
         upscale: float = 1.0,
     ) -> None:
-        import onnxruntime as ort
-
-        options = ort.SessionOptions()
-        if threads:
-            options.intra_op_num_threads = threads
-        options.log_severity_level = 3
-        providers = choose_providers(ort.get_available_providers(), "auto")
-        self.session = ort.InferenceSession(load_centerface_onnx(), sess_options=options, providers=providers)
+        self.session = baseline_session(load_centerface_onnx(), threads)
         self.name = "centerface"
         self.providers = self.session.get_providers()
         self.scale_policy = ScalePolicy(max_side=max_side, upscale=upscale)

@@ -23,6 +23,8 @@ used), so the per-image time covers the same steps as our detectors:
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from detectors.anchors import AnchorLevel
@@ -55,6 +57,19 @@ def load_retinaface_onnx() -> bytes:
     return WEIGHTS
 
 
+def baseline_session(model: bytes, threads: int | None) -> Any:
+    """An onnxruntime session of a baseline's ONNX ``model`` bytes on the best available provider,
+    with ``threads`` intra-op threads (None: onnxruntime's default) and warnings silenced."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    if threads:
+        options.intra_op_num_threads = threads
+    options.log_severity_level = 3
+    providers = choose_providers(ort.get_available_providers(), "auto")
+    return ort.InferenceSession(model, sess_options=options, providers=providers)
+
+
 class RetinaFaceBaseline:
     """RetinaFace-MobileNet0.25 with the same ``detect`` API as :class:`detectors.OnnxFaceDetector`.
 
@@ -74,14 +89,7 @@ class RetinaFaceBaseline:
         nms_threshold: float = 0.4,
         upscale: float = 1.0,
     ) -> None:
-        import onnxruntime as ort
-
-        options = ort.SessionOptions()
-        if threads:
-            options.intra_op_num_threads = threads
-        options.log_severity_level = 3
-        providers = choose_providers(ort.get_available_providers(), "auto")
-        self.session = ort.InferenceSession(load_retinaface_onnx(), sess_options=options, providers=providers)
+        self.session = baseline_session(load_retinaface_onnx(), threads)
         self.name = "retinaface-mnet0.25"
         self.providers = self.session.get_providers()
         self.scale_policy = ScalePolicy(max_side=max_side, upscale=upscale)
