@@ -5,7 +5,9 @@ Needs the ``identity`` extra (``pip install -e '.[identity]'``): ``dlib-bin`` ru
 descriptor; no download at run time). Faces of one person are usually closer than 0.6 in
 Euclidean distance. With ``mirror`` a face's descriptor is the mean of its chip's and of the
 left-right flipped chip's (test-time mirroring: measured in ``benchmarks/identity_selection.md``,
-not the default: twice the cost, no gain on the held-out trials).
+not the default: twice the cost, no gain on the held-out trials). With ``map_box`` the landmarks
+are found in the dlib-like box our detector's box maps to (:func:`dlib_like_box`) instead of in
+our box itself (measured in ``benchmarks/identity_selection.md``).
 """
 
 from __future__ import annotations
@@ -23,6 +25,14 @@ MIRROR = False
 """Default of :class:`FaceDescriber`: describe a face by its chip alone; True: as the mean of its
 chip and its mirror image (twice the cost: dlib's batch of the two chips takes as long as two calls; galleries, tracks and
 re-identification must all use the same setting)."""
+MAP_BOX = False
+"""Default of :class:`FaceDescriber`: find the landmarks in the detector's box itself; True: in the
+box it maps to with :data:`BOX_MAPPING`."""
+BOX_MAPPING = (-0.038, 0.029, 1.074, 0.800)
+"""``(a, b, c, d)``: a box of centre ``(cx, cy)`` and size ``w`` x ``h`` maps to dlib's frontal
+face detector's box, on which the 5-point landmark model was trained, of centre
+``(cx + a w, cy + b h)`` and size ``c w`` x ``d h`` (medians over lfw-dev photos:
+``benchmarks/identity.py --fit-box-mapping``)."""
 LANDMARKS_FILE = "shape_predictor_5_face_landmarks.dat"
 NETWORK_FILE = "dlib_face_recognition_resnet_model_v1.dat"
 INSTALL_HINT = "pip install -e '.[identity]'"
@@ -58,10 +68,11 @@ class FaceDescriber:
     """Computes descriptors of faces given as an image and the face's box in it.
 
     Loading takes about half a second (the two models); one instance per process. ``mirror``: the
-    descriptor is the mean of the chip's and of the left-right flipped chip's.
+    descriptor is the mean of the chip's and of the left-right flipped chip's. ``map_box``: the
+    landmarks are found in :func:`dlib_like_box` of the face's box.
     """
 
-    def __init__(self, mirror: bool = MIRROR) -> None:
+    def __init__(self, mirror: bool = MIRROR, map_box: bool = MAP_BOX) -> None:
         problem = identity_problem()
         if problem is not None:
             raise IdentityUnavailable(problem)
@@ -69,6 +80,7 @@ class FaceDescriber:
 
         folder = _models_folder()
         self.mirror = mirror
+        self.map_box = map_box
         self._dlib = dlib
         self._landmarks = dlib.shape_predictor(str(folder / LANDMARKS_FILE))
         self._network = dlib.face_recognition_model_v1(str(folder / NETWORK_FILE))
@@ -77,7 +89,7 @@ class FaceDescriber:
         """The face of ``box`` (``[x1, y1, x2, y2]`` in ``image``, a BGR or grey uint8 array) as an
         RGB ``CHIP_SIZE`` square, aligned on its 5 landmarks (eyes level, same scale)."""
         rgb = _rgb(image)
-        x1, y1, x2, y2 = (int(round(float(value))) for value in box[:4])
+        x1, y1, x2, y2 = dlib_like_box(box) if self.map_box else (int(round(float(value))) for value in box[:4])
         shape = self._landmarks(rgb, self._dlib.rectangle(x1, y1, x2, y2))
         return np.asarray(self._dlib.get_face_chip(rgb, shape, size=CHIP_SIZE, padding=CHIP_PADDING))
 
@@ -92,6 +104,18 @@ class FaceDescriber:
             return np.asarray(self._network.compute_face_descriptor(chip), dtype=np.float32)
         pair = self._network.compute_face_descriptor([chip, np.ascontiguousarray(chip[:, ::-1])])
         return np.mean(np.asarray(pair, dtype=np.float64), axis=0).astype(np.float32)
+
+
+def dlib_like_box(box: np.ndarray,
+                  mapping: tuple[float, float, float, float] = BOX_MAPPING) -> tuple[int, int, int, int]:
+    """``box`` (``[x1, y1, x2, y2]``, our detector's) mapped to dlib's frontal detector's box of the same
+    face (see :data:`BOX_MAPPING`), rounded to whole pixels."""
+    x1, y1, x2, y2 = (float(value) for value in box[:4])
+    width, height = x2 - x1, y2 - y1
+    centre_x, centre_y = (x1 + x2) / 2 + mapping[0] * width, (y1 + y2) / 2 + mapping[1] * height
+    half_width, half_height = mapping[2] * width / 2, mapping[3] * height / 2
+    return (int(round(centre_x - half_width)), int(round(centre_y - half_height)),
+            int(round(centre_x + half_width)), int(round(centre_y + half_height)))
 
 
 def _rgb(image: np.ndarray) -> np.ndarray:

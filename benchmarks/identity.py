@@ -4,9 +4,10 @@ Every photo of ``../shared/data/identity/lfw-dev`` (``<Name>/<Name>_NNNN.jpg``) 
 path a track's best crop takes: the shipped detector finds the faces at its track-start score, the
 face nearest the photo's centre is the person's, and :class:`apps.descriptors.FaceDescriber`
 describes it, with test-time mirroring or not (``--mirror`` / ``--no-mirror``, default
-:data:`apps.descriptors.MIRROR`; descriptors are cached per variant in ``--cache``, by default
-``/tmp/facetrack-lfw-dev-descriptors-<variant>.npz``, and a cache of the other variant is refused;
-describing all 1,889 photos takes minutes). Then:
+:data:`apps.descriptors.MIRROR`) and with the landmarks found in our box or in the dlib-like box it
+maps to (``--map-box`` / ``--no-map-box``, default :data:`apps.descriptors.MAP_BOX`); descriptors are
+cached per variant in ``--cache``, by default ``/tmp/facetrack-lfw-dev-descriptors-<variant>.npz``,
+and a cache of another variant is refused; describing all 1,889 photos takes minutes. Then:
 
 * **pairs**: the shares of same- and different-person pairs of photos nearer than 0.5, 0.6 and 0.75;
 * **naming**: the gallery is ``--gallery-photos`` photos of each known person (only photos
@@ -19,6 +20,9 @@ describing all 1,889 photos takes minutes). Then:
 Each trial draws its people at random, as the issue's held-out check is built (40 known people with
 2 gallery photos, 20 unknown, 240 shots); the mean and the worst of ``--trials`` trials are reported.
 
+``--fit-box-mapping`` instead fits :data:`apps.descriptors.BOX_MAPPING` (see
+:func:`fit_box_mapping`) and prints the fit.
+
 ``--slideshow OUT`` instead runs the whole application (``start.py``) on slideshow clips built as
 the issue's held-out check is (:mod:`slideshow`: one photo per shot scaled onto a plain background
 of a random colour, hard cuts; 40 known people with 2 gallery photos each, 20 unknown; 240 shots of
@@ -29,11 +33,11 @@ videos, one after the other), and scores each shot by the person most of its fac
 shots' labels against the truth (``people.json``'s grouping), the descriptor's ms per face (this
 process, on the shots' photos) and the cost per frame that ``--known-faces`` adds (the videos'
 ``wall_seconds``). The application describes faces with its default (:data:`apps.descriptors.MIRROR`),
-so ``--slideshow`` takes no other ``--mirror`` setting.
+so ``--slideshow`` takes no other ``--mirror`` or ``--map-box`` setting.
 
-Usage: ``python benchmarks/identity.py [--data DIR] [--mirror|--no-mirror] [--cache PATH] [--known 40] [--unknown 20]
-[--gallery-photos 2] [--shots 240] [--trials 10] [--seed 0] [--name-threshold 0.5] [--group-distance 0.5]
-[--json PATH] [--slideshow OUT [--videos 20] [--shot-frames 15]]``
+Usage: ``python benchmarks/identity.py [--data DIR] [--mirror|--no-mirror] [--map-box|--no-map-box] [--cache PATH]
+[--known 40] [--unknown 20] [--gallery-photos 2] [--shots 240] [--trials 10] [--seed 0] [--name-threshold 0.5]
+[--group-distance 0.5] [--json PATH] [--slideshow OUT [--videos 20] [--shot-frames 15]] [--fit-box-mapping]``
 """
 
 from __future__ import annotations
@@ -55,7 +59,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from apps.descriptors import MIRROR, FaceDescriber, distances  # noqa: E402
+from apps.descriptors import MAP_BOX, MIRROR, FaceDescriber, distances  # noqa: E402
 from apps.gallery import NAME_THRESHOLD, Gallery, main_face  # noqa: E402
 from apps.grouping import GROUP_DISTANCE, group  # noqa: E402
 from slideshow import BACKGROUND, FRAME_SIZE, Shot, write_slideshow  # noqa: E402
@@ -75,24 +79,34 @@ class Photos:
     ms_per_face: float
 
 
-def cache_path(mirror: bool) -> Path:
+def cache_path(mirror: bool, map_box: bool = MAP_BOX) -> Path:
     """The default descriptor cache of one variant (one file per variant, so they never mix)."""
-    return Path(f"/tmp/facetrack-lfw-dev-descriptors-{'mirrored' if mirror else 'one-chip'}.npz")
+    variant = ("mirrored" if mirror else "one-chip") + ("-mapped-box" if map_box else "")
+    return Path(f"/tmp/facetrack-lfw-dev-descriptors-{variant}.npz")
 
 
-def describe_photos(data: Path, cache: Path, mirror: bool = MIRROR) -> Photos:
+def central_face(faces: np.ndarray, image: np.ndarray) -> np.ndarray:
+    """The face nearest the centre of ``image`` (the person's, on a portrait photo)."""
+    centre = np.array(image.shape[1::-1]) / 2
+    offsets = np.hypot((faces[:, 0] + faces[:, 2]) / 2 - centre[0], (faces[:, 1] + faces[:, 3]) / 2 - centre[1])
+    return faces[int(np.argmin(offsets))]
+
+
+def describe_photos(data: Path, cache: Path, mirror: bool = MIRROR, map_box: bool = MAP_BOX) -> Photos:
     """Describe every photo of ``data`` (or read the descriptors from ``cache``, which must hold the
-    same variant: ``mirror`` or not)."""
+    same variant: ``mirror`` and ``map_box`` or not; a cache without ``map_box`` has unmapped boxes)."""
     if cache.is_file():
         stored = np.load(cache, allow_pickle=False)
-        if "mirror" not in stored or bool(stored["mirror"]) != mirror:
-            sys.exit(f"{cache} holds descriptors of another variant than mirror={mirror}: give another --cache")
+        stored_map_box = bool(stored["map_box"]) if "map_box" in stored else False
+        if "mirror" not in stored or bool(stored["mirror"]) != mirror or stored_map_box != map_box:
+            sys.exit(f"{cache} holds descriptors of another variant than mirror={mirror}, map_box={map_box}: "
+                     "give another --cache")
         return Photos(list(stored["names"]), list(stored["paths"]), stored["descriptors"], stored["gallery_ok"],
                       float(stored["ms_per_face"]))
     from apps.detector_spec import DetectorSpec
 
     detector = DetectorSpec().load()
-    describer = FaceDescriber(mirror)
+    describer = FaceDescriber(mirror, map_box)
     paths = sorted(data.glob("*/*.jpg"))
     rows, gallery_ok, seconds = [], [], []
     for index, path in enumerate(paths):
@@ -102,10 +116,8 @@ def describe_photos(data: Path, cache: Path, mirror: bool = MIRROR) -> Photos:
         if len(faces) == 0:
             rows.append(np.full(128, np.nan, np.float32))
             continue
-        centre = np.array(image.shape[1::-1]) / 2
-        offsets = np.hypot((faces[:, 0] + faces[:, 2]) / 2 - centre[0], (faces[:, 1] + faces[:, 3]) / 2 - centre[1])
         started = time.perf_counter()
-        rows.append(describer.describe(image, faces[int(np.argmin(offsets))]))
+        rows.append(describer.describe(image, central_face(faces, image)))
         seconds.append(time.perf_counter() - started)
         if index % 200 == 0:
             print(f"{index}/{len(paths)} photos, {1000 * np.median(seconds):.0f} ms per face", file=sys.stderr)
@@ -113,8 +125,55 @@ def describe_photos(data: Path, cache: Path, mirror: bool = MIRROR) -> Photos:
                     np.array(gallery_ok), 1000 * float(np.median(seconds)))
     cache.parent.mkdir(parents=True, exist_ok=True)
     np.savez(cache, names=photos.names, paths=photos.paths, descriptors=photos.descriptors,
-             gallery_ok=photos.gallery_ok, ms_per_face=photos.ms_per_face, mirror=mirror)
+             gallery_ok=photos.gallery_ok, ms_per_face=photos.ms_per_face, mirror=mirror, map_box=map_box)
     return photos
+
+
+def box_iou(box: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """IoU of ``box`` (``[x1, y1, x2, y2]``) with every row of ``others`` (N, 4)."""
+    width = np.clip(np.minimum(box[2], others[:, 2]) - np.maximum(box[0], others[:, 0]), 0, None)
+    height = np.clip(np.minimum(box[3], others[:, 3]) - np.maximum(box[1], others[:, 1]), 0, None)
+    area = (box[2] - box[0]) * (box[3] - box[1])
+    areas = (others[:, 2] - others[:, 0]) * (others[:, 3] - others[:, 1])
+    return width * height / (area + areas - width * height)
+
+
+def fit_box_mapping(data: Path) -> dict:
+    """Fit :data:`apps.descriptors.BOX_MAPPING` on the photos of every 3rd person of ``data`` (sorted
+    names, index % 3 == 0): our box (the shipped detector's face nearest the centre) and dlib's HOG
+    frontal detector's box (upsample 1) of largest IoU with it, when that IoU is over 0.3. Returns
+    the median and quartiles of ``(dlib cx - cx) / w``, ``(dlib cy - cy) / h``, ``dlib w / w`` and
+    ``dlib h / h``, and the number of photos used and left out."""
+    import dlib
+
+    from apps.detector_spec import DetectorSpec
+
+    detector, hog = DetectorSpec().load(), dlib.get_frontal_face_detector()
+    people = sorted(folder.name for folder in data.iterdir() if folder.is_dir())[::3]
+    rows, left_out = [], 0
+    for path in (photo for person in people for photo in sorted((data / person).glob("*.jpg"))):
+        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        faces = detector.detect(image)
+        theirs = np.array([[r.left(), r.top(), r.right(), r.bottom()] for r in hog(image[:, :, ::-1].copy(), 1)],
+                          float).reshape(-1, 4)
+        if len(faces) == 0 or len(theirs) == 0:
+            left_out += 1
+            continue
+        ours = central_face(faces, image)[:4].astype(float)
+        overlaps = box_iou(ours, theirs)
+        if overlaps.max() <= 0.3:
+            left_out += 1
+            continue
+        dlib_box = theirs[int(np.argmax(overlaps))]
+        width, height = ours[2] - ours[0], ours[3] - ours[1]
+        rows.append([((dlib_box[0] + dlib_box[2]) - (ours[0] + ours[2])) / 2 / width,
+                     ((dlib_box[1] + dlib_box[3]) - (ours[1] + ours[3])) / 2 / height,
+                     (dlib_box[2] - dlib_box[0]) / width, (dlib_box[3] - dlib_box[1]) / height])
+    quartiles = np.percentile(np.array(rows), [25, 50, 75], axis=0)
+    return {"people": len(people), "photos_used": len(rows), "photos_left_out": left_out,
+            **{key: {"median": round(float(quartiles[1, column]), 4),
+                     "quartiles": [round(float(quartiles[0, column]), 4), round(float(quartiles[2, column]), 4)]}
+               for column, key in enumerate(("a_centre_x", "b_centre_y", "c_width", "d_height"))}}
 
 
 @dataclass
@@ -275,7 +334,7 @@ def slideshow_benchmark(photos: Photos, folder: Path, args: argparse.Namespace) 
     named_right = np.array([label == person for label, person in zip(labels, truth)])
     named = np.array([label in known for label in labels])
     precision, recall, f1 = pairwise_scores(truth, [label or f"none-{index}" for index, label in enumerate(labels)])
-    describer = FaceDescriber(args.mirror)
+    describer = FaceDescriber(args.mirror, args.map_box)
     seconds = []
     for shot in shots[:40]:
         image = cv2.imread(shot.photo, cv2.IMREAD_COLOR)
@@ -288,6 +347,7 @@ def slideshow_benchmark(photos: Photos, folder: Path, args: argparse.Namespace) 
     ids = {name: sum(json.loads(path.read_text())["tracks"] for path in (folder / name).glob("*/summary.json"))
            for name in ("identified", "plain")}
     return {"shots": len(shots), "videos": args.videos, "frames": frames, "mirror": args.mirror,
+            "map_box": args.map_box,
             "known_named_right": round(float(named_right[is_known].mean()), 4),
             "known_named_wrong": round(float((named & ~named_right)[is_known].mean()), 4),
             "unknown_named": round(float(named[~is_known].mean()), 4),
@@ -308,7 +368,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--mirror", action=argparse.BooleanOptionalAction, default=MIRROR,
                         help="describe a face as the mean of its chip and its mirror image")
-    parser.add_argument("--cache", type=Path, help="descriptor cache (default: one per --mirror variant in /tmp)")
+    parser.add_argument("--map-box", action=argparse.BooleanOptionalAction, default=MAP_BOX,
+                        help="find the landmarks in the dlib-like box our box maps to")
+    parser.add_argument("--cache", type=Path, help="descriptor cache (default: one per variant in /tmp)")
     parser.add_argument("--known", type=int, default=40, help="people in the gallery per trial")
     parser.add_argument("--unknown", type=int, default=20, help="people not in the gallery per trial")
     parser.add_argument("--gallery-photos", type=int, default=2)
@@ -323,14 +385,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--shot-frames", type=int, default=15, help="frames per slideshow shot")
     parser.add_argument("--varied-background", action="store_true",
                         help="a random background colour per slideshow shot (default: one grey card for all)")
+    parser.add_argument("--fit-box-mapping", action="store_true", help="fit the box mapping and print it")
     args = parser.parse_args(argv)
-    args.cache = args.cache or cache_path(args.mirror)
+    if args.fit_box_mapping:
+        print(json.dumps(fit_box_mapping(args.data), indent=2))
+        return
+    args.cache = args.cache or cache_path(args.mirror, args.map_box)
     if not args.data.is_dir() and not args.cache.is_file():
         sys.exit(f"no data: {args.data} (see ../shared/README.md)")
-    if args.slideshow is not None and args.mirror != MIRROR:
-        sys.exit(f"--slideshow runs the application, whose descriptors use mirror={MIRROR}: "
-                 f"drop --{'no-' if MIRROR else ''}mirror")
-    photos = describe_photos(args.data, args.cache, args.mirror)
+    if args.slideshow is not None and (args.mirror, args.map_box) != (MIRROR, MAP_BOX):
+        sys.exit(f"--slideshow runs the application, whose descriptors use mirror={MIRROR}, map_box={MAP_BOX}: "
+                 "drop --mirror / --map-box")
+    photos = describe_photos(args.data, args.cache, args.mirror, args.map_box)
     if args.slideshow is not None:
         report = slideshow_benchmark(photos, args.slideshow, args)
         print(json.dumps(report, indent=2))
@@ -350,7 +416,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     report = {"photos": len(photos.names), "faces_found": int((~np.isnan(photos.descriptors[:, 0])).sum()),
               "ms_per_face": round(photos.ms_per_face, 1), "pairs": pairs, "trials": args.trials,
               "mean": mean, "worst": worst, "name_threshold": args.name_threshold,
-              "group_distance": args.group_distance, "mirror": args.mirror}
+              "group_distance": args.group_distance, "mirror": args.mirror, "map_box": args.map_box}
     print(json.dumps(report, indent=2))
     if args.json:
         args.json.write_text(json.dumps(report, indent=2) + "\n")

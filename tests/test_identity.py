@@ -83,6 +83,30 @@ def test_mirrored_descriptors_barely_change_when_the_face_is_flipped() -> None:
     assert apart[True] < 0.15 and apart[True] < 0.7 * apart[False]
 
 
+def test_dlib_like_box_moves_and_resizes_the_box_by_the_mapping() -> None:
+    from apps.descriptors import dlib_like_box
+
+    box = np.array([100.0, 200.0, 200.0, 400.0, 0.9])  # centre (150, 300), 100 x 200
+    # centre (150 + 0.1 * 100, 300 - 0.1 * 200) = (160, 280), size 120 x 160
+    assert dlib_like_box(box, (0.1, -0.1, 1.2, 0.8)) == (100, 200, 220, 360)
+    assert dlib_like_box(box, (0.0, 0.0, 1.0, 1.0)) == (100, 200, 200, 400)
+
+
+@needs_identity
+def test_landmarks_are_found_in_the_mapped_box_only_with_map_box() -> None:
+    from apps.descriptors import FaceDescriber, dlib_like_box
+
+    astronaut = pytest.importorskip("skimage.data").astronaut
+    image = cv2.cvtColor(astronaut(), cv2.COLOR_RGB2BGR)
+    for map_box in (False, True):
+        describer = FaceDescriber(map_box=map_box)
+        seen, predict = [], describer._landmarks
+        describer._landmarks = lambda rgb, rectangle: seen.append(rectangle) or predict(rgb, rectangle)
+        describer.chip(image, ASTRONAUT_FACE)
+        expected = dlib_like_box(ASTRONAUT_FACE) if map_box else (180, 66, 265, 172)
+        assert [(r.left(), r.top(), r.right(), r.bottom()) for r in seen] == [expected]
+
+
 # ------------------------------------------------------------------------------------ gallery
 
 
@@ -288,10 +312,12 @@ def test_identity_benchmark_refuses_a_cache_of_the_other_descriptor_variant(tmp_
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from identity import cache_path, describe_photos
 
-    assert cache_path(True) != cache_path(False)
+    assert len({cache_path(mirror, map_box) for mirror in (False, True) for map_box in (False, True)}) == 4
     cache = tmp_path / "descriptors.npz"
     np.savez(cache, names=["p0"], paths=["p0.jpg"], descriptors=unit(0)[None], gallery_ok=[True], ms_per_face=1.0,
              mirror=False)
-    assert describe_photos(tmp_path, cache, mirror=False).names == ["p0"]
+    assert describe_photos(tmp_path, cache, mirror=False, map_box=False).names == ["p0"]
     with pytest.raises(SystemExit, match="another variant"):
         describe_photos(tmp_path, cache, mirror=True)
+    with pytest.raises(SystemExit, match="another variant"):  # a cache without map_box has unmapped boxes
+        describe_photos(tmp_path, cache, mirror=False, map_box=True)
