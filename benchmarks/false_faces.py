@@ -4,7 +4,8 @@ Two sets, the same for every detector of the run:
 
 * **featureless frames** generated here (:func:`detectors.featureless.benchmark_frames`: flat
   black, near-black, grey and white, a gradient, dark sensor-like noise, blurred noise, stripes and
-  heavy JPEG, each at 640x480, 1280x720 and 1920x1080);
+  heavy JPEG, each at 640x480, 1280x720 and 1920x1080; ``--seeds N`` makes them for seeds
+  0 to N-1, 27 frames each);
 * **face-free regions of the dev images**: per image and per side of :data:`REGION_SIDES`, one
   square at a seeded random place that overlaps no labelled face and no ``difficult`` region
   (skipped where none fits), detected at the scale its whole dev image is detected at (the region
@@ -30,7 +31,7 @@ guard on, as the app runs them (:mod:`detectors.flat_boxes`; same detections, fi
 those folders (the basis of its threshold).
 
 Usage: ``python benchmarks/false_faces.py [--detectors faceboxes,ainnoface,retinaface]
-[--dev DIR] [--limit N] [--threads 2] [--threshold T] [--json PATH] [--contrast FOLDER ...]``
+[--dev DIR] [--limit N] [--seeds N] [--threads 2] [--threshold T] [--json PATH] [--contrast FOLDER ...]``
 """
 from __future__ import annotations
 
@@ -265,6 +266,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         help="comma-separated names or .onnx paths; baselines: 'retinaface', 'centerface'")
     parser.add_argument("--dev", type=Path, default=DEV_FACES, help="VOC folder with images/ and annotations/")
     parser.add_argument("--limit", type=int, default=None, help="use only the first N dev images (sorted by name)")
+    parser.add_argument("--seeds", type=int, default=1,
+                        help="featureless frames of this many seeds (0, 1, ...): 27 per seed; rare false faces "
+                             "(blurred noise, stripes) need several to be counted fairly")
     parser.add_argument("--threads", type=int, default=2, help="onnxruntime intra-op threads (0: its default)")
     parser.add_argument("--threshold", type=float, default=None,
                         help="start score for every detector (default: each model's recommended one)")
@@ -292,7 +296,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.contrast:
         print_contrast(args.contrast)
         return 0
-    frames = benchmark_frames()
+    frames = [frame for seed in range(max(args.seeds, 1)) for frame in benchmark_frames(seed)]
     samples = read_voc_folder(args.dev)[: args.limit] if (args.dev / "annotations").is_dir() else []
     regions = list(face_free_regions(samples, REGION_SIDES))
     print(f"{len(frames)} featureless frames; {len(regions)} face-free regions of {len(samples)} dev images"
