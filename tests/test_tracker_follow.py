@@ -76,23 +76,6 @@ def test_a_track_not_found_in_its_window_is_missed_then_hidden_and_no_track_star
     assert [face.track_id for face in faces] == [1]  # still known: back at the next scan
 
 
-def test_a_face_only_the_scans_find_is_confirmed_at_the_second_scan() -> None:
-    """A new face (score under instant confirmation, not on the first frame) that its windows never
-    find, e.g. because it shows only at the scan's scale: window misses do not end the tentative
-    track, so the next scan confirms it."""
-    tracker = FaceTracker(TrackerConfig(min_hits=2, max_tentative_misses=1), fps=25.0)
-    tracker.update(np.zeros((0, 5)), FRAME)  # the first frame has no face
-    face = np.array([[100.0, 100.0, 160.0, 160.0, 0.7]])
-    shown = []
-    for index in range(1, 12):
-        if index % 5 == 1:
-            shown.append(len(tracker.update(face, FRAME)))
-        else:
-            shown.append(len(tracker.follow(FRAME, lambda frame, windows: [np.zeros((0, 5))] * len(windows))))
-    assert shown[0] == 0 and shown[5] == 1  # tentative at the first scan, confirmed at the second
-    assert shown[10] == 1
-
-
 def test_windows_are_capped_most_uncertain_first_and_the_rest_is_not_missed() -> None:
     config = TrackerConfig(max_follow_windows=1, follow_lost_seconds=10.0)
     tracker = FaceTracker(config, fps=25.0)

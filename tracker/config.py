@@ -104,10 +104,6 @@ class TrackerConfig:
       detector frames, hidden. One dropped detection (detectors miss a face
       now and then) then does not restart the track and its confirmation;
       a false positive still needs a second detection at the same place.
-      For a tentative track only full scans count: a follow window that
-      misses it is no miss (a face the scan found may not show at the
-      window's scale; counting those misses removed it before any scan could
-      confirm it). A track on probation is shown, so its window misses count.
     * ``max_coast_frames`` (2): a confirmed track missed by the detector is
       still output (with its predicted box) for this many *detector* frames;
       it bridges detector flicker without showing ghosts for long. Frames on

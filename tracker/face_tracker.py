@@ -160,10 +160,7 @@ class FaceTracker:
             visible = clip_boxes(track_boxes(self._tracks), width, height)
             pairs, free, high_left = self._iou_rounds(visible, rows, detections, embeddings)
             pairs += self._window_round(visible, free, detections, high_left, embeddings)[0]
-            # A window that misses a tentative track is weak evidence (the face may only show at the
-            # scan's scale): tentative tracks count misses on full scans only.
-            confirmed = [track for track in followed if track.confirmed]
-            self._update_tracks(pairs, detections, cut, embeddings, confirmed)
+            self._update_tracks(pairs, detections, cut, embeddings, followed)
             self._update_best_crops(pairs, detections, frame)
             self._confirm_tracks()
         self._remove_expired()
