@@ -11,7 +11,7 @@ import pytest
 
 from detectors import load_detector
 from detectors.featureless import dark_noise, flat, gradient
-from detectors.flat_boxes import MIN_CONTRAST, box_contrast, drop_flat_boxes
+from detectors.flat_boxes import MIN_CHECKED_SCORE, MIN_CONTRAST, box_contrast, drop_flat_boxes
 from tests.cli_helpers import run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,6 +58,16 @@ def test_box_contrast_of_boxes_outside_or_across_the_frame() -> None:
     assert box_contrast(ramp, np.array([0.0, 0, 100, 100])) < 0.5  # a ramp is no structure (only rounding)
 
 
+def test_boxes_under_the_lowest_score_the_app_uses_are_not_checked() -> None:
+    from apps.detector_spec import ANONYMIZE_MASK_SCORE
+
+    assert ANONYMIZE_MASK_SCORE >= MIN_CHECKED_SCORE  # every box the app can use is checked
+    black = np.zeros((200, 200, 3), np.uint8)
+    faces = np.array([[10, 10, 90, 90, MIN_CHECKED_SCORE], [100, 100, 190, 190, MIN_CHECKED_SCORE - 0.01]], np.float32)
+    np.testing.assert_array_equal(drop_flat_boxes(black, faces), faces[1:])
+    np.testing.assert_array_equal(drop_flat_boxes(black, faces[1:]), faces[1:])  # none checked
+
+
 def test_drop_flat_boxes_keeps_the_others_in_order() -> None:
     frame, face = _demo_frame_and_face()
     frame = frame.copy()
@@ -84,8 +94,9 @@ def test_the_guard_can_be_turned_off() -> None:
     network = load_detector("faceboxes", score_threshold=0.0, flat_box_guard=False)
     black = np.zeros((480, 640, 3), np.uint8)
     assert guarded.flat_box_guard and not network.flat_box_guard
-    assert len(guarded.detect(black)) == 0
-    assert len(network.detect(black)) > 0  # at score 0 the network always returns candidates
+    checked = guarded.detect(black)[:, 4] >= MIN_CHECKED_SCORE
+    assert checked.sum() == 0
+    assert (network.detect(black)[:, 4] >= MIN_CHECKED_SCORE).sum() > 0  # the network fires on black frames
 
 
 def _fade_clip(path: Path) -> tuple[int, int]:
