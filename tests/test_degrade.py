@@ -28,7 +28,8 @@ def test_random_blur_removes_detail_and_keeps_brightness() -> None:
     rng = np.random.default_rng(0)
     image = rng.integers(0, 256, (128, 128, 3), dtype=np.uint8)
     for seed in range(6):
-        blurred = random_blur(image, np.random.default_rng(seed))
+        blurred, extent = random_blur(image, np.random.default_rng(seed))
+        assert 1.8 <= extent <= 17
         assert blurred.shape == image.shape and blurred.dtype == np.uint8
         assert _detail(blurred) < 0.5 * _detail(image)
         assert abs(float(blurred.mean()) - float(image.mean())) < 2.0
@@ -47,16 +48,18 @@ def test_a_face_mask_covers_the_lower_face_only() -> None:
 def test_degrade_with_zero_probabilities_is_the_identity_and_draws_nothing() -> None:
     image = np.random.default_rng(1).integers(0, 256, (64, 64, 3), dtype=np.uint8)
     rng = np.random.default_rng(5)
-    out = degrade(image, np.array([[10.0, 10, 50, 50]]), rng, 0.0, 0.0)
-    assert out is image
+    boxes, ignore = np.array([[10.0, 10, 50, 50]]), np.zeros((0, 4))
+    out, kept, ignored = degrade(image, boxes, ignore, rng, 0.0, 0.0, smeared_face_ratio=3.0)
+    assert out is image and kept is boxes and ignored is ignore
     assert rng.random() == np.random.default_rng(5).random()
 
 
 def test_masks_only_on_faces_big_enough_and_the_input_is_not_changed() -> None:
     image = np.full((100, 100, 3), 128, np.uint8)
     tiny = np.array([[5.0, 5, 5 + MIN_MASKED_FACE - 1, 5 + MIN_MASKED_FACE - 1]])
-    assert (degrade(image, tiny, np.random.default_rng(0), 0.0, 1.0) == 128).all()
-    masked = degrade(image, np.array([[20.0, 20, 80, 80]]), np.random.default_rng(0), 0.0, 1.0)
+    no_ignore = np.zeros((0, 4))
+    assert (degrade(image, tiny, no_ignore, np.random.default_rng(0), 0.0, 1.0)[0] == 128).all()
+    masked = degrade(image, np.array([[20.0, 20, 80, 80]]), no_ignore, np.random.default_rng(0), 0.0, 1.0)[0]
     assert (image == 128).all() and (masked != 128).any()
 
 
@@ -73,3 +76,16 @@ def test_training_crops_are_degraded_with_their_labels_unchanged(tmp_path) -> No
     np.testing.assert_array_equal(boxes, boxes2)
     np.testing.assert_array_equal(ignore, ignore2)
     assert _detail(image2) < 0.5 * _detail(image)
+
+
+def test_faces_smeared_past_recognition_become_ignore_regions() -> None:
+    image = np.random.default_rng(3).integers(0, 256, (128, 128, 3), dtype=np.uint8)
+    boxes = np.array([[10.0, 10, 18, 18], [20.0, 20, 120, 120]], np.float32)  # 8 px and 100 px faces
+    ignore = np.array([[0.0, 0, 4, 4]], np.float32)
+    for seed in range(8):  # every blur's extent is 1.8-17 px: the 8 px face is smeared at ratio 5 (8 < 5 * 1.8), never the 100 px one (100 > 5 * 17)
+        out, kept, ignored = degrade(image, boxes, ignore, np.random.default_rng(seed), 1.0, 0.0, smeared_face_ratio=5.0)
+        np.testing.assert_array_equal(kept, boxes[1:])
+        np.testing.assert_array_equal(ignored, np.concatenate([ignore, boxes[:1]]))
+        _, kept, ignored = degrade(image, boxes, ignore, np.random.default_rng(seed), 1.0, 0.0)  # ratio 0: all kept
+        np.testing.assert_array_equal(kept, boxes)
+        np.testing.assert_array_equal(ignored, ignore)

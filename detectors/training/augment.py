@@ -35,6 +35,8 @@ class AugmentConfig:
         blur_probability: Share of annotated crops blurred by motion or defocus
             (:mod:`detectors.training.degrade`).
         mask_probability: Probability that a face of a crop gets a face mask painted on.
+        smeared_face_ratio: Blurred faces smaller than this times the blur's extent become ignore
+            regions (0: they stay faces).
     """
 
     size: int = 640
@@ -44,6 +46,7 @@ class AugmentConfig:
     negative_fraction: float = 0.0
     blur_probability: float = 0.0
     mask_probability: float = 0.0
+    smeared_face_ratio: float = 0.0
 
 
 def distort_colours(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:

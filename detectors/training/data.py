@@ -72,7 +72,8 @@ class AugmentedFaceSet(Dataset):
         image, boxes, ignore = augment_with_das(image, sample.boxes, sample.ignore, rng, self.augment_config,
                                                 self.anchor_sizes)
         config = self.augment_config
-        return degrade(image, boxes, rng, config.blur_probability, config.mask_probability), boxes, ignore
+        return degrade(image, boxes, ignore, rng, config.blur_probability, config.mask_probability,
+                       config.smeared_face_ratio)
 
 
 def image_tensor(image: np.ndarray) -> torch.Tensor:

@@ -34,14 +34,16 @@ def motion_blur_kernel(length: int, angle: float) -> np.ndarray:
     return kernel / kernel.sum()
 
 
-def random_blur(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """``image`` blurred by a random motion streak (two times in three) or a random defocus."""
+def random_blur(image: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, float]:
+    """``image`` blurred by a random motion streak (two times in three) or a random defocus, and
+    the blur's extent in pixels (the streak's length, or three standard deviations of the defocus)."""
     if rng.random() < 2 / 3:
         length = int(rng.integers(MOTION_LENGTHS[0], MOTION_LENGTHS[1] + 1))
         kernel = motion_blur_kernel(length, float(rng.uniform(0, np.pi)))
-        return cv2.filter2D(image, -1, kernel, borderType=cv2.BORDER_REFLECT)
+        return cv2.filter2D(image, -1, kernel, borderType=cv2.BORDER_REFLECT), float(length)
     sigma = float(rng.uniform(*DEFOCUS_SIGMAS))
-    return cv2.GaussianBlur(image, (0, 0), sigmaX=sigma, sigmaY=sigma, borderType=cv2.BORDER_REFLECT)
+    blurred = cv2.GaussianBlur(image, (0, 0), sigmaX=sigma, sigmaY=sigma, borderType=cv2.BORDER_REFLECT)
+    return blurred, 3.0 * sigma
 
 
 def paint_face_mask(image: np.ndarray, box: np.ndarray, rng: np.random.Generator) -> None:
@@ -66,13 +68,22 @@ def paint_face_mask(image: np.ndarray, box: np.ndarray, rng: np.random.Generator
 
 
 def degrade(
-    image: np.ndarray, boxes: np.ndarray, rng: np.random.Generator, blur_probability: float, mask_probability: float
-) -> np.ndarray:
+    image: np.ndarray,
+    boxes: np.ndarray,
+    ignore: np.ndarray,
+    rng: np.random.Generator,
+    blur_probability: float,
+    mask_probability: float,
+    smeared_face_ratio: float = 0.0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A training crop with face masks painted on some faces (each face of at least
-    :data:`MIN_MASKED_FACE` px with ``mask_probability``), then blurred with ``blur_probability``.
+    :data:`MIN_MASKED_FACE` px with ``mask_probability``), then blurred with ``blur_probability``;
+    returns ``(image, boxes, ignore)``.
 
-    Draws no random number for a probability of 0, so a recipe without degradations keeps its
-    random stream (and its crops) exactly.
+    A blurred face whose short side is under ``smeared_face_ratio`` times the blur's extent is
+    smeared past recognition: it becomes an ignore region rather than a face to learn (0: every
+    face stays a face). Draws no random number for a probability of 0, so a recipe without
+    degradations keeps its random stream (and its crops) exactly.
     """
     out = image
     if mask_probability > 0:
@@ -81,5 +92,9 @@ def degrade(
                 out = out.copy() if out is image else out
                 paint_face_mask(out, box, rng)
     if blur_probability > 0 and rng.random() < blur_probability:
-        out = random_blur(out, rng)
-    return out
+        out, extent = random_blur(out, rng)
+        boxes, ignore = boxes.reshape(-1, 4), ignore.reshape(-1, 4)
+        smeared = np.minimum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]) < smeared_face_ratio * extent
+        if smeared.any():
+            boxes, ignore = boxes[~smeared], np.concatenate([ignore, boxes[smeared]]).astype(np.float32)
+    return out, boxes, ignore
