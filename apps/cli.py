@@ -377,7 +377,7 @@ def train(
     distill_weight: Annotated[float, typer.Option("--distill-weight", min=0.0, help="Fine-tuning: also learn the --init-from weights' answers on crops with faces, with this weight (0 = off), so new negatives do not cost what the model knew.")] = 0.0,
     blur: Annotated[float, typer.Option("--blur", min=0.0, max=1.0, help="Share of training crops blurred by a random motion streak or defocus (faces stay labelled).")] = 0.0,
     masks: Annotated[float, typer.Option("--masks", min=0.0, max=1.0, help="Probability that a face of a training crop gets a face mask painted over its lower half.")] = 0.0,
-    smeared_faces: Annotated[float, typer.Option("--blur-ignore-ratio", min=0.0, help="With --blur: a blurred face smaller than this times the blur's extent (streak length, 3 sigma of defocus) is ignored instead of learnt as a face (0 = off).")] = 0.0,
+    blur_ignore_ratio: Annotated[float, typer.Option("--blur-ignore-ratio", min=0.0, help="With --blur: a blurred face smaller than this times the blur's extent (streak length, 3 sigma of defocus) is ignored instead of learnt as a face (0 = off).")] = 0.0,
 ) -> None:
     """Train (or resume) a detector on folders of labelled images (needs the 'train' extra: torch).
 
@@ -407,7 +407,7 @@ def train(
         ema_decay=ema_decay, eval_every=eval_every, eval_min_side=eval_min_side, eval_vote_max_size=eval_vote_max_size,
         keep_epochs=keep_epochs, seed=seed, negative_fraction=negatives, trainable=list(trainable or []),
         frozen_norms=frozen_norms, distill_weight=distill_weight, blur_probability=blur, mask_probability=masks,
-        smeared_face_ratio=smeared_faces,
+        smeared_face_ratio=blur_ignore_ratio,
     )
     try:
         with RichTrainingProgress(console) as progress:

@@ -62,6 +62,7 @@ sys.path.insert(0, str(ROOT))
 from apps.descriptors import MAP_BOX, MIRROR, FaceDescriber, distances  # noqa: E402
 from apps.gallery import NAME_THRESHOLD, Gallery, main_face  # noqa: E402
 from apps.grouping import GROUP_DISTANCE, group  # noqa: E402
+from detectors.boxes import pairwise_iou  # noqa: E402
 from slideshow import BACKGROUND, FRAME_SIZE, Shot, write_slideshow  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "identity" / "lfw-dev"
@@ -129,15 +130,6 @@ def describe_photos(data: Path, cache: Path, mirror: bool = MIRROR, map_box: boo
     return photos
 
 
-def box_iou(box: np.ndarray, others: np.ndarray) -> np.ndarray:
-    """IoU of ``box`` (``[x1, y1, x2, y2]``) with every row of ``others`` (N, 4)."""
-    width = np.clip(np.minimum(box[2], others[:, 2]) - np.maximum(box[0], others[:, 0]), 0, None)
-    height = np.clip(np.minimum(box[3], others[:, 3]) - np.maximum(box[1], others[:, 1]), 0, None)
-    area = (box[2] - box[0]) * (box[3] - box[1])
-    areas = (others[:, 2] - others[:, 0]) * (others[:, 3] - others[:, 1])
-    return width * height / (area + areas - width * height)
-
-
 def fit_box_mapping(data: Path) -> dict:
     """Fit :data:`apps.descriptors.BOX_MAPPING` on the photos of every 3rd person of ``data`` (sorted
     names, index % 3 == 0): our box (the shipped detector's face nearest the centre) and dlib's HOG
@@ -160,7 +152,7 @@ def fit_box_mapping(data: Path) -> dict:
             left_out += 1
             continue
         ours = central_face(faces, image)[:4].astype(float)
-        overlaps = box_iou(ours, theirs)
+        overlaps = pairwise_iou(ours[None], theirs)[0]
         if overlaps.max() <= 0.3:
             left_out += 1
             continue

@@ -13,8 +13,8 @@ from detectors.anchors import AnchorLevel, generate_anchors
 from detectors.datasets.sample import FaceSample
 from detectors.training.anchor_sampling import PYRAMIDBOX_ANCHORS, augment_with_das
 from detectors.training.augment import AugmentConfig
-from detectors.training.matching import match_anchors
 from detectors.training.degrade import degrade
+from detectors.training.matching import match_anchors
 from detectors.training.negatives import hard_negative, negative_count
 
 NO_BOXES = np.zeros((0, 4), dtype=np.float32)
