@@ -49,9 +49,8 @@ import cv2
 import numpy as np
 
 from detectors.boxes import nms
-from detectors.inference import ScalePolicy
 from detectors.preprocess import resize_for_detection, to_bgr
-from benchmarks.retinaface_baseline import baseline_session
+from benchmarks.retinaface_baseline import OnnxBaseline
 
 #: Network stride: one heatmap cell per 4x4 input pixels.
 STRIDE = 4
@@ -132,7 +131,7 @@ def decode(
     return np.stack([x1, y1, x2, y2, heatmap[rows, columns]], axis=1).astype(np.float32)
 
 
-class CenterFaceBaseline:
+class CenterFaceBaseline(OnnxBaseline):
     """CenterFace with the same ``detect`` API as :class:`detectors.OnnxFaceDetector`.
 
     Args:
@@ -151,10 +150,7 @@ class CenterFaceBaseline:
         nms_threshold: float = 0.3,
         upscale: float = 1.0,
     ) -> None:
-        self.session = baseline_session(load_centerface_onnx(), threads)
-        self.name = "centerface"
-        self.providers = self.session.get_providers()
-        self.scale_policy = ScalePolicy(max_side=max_side, upscale=upscale)
+        super().__init__(load_centerface_onnx(), "centerface", threads, max_side, upscale)
         self.score_threshold = score_threshold
         self.nms_threshold = nms_threshold
 

@@ -23,8 +23,6 @@ used), so the per-image time covers the same steps as our detectors:
 """
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from detectors.anchors import AnchorLevel
@@ -57,20 +55,26 @@ def load_retinaface_onnx() -> bytes:
     return WEIGHTS
 
 
-def baseline_session(model: bytes, threads: int | None) -> Any:
-    """An onnxruntime session of a baseline's ONNX ``model`` bytes on the best available provider,
-    with ``threads`` intra-op threads (None: onnxruntime's default) and warnings silenced."""
-    import onnxruntime as ort
+class OnnxBaseline:
+    """What every benchmark baseline holds: an onnxruntime session of its ONNX ``model`` bytes on
+    the best available provider (``threads`` intra-op threads, None: onnxruntime's default;
+    warnings silenced), its ``name``, the session's providers and its input scale policy."""
 
-    options = ort.SessionOptions()
-    if threads:
-        options.intra_op_num_threads = threads
-    options.log_severity_level = 3
-    providers = choose_providers(ort.get_available_providers(), "auto")
-    return ort.InferenceSession(model, sess_options=options, providers=providers)
+    def __init__(self, model: bytes, name: str, threads: int | None, max_side: int | None, upscale: float) -> None:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+        options.log_severity_level = 3
+        providers = choose_providers(ort.get_available_providers(), "auto")
+        self.session = ort.InferenceSession(model, sess_options=options, providers=providers)
+        self.name = name
+        self.providers = self.session.get_providers()
+        self.scale_policy = ScalePolicy(max_side=max_side, upscale=upscale)
 
 
-class RetinaFaceBaseline:
+class RetinaFaceBaseline(OnnxBaseline):
     """RetinaFace-MobileNet0.25 with the same ``detect`` API as :class:`detectors.OnnxFaceDetector`.
 
     Args:
@@ -89,10 +93,7 @@ class RetinaFaceBaseline:
         nms_threshold: float = 0.4,
         upscale: float = 1.0,
     ) -> None:
-        self.session = baseline_session(load_retinaface_onnx(), threads)
-        self.name = "retinaface-mnet0.25"
-        self.providers = self.session.get_providers()
-        self.scale_policy = ScalePolicy(max_side=max_side, upscale=upscale)
+        super().__init__(load_retinaface_onnx(), "retinaface-mnet0.25", threads, max_side, upscale)
         self.post = PostprocessConfig(
             score_threshold=score_threshold, pre_nms_top_k=5000, nms_threshold=nms_threshold, max_detections=750
         )
