@@ -7,6 +7,7 @@ change; work is done on each face's bounding region only.
 
 from __future__ import annotations
 
+from collections import deque
 from enum import Enum
 
 import cv2
@@ -27,6 +28,11 @@ class AnonymizeMode(str, Enum):
 #: of its predicted centre on each side (about 98 % of a Gaussian position error is then inside).
 UNCERTAINTY_SIGMAS = 2.0
 
+#: A detection (down to the mask score) stays hidden this long at its box after the frame it was
+#: found on, so a face the detector finds only on some frames (weak scores on a motion-blurred
+#: head) is hidden on the frames between as well.
+MASK_HOLD_SECONDS = 0.2
+
 #: Pixelation block count across a face (fewer blocks hide more).
 PIXELATE_BLOCKS = 8
 #: Faces are blurred on a copy shrunk to this long side, then enlarged: the cost no longer grows with
@@ -41,6 +47,39 @@ def mask_box(face: TrackedFace) -> np.ndarray:
         return np.asarray(face.measured_box, dtype=np.float64)
     grow = UNCERTAINTY_SIGMAS * face.position_std
     return np.asarray(face.box, dtype=np.float64) + np.array([-grow, -grow, grow, grow])
+
+
+class DetectionHold:
+    """Detections away from every track, kept for the next ``frames`` frames of the shot so they stay hidden there."""
+
+    def __init__(self, frames: int) -> None:
+        self._recent: deque[np.ndarray] = deque(maxlen=max(int(frames), 0))
+        self._shot: int | None = None
+
+    def boxes(self, detections: np.ndarray | None, tracked: np.ndarray, shot: int) -> np.ndarray:
+        """The (N, 4) boxes to hide on this frame besides the tracks: all of ``detections`` (None:
+        the detector did not run) and the held ones of the frames before. ``tracked`` are the tracks'
+        mask boxes on this frame: a detection at least half inside one of them is that track's face,
+        which the track's mask follows from now on, so it is not held (a held box of a moving face
+        would trail behind it). A new ``shot`` drops the held boxes."""
+        if shot != self._shot:
+            self._recent.clear()
+            self._shot = shot
+        current = np.zeros((0, 4)) if detections is None else np.asarray(detections, np.float64).reshape(-1, 5)[:, :4]
+        held = np.concatenate([current, *self._recent]).reshape(-1, 4)
+        if self._recent.maxlen:
+            self._recent.appendleft(current[_share_inside(current, tracked).max(axis=1, initial=0.0) < 0.5])
+        return held
+
+
+def _share_inside(boxes: np.ndarray, containers: np.ndarray) -> np.ndarray:
+    """(N, M) share of the area of each of ``boxes`` (N, 4) that lies inside each of ``containers`` (M, 4)."""
+    boxes, containers = np.asarray(boxes, np.float64).reshape(-1, 4), np.asarray(containers, np.float64).reshape(-1, 4)
+    top_left = np.maximum(boxes[:, None, :2], containers[None, :, :2])
+    bottom_right = np.minimum(boxes[:, None, 2:], containers[None, :, 2:])
+    overlap = np.prod(np.clip(bottom_right - top_left, 0.0, None), axis=2)
+    area = np.prod(np.clip(boxes[:, 2:] - boxes[:, :2], 0.0, None), axis=1)
+    return overlap / np.maximum(area, 1e-9)[:, None]
 
 
 def ellipse_region(box: np.ndarray, margin: float, width: int, height: int) -> tuple[int, int, int, int] | None:

@@ -154,6 +154,7 @@ def track(
     device: DeviceOption = "auto",
     verbose: VerboseOption = False,
     accurate: AccurateOption = False,
+    mirror: Annotated[Optional[bool], typer.Option("--mirror/--no-mirror", help="Also detect on the mirrored frame and merge (2 network runs per frame): finds faces the detector scores weakly. Default: on with --anonymize (a missed face is a leak), off otherwise.", show_default=False)] = None,
     workers: Annotated[Optional[int], typer.Option("--workers", min=1, help="Videos processed at the same time, each in its own process with its own detector (default: one per two CPU cores, at most one per video).", show_default=False)] = None,
     engine: Annotated[Engine, typer.Option("--engine", help="local: this machine (--workers processes); ray: one task per video on a Ray cluster (pip install 'facetrack[distributed]').")] = Engine.local,
     ray_address: Annotated[Optional[str], typer.Option("--ray-address", help="Ray cluster to join, e.g. ray://head:10001 or auto (default: start a local Ray instance).", show_default=False)] = None,
@@ -205,7 +206,8 @@ def track(
     if identify:
         _require_identity()
     spec = DetectorSpec(name=detector, threshold=threshold, threads=threads, device=device, max_side=max_side,
-                        min_side=min_side, accurate=accurate, mask_score=ANONYMIZE_MASK_SCORE if anonymize else None,
+                        min_side=min_side, accurate=accurate, mirrored=anonymize is not None if mirror is None else mirror,
+                        mask_score=ANONYMIZE_MASK_SCORE if anonymize else None,
                         verbose=verbose)
     loaded = _load(spec)
     high, low = prepare_for_tracking(loaded, spec.mask_score)

@@ -39,6 +39,8 @@ class DetectorSpec:
         max_side: Frames are scaled down to this long side before detection (None: never).
         upscale: Frames are scaled up by this factor first (finds smaller faces, slower).
         accurate: Test-time augmentation (several scales, mirrored; see ``detectors.tta``).
+        mirrored: Also detect on the mirrored frame and merge (``detectors.tta.MIRRORED``; ignored with
+            ``accurate``, which mirrors every scale).
         min_side: Frames with a shorter long side are enlarged to it (None: the model's
             recommendation; 0: never).
         mask_score: Anonymising: also report faces down to this score, to be hidden only (see
@@ -53,6 +55,7 @@ class DetectorSpec:
     max_side: int | None = 1024
     upscale: float = 1.0
     accurate: bool = False
+    mirrored: bool = False
     min_side: int | None = None
     mask_score: float | None = None
     verbose: bool = False
@@ -65,11 +68,12 @@ class DetectorSpec:
             ValueError: If an option is invalid (e.g. an unknown device).
         """
         import detectors  # looked up at call time, so tests can substitute load_detector
-        from detectors.tta import TestTimeAugmentation
+        from detectors.tta import MIRRORED, TestTimeAugmentation
 
+        tta = TestTimeAugmentation() if self.accurate else MIRRORED if self.mirrored else None
         return detectors.load_detector(self.name, score_threshold=self.threshold, threads=self.threads,
                                        device=self.device, max_side=self.max_side, upscale=self.upscale, min_side=self.min_side,
-                                       tta=TestTimeAugmentation() if self.accurate else None, verbose=self.verbose)
+                                       tta=tta, verbose=self.verbose)
 
     def load_for_tracking(self) -> Any:
         """The loaded detector switched to tracking use (see :func:`prepare_for_tracking`): what

@@ -26,7 +26,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from apps.anonymize import anonymize_faces, mask_box
+from apps.anonymize import MASK_HOLD_SECONDS, DetectionHold, anonymize_faces, mask_box
 from apps.drawing import draw_faces, draw_fps
 from apps.options import CropMode, TrackingOptions
 from apps.pipeline import Detector, Finalised, FrameProcessor, Pipeline, PipelineStats, ProcessedFrame
@@ -92,6 +92,7 @@ class VideoOutputs:
         self.video: VideoWriter | None = None
         self.track_ids: set[int] = set()
         self._last_crop_frame: dict[int, int] = {}
+        self._held_detections = DetectionHold(round(MASK_HOLD_SECONDS * info.fps))
         self.frames = 0
 
     def write(self, item: ProcessedFrame, live_fps: float | None = None) -> None:
@@ -125,10 +126,10 @@ class VideoOutputs:
         """Boxes and ids, or (anonymise mode) every tracked face and fresh detection hidden."""
         if self.options.anonymize is None:
             return draw_faces(frame, item.faces)
-        boxes = [mask_box(face) for face in [*item.faces, *item.lost]]
-        if item.raw_detections is not None:  # faces not (yet) confirmed as tracks are hidden too
-            boxes.extend(item.raw_detections[:, :4])
-        return anonymize_faces(frame, np.asarray(boxes).reshape(-1, 4), self.options.anonymize,
+        tracked = np.asarray([mask_box(face) for face in [*item.faces, *item.lost]]).reshape(-1, 4)
+        # faces not (yet) confirmed as tracks are hidden too, for a moment after they were seen
+        detected = self._held_detections.boxes(item.raw_detections, tracked, item.shot)
+        return anonymize_faces(frame, np.concatenate([tracked, detected]), self.options.anonymize,
                                self.options.anonymize_margin)
 
     def _save_periodic_crops(self, item: ProcessedFrame) -> None:

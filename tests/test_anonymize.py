@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import apps.video_job as video_job
-from apps.anonymize import AnonymizeMode, anonymize_faces
+from apps.anonymize import MASK_HOLD_SECONDS, AnonymizeMode, DetectionHold, anonymize_faces
 from apps.options import CropMode, TrackingOptions
 from apps.sources import SourceInfo
 from benchmarks.synthetic import ClipSpec, GroundTruthBox, render_clip, synthetic_sprites
@@ -122,3 +122,56 @@ def test_no_tracked_face_pixel_survives(tmp_path: Path, monkeypatch: pytest.Monk
             assert (written[pixels] == 0).all(), f"face {g.face_id} visible on frame {index}"
             checked += 1
     assert checked > 0.6 * sum(len(faces) for faces in truth)
+
+
+def test_detection_hold_keeps_untracked_boxes_for_their_frames_and_forgets_them_at_a_cut() -> None:
+    hold = DetectionHold(frames=2)
+    face = np.array([[10.0, 10.0, 30.0, 30.0, 0.2]])
+    other = np.array([[50.0, 10.0, 70.0, 30.0, 0.3]])
+    none = np.zeros((0, 4))
+    assert hold.boxes(face, none, shot=0).tolist() == [[10, 10, 30, 30]]
+    assert hold.boxes(None, none, shot=0).tolist() == [[10, 10, 30, 30]]  # detector did not run
+    assert hold.boxes(other, none, shot=0).tolist() == [[50, 10, 70, 30], [10, 10, 30, 30]]
+    assert hold.boxes(np.zeros((0, 5)), none, shot=0).tolist() == [[50, 10, 70, 30]]  # face: 2 frames after its own
+    assert hold.boxes(None, none, shot=1).shape == (0, 4)  # a shot cut: nothing of the last shot is held
+    assert DetectionHold(frames=0).boxes(face, none, shot=0).tolist() == [[10, 10, 30, 30]]
+
+
+def test_detection_hold_does_not_hold_a_tracked_face() -> None:
+    hold = DetectionHold(frames=3)
+    detections = np.array([[10.0, 10.0, 30.0, 30.0, 0.9], [50.0, 10.0, 70.0, 30.0, 0.2]])
+    tracked = np.array([[19.0, 8.0, 40.0, 32.0], [62.0, 10.0, 90.0, 30.0]])  # half of the first inside, 0.4 of the second
+    assert hold.boxes(detections, tracked, shot=0).tolist() == detections[:, :4].tolist()
+    assert hold.boxes(None, tracked, shot=0).tolist() == [[50, 10, 70, 30]]
+
+
+def _weak_face_every_third_frame(box: tuple[float, float, float, float]):
+    """A detector that finds one weak face (score 0.2: below any track's threshold) on every third call."""
+    calls = [0]
+
+    def detect(frame: np.ndarray) -> np.ndarray:
+        calls[0] += 1
+        return np.array([[*box, 0.2]] if calls[0] % 3 == 1 else [], np.float32).reshape(-1, 5)
+
+    return detect
+
+
+@pytest.mark.parametrize("hold_seconds", [MASK_HOLD_SECONDS, 0.0])
+def test_a_face_found_on_some_frames_is_hidden_on_the_frames_between(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, hold_seconds: float) -> None:
+    monkeypatch.setattr(video_job, "open_video_writer", _Recorder)
+    monkeypatch.setattr(video_job, "MASK_HOLD_SECONDS", hold_seconds)
+    rng = np.random.default_rng(1)
+    frame = rng.integers(0, 256, (120, 160, 3), dtype=np.uint8)
+    box = (40.0, 30.0, 80.0, 80.0)
+    options = TrackingOptions(detect_every=1, crops=CropMode.none, anonymize=AnonymizeMode.solid)
+    info = SourceInfo("clip", 25.0, 12, 160, 120)
+    result = track_source([frame.copy() for _ in range(12)], info, tmp_path / "out",
+                          _weak_face_every_third_frame(box), options, stop=threading.Event())
+    assert result.ok and result.tracks == 0
+    pixels = _ellipse(box, frame.shape[:2], shrink=0.05)
+    hidden = [bool((written[pixels] == 0).all()) for written in _Recorder.frames]
+    if hold_seconds:  # 0.2 s at 25 fps: 5 frames, more than the 2 between detections
+        assert all(hidden), hidden
+    else:
+        assert hidden == [index % 3 == 0 for index in range(12)]

@@ -100,3 +100,26 @@ def test_anonymize_hides_every_face_and_changes_nothing_else(clip: Clip, tmp_pat
     assert frames == SPEC.frames and len(kept) == 2 * SPEC.frames
     assert max(kept) <= MAX_KEPT_DETAIL, f"a face keeps {max(kept):.2f} of its detail"
     assert len(changed_frames) <= MAX_CHANGED_FRAMES, f"frames changed outside the faces: {changed_frames}"
+
+
+@pytest.mark.parametrize(("flags", "mirrored"), [
+    ([], False),
+    (["--anonymize", "blur"], True),
+    (["--anonymize", "blur", "--no-mirror"], False),
+    (["--mirror"], True),
+    (["--anonymize", "blur", "--accurate"], None),  # --accurate's six passes include the mirrored ones
+])
+def test_anonymizing_detects_on_the_mirrored_frame_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                      flags: list[str], mirrored: bool | None) -> None:
+    import detectors
+    from cli_helpers import FixedBox, run_cli
+    from test_reliability_faults import make_clip
+
+    from detectors.tta import MIRRORED, TestTimeAugmentation
+
+    asked: list[object] = []
+    monkeypatch.setattr(detectors, "load_detector", lambda *args, **kwargs: asked.append(kwargs["tta"]) or FixedBox())
+    clip = make_clip(tmp_path / "clip.mp4", frames=3)
+    assert run_cli(clip, *flags, "-o", tmp_path / "out").code == 0
+    expected = TestTimeAugmentation() if mirrored is None else MIRRORED if mirrored else None
+    assert asked == [expected]
