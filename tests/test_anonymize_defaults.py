@@ -1,6 +1,6 @@
 """The README's anonymising figure, as a user gets it: ``python start.py CLIP --anonymize blur`` on the
 three end-to-end clips of benchmarks/anonymize_leaks.py leaves at most 2 % of the ground-truth faces
-recognisable (measured 1.96 %: 43 of 2,194; without the mirrored pass 5.1 %, without it and the mask hold
+recognisable (measured 1.96 %: 43 of 2,194; without the mirrored pass (`--no-mirror`) 5.8 %, without it and the mask hold
 7.6 %: both fail).
 
 Needs ../shared (the clips are made of its dev faces); skipped without it.
