@@ -93,16 +93,18 @@ class FaceDescriber:
         shape = self._landmarks(rgb, self._dlib.rectangle(x1, y1, x2, y2))
         return np.asarray(self._dlib.get_face_chip(rgb, shape, size=CHIP_SIZE, padding=CHIP_PADDING))
 
-    def describe(self, image: np.ndarray, box: np.ndarray) -> np.ndarray:
-        """The 128-D descriptor (float32) of the face of ``box`` in ``image``."""
-        return self.describe_chip(self.chip(image, box))
+    def describe(self, image: np.ndarray, box: np.ndarray, jitters: int = 0) -> np.ndarray:
+        """The 128-D descriptor (float32) of the face of ``box`` in ``image`` (see :meth:`describe_chip`)."""
+        return self.describe_chip(self.chip(image, box), jitters)
 
-    def describe_chip(self, chip: np.ndarray) -> np.ndarray:
+    def describe_chip(self, chip: np.ndarray, jitters: int = 0) -> np.ndarray:
         """The 128-D descriptor (float32) of an aligned RGB chip (:meth:`chip`); with ``mirror``, the
-        same for the chip and its mirror image."""
+        same for the chip and its mirror image. With ``jitters`` > 1, dlib's jittered mean: the chip
+        randomly shifted, rotated, scaled and recoloured ``jitters`` times, each described (that many
+        times the cost)."""
         if not self.mirror:
-            return np.asarray(self._network.compute_face_descriptor(chip), dtype=np.float32)
-        pair = self._network.compute_face_descriptor([chip, np.ascontiguousarray(chip[:, ::-1])])
+            return np.asarray(self._network.compute_face_descriptor(chip, jitters), dtype=np.float32)
+        pair = self._network.compute_face_descriptor([chip, np.ascontiguousarray(chip[:, ::-1])], jitters)
         return np.mean(np.asarray(pair, dtype=np.float64), axis=0).astype(np.float32)
 
 

@@ -24,6 +24,9 @@ photo is below this (dlib's usual same-person distance is 0.6). On lfw-dev (20 t
 people with 2 gallery photos each and 20 unknown, 240 shots; ``benchmarks/identity.py --seed 123``)
 0.51 names 91.5 % of the known shots rightly and 3.1 % of the unknown ones. Mirrored descriptors
 (:data:`apps.descriptors.MIRROR`) would need 0.49 (``benchmarks/identity_selection.md``)."""
+GALLERY_JITTERS = 0
+"""Gallery photos are described by dlib's mean over this many jittered copies of the chip (0: the chip
+alone; see :meth:`apps.descriptors.FaceDescriber.describe_chip` and ``benchmarks/identity_selection.md``)."""
 BACKGROUND_AREA_RATIO = 0.25
 """A second face smaller than this share of the largest face's area is in the background."""
 
@@ -104,7 +107,7 @@ def load_gallery(folder: Path, find_faces: FaceFinder, describer: FaceDescriber,
             warn(f"--known-faces: {photo}: {problem}; photo skipped")
             continue
         gallery.names.append(name)
-        rows.append(describer.describe(image, face))
+        rows.append(describer.describe(image, face, jitters=GALLERY_JITTERS))
     if not rows:
         raise GalleryError(f"--known-faces {folder}: no usable photo (expected <name>/*.jpg|png or <name>.jpg|png, "
                            "each showing one face)")

@@ -60,7 +60,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from apps.descriptors import MAP_BOX, MIRROR, FaceDescriber, distances  # noqa: E402
-from apps.gallery import NAME_THRESHOLD, Gallery, main_face  # noqa: E402
+from apps.gallery import GALLERY_JITTERS, NAME_THRESHOLD, Gallery, main_face  # noqa: E402
 from apps.grouping import GROUP_DISTANCE, group  # noqa: E402
 from detectors.boxes import pairwise_iou  # noqa: E402
 from slideshow import BACKGROUND, FRAME_SIZE, Shot, write_slideshow  # noqa: E402
@@ -130,6 +130,30 @@ def describe_photos(data: Path, cache: Path, mirror: bool = MIRROR, map_box: boo
     return photos
 
 
+def describe_gallery_photos(photos: Photos, jitters: int, cache: Path, mirror: bool = MIRROR,
+                            map_box: bool = MAP_BOX) -> np.ndarray:
+    """Descriptors of the photos a gallery would accept, each dlib's mean over ``jitters`` jittered copies
+    (:meth:`apps.descriptors.FaceDescriber.describe_chip`), in ``photos``' order (NaN rows for the other
+    photos); read from ``cache`` when it holds the same photos and setting."""
+    if cache.is_file():
+        stored = np.load(cache, allow_pickle=False)
+        if list(stored["paths"]) == photos.paths and int(stored["jitters"]) == jitters:
+            return stored["descriptors"]
+        sys.exit(f"{cache} holds other gallery descriptors: give another --cache or delete it")
+    from apps.detector_spec import DetectorSpec
+
+    detector = DetectorSpec().load()
+    describer = FaceDescriber(mirror, map_box)
+    rows = np.full_like(photos.descriptors, np.nan)
+    for index in np.flatnonzero(photos.gallery_ok & ~np.isnan(photos.descriptors[:, 0])):
+        image = cv2.imread(photos.paths[index], cv2.IMREAD_COLOR)
+        rows[index] = describer.describe(image, central_face(detector.detect(image), image), jitters)
+        if index % 200 == 0:
+            print(f"gallery photo {index}/{len(photos.paths)}", file=sys.stderr)
+    np.savez(cache, paths=photos.paths, descriptors=rows, jitters=jitters)
+    return rows
+
+
 def fit_box_mapping(data: Path) -> dict:
     """Fit :data:`apps.descriptors.BOX_MAPPING` on the photos of every 3rd person of ``data`` (sorted
     names, index % 3 == 0): our box (the shipped detector's face nearest the centre) and dlib's HOG
@@ -191,9 +215,11 @@ def pair_rates(photos: Photos, threshold: float) -> tuple[float, float]:
 
 
 def trial(photos: Photos, rng: np.random.Generator, known: int, unknown: int, gallery_photos: int,
-          shots: int, name_threshold: float = NAME_THRESHOLD, group_distance: float = GROUP_DISTANCE) -> Scores:
+          shots: int, name_threshold: float = NAME_THRESHOLD, group_distance: float = GROUP_DISTANCE,
+          gallery_descriptors: np.ndarray | None = None) -> Scores:
     """A gallery of ``gallery_photos`` photos of each of ``known`` people; ``shots`` one-photo shots (one
-    track each) drawn from the other photos of these people and all photos of ``unknown`` others."""
+    track each) drawn from the other photos of these people and all photos of ``unknown`` others. The
+    gallery photos are described by ``gallery_descriptors`` (rows as ``photos``') when given."""
     valid = ~np.isnan(photos.descriptors[:, 0])
     names = np.array(photos.names)
     people = rng.permutation(sorted(set(names)))[: known + unknown]
@@ -204,7 +230,8 @@ def trial(photos: Photos, rng: np.random.Generator, known: int, unknown: int, ga
         if rank < known:
             chosen = [index for index in mine if photos.gallery_ok[index]][:gallery_photos]
             gallery.names.extend([str(person)] * len(chosen))
-            rows.extend(photos.descriptors[index] for index in chosen)
+            rows.extend((photos.descriptors if gallery_descriptors is None else gallery_descriptors)[index]
+                        for index in chosen)
             mine = np.array([index for index in mine if index not in chosen], int)
         probes.extend(mine)
     gallery.descriptors = np.stack(rows)
@@ -370,6 +397,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--trials", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--name-threshold", type=float, default=NAME_THRESHOLD)
+    parser.add_argument("--gallery-jitters", type=int, default=GALLERY_JITTERS,
+                        help="describe gallery photos as the mean of this many jittered copies (0: the chip alone)")
     parser.add_argument("--group-distance", type=float, default=GROUP_DISTANCE)
     parser.add_argument("--json", type=Path)
     parser.add_argument("--slideshow", type=Path, metavar="OUT", help="run start.py on slideshow clips built in OUT")
@@ -385,9 +414,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     args.cache = args.cache or cache_path(args.mirror, args.map_box)
     if not args.data.is_dir() and not args.cache.is_file():
         sys.exit(f"no data: {args.data} (see ../shared/README.md)")
-    if args.slideshow is not None and (args.mirror, args.map_box) != (MIRROR, MAP_BOX):
-        sys.exit(f"--slideshow runs the application, whose descriptors use mirror={MIRROR}, map_box={MAP_BOX}: "
-                 "drop --mirror / --map-box")
+    if args.slideshow is not None and (args.mirror, args.map_box, args.gallery_jitters) != (MIRROR, MAP_BOX, GALLERY_JITTERS):
+        sys.exit(f"--slideshow runs the application, whose descriptors use mirror={MIRROR}, map_box={MAP_BOX}, "
+                 f"gallery jitters {GALLERY_JITTERS}: drop --mirror / --map-box / --gallery-jitters")
     photos = describe_photos(args.data, args.cache, args.mirror, args.map_box)
     if args.slideshow is not None:
         report = slideshow_benchmark(photos, args.slideshow, args)
@@ -396,8 +425,12 @@ def main(argv: Sequence[str] | None = None) -> None:
             args.json.write_text(json.dumps(report, indent=2) + "\n")
         return
     rng = np.random.default_rng(args.seed)
+    gallery = None
+    if args.gallery_jitters > 1:
+        jitter_cache = args.cache.with_name(f"{args.cache.stem}-gallery-jitter{args.gallery_jitters}.npz")
+        gallery = describe_gallery_photos(photos, args.gallery_jitters, jitter_cache, args.mirror, args.map_box)
     trials = [trial(photos, rng, args.known, args.unknown, args.gallery_photos, args.shots, args.name_threshold,
-                    args.group_distance)
+                    args.group_distance, gallery)
               for _ in range(args.trials)]
     mean = {key: round(float(np.mean([getattr(one, key) for one in trials])), 4) for key in asdict(trials[0])}
     lower_is_better = {"known_named_wrong", "unknown_named"}
@@ -408,7 +441,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     report = {"photos": len(photos.names), "faces_found": int((~np.isnan(photos.descriptors[:, 0])).sum()),
               "ms_per_face": round(photos.ms_per_face, 1), "pairs": pairs, "trials": args.trials,
               "mean": mean, "worst": worst, "name_threshold": args.name_threshold,
-              "group_distance": args.group_distance, "mirror": args.mirror, "map_box": args.map_box}
+              "group_distance": args.group_distance, "mirror": args.mirror, "map_box": args.map_box,
+              "gallery_jitters": args.gallery_jitters}
     print(json.dumps(report, indent=2))
     if args.json:
         args.json.write_text(json.dumps(report, indent=2) + "\n")

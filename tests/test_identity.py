@@ -83,6 +83,19 @@ def test_mirrored_descriptors_barely_change_when_the_face_is_flipped() -> None:
     assert apart[True] < 0.15 and apart[True] < 0.7 * apart[False]
 
 
+@needs_identity
+def test_a_jittered_descriptor_is_a_different_mean_near_the_chips_own() -> None:
+    from apps.descriptors import FaceDescriber, distances
+
+    astronaut = pytest.importorskip("skimage.data").astronaut
+    image = cv2.cvtColor(astronaut(), cv2.COLOR_RGB2BGR)
+    describer = FaceDescriber()
+    chip = describer.chip(image, ASTRONAUT_FACE)
+    plain, jittered = describer.describe_chip(chip), describer.describe_chip(chip, jitters=5)
+    assert np.array_equal(plain, describer.describe_chip(chip, jitters=0))
+    assert 1e-3 < distances(plain, jittered)[0, 0] < 0.2  # same person: far under the naming threshold
+
+
 def test_dlib_like_box_moves_and_resizes_the_box_by_the_mapping() -> None:
     from apps.descriptors import dlib_like_box
 
@@ -113,7 +126,7 @@ def test_landmarks_are_found_in_the_mapped_box_only_with_map_box() -> None:
 class FakeDescriber:
     """Describes a photo by its grey level: one person per level."""
 
-    def describe(self, image: np.ndarray, box: np.ndarray) -> np.ndarray:
+    def describe(self, image: np.ndarray, box: np.ndarray, jitters: int = 0) -> np.ndarray:
         return unit(int(image.mean()))
 
 
@@ -304,6 +317,35 @@ def test_identity_benchmark_scores_well_separated_people_perfectly() -> None:
     photos = Photos(names, names, descriptors, np.ones(len(names), bool), 1.0)
     scores = trial(photos, np.random.default_rng(0), known=20, unknown=10, gallery_photos=2, shots=60)
     assert scores.known_named_right == 1.0 and scores.unknown_named == 0.0 and scores.pairwise_f1 == 1.0
+
+
+def test_identity_benchmark_names_against_the_given_gallery_descriptors() -> None:
+    import sys
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from identity import Photos, trial
+
+    names = [f"p{person}" for person in range(30) for _ in range(5)]
+    descriptors = np.stack([unit(index, 0.1, base=int(name[1:])) for index, name in enumerate(names)])
+    photos = Photos(names, names, descriptors, np.ones(len(names), bool), 1.0)
+    same = trial(photos, np.random.default_rng(0), 20, 10, 2, 60, gallery_descriptors=descriptors)
+    assert same == trial(photos, np.random.default_rng(0), 20, 10, 2, 60)
+    elsewhere = trial(photos, np.random.default_rng(0), 20, 10, 2, 60, gallery_descriptors=-descriptors)
+    assert elsewhere.known_named_right == 0.0
+
+
+def test_identity_benchmark_refuses_gallery_descriptors_of_another_setting(tmp_path: Path) -> None:
+    import sys
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from identity import Photos, describe_gallery_photos
+
+    photos = Photos(["p0"], ["p0.jpg"], unit(0)[None], np.array([True]), 1.0)
+    cache = tmp_path / "gallery.npz"
+    np.savez(cache, paths=["p0.jpg"], descriptors=unit(1)[None], jitters=10)
+    assert np.array_equal(describe_gallery_photos(photos, 10, cache), unit(1)[None])
+    with pytest.raises(SystemExit, match="other gallery descriptors"):
+        describe_gallery_photos(photos, 5, cache)
 
 
 def test_identity_benchmark_refuses_a_cache_of_the_other_descriptor_variant(tmp_path: Path) -> None:
