@@ -146,23 +146,3 @@ def test_lost_faces_lists_hidden_tracks_for_a_while_at_their_prediction() -> Non
     for _ in range(9):
         shown = tracker.update(empty, FRAME)
     assert tracker.lost_faces(1.0, FRAME, shown) == []  # 1.1 s without a measurement
-
-
-def test_a_weak_detection_in_its_window_confirms_a_tentative_track_but_not_at_a_scan() -> None:
-    box = np.array([100.0, 100.0, 160.0, 160.0])
-    weak = np.array([[*box, 0.3]])  # between low_score (0.1) and high_score (0.5)
-    started = np.array([[*box, 0.7]])  # starts a track, under instant_confirm_score (0.8): tentative
-
-    def tentative_tracker() -> FaceTracker:
-        tracker = FaceTracker(TrackerConfig(), fps=25.0)
-        tracker.update(np.zeros((0, 5)), FRAME)  # faces of a video's first frame would be confirmed at once
-        assert tracker.update(started, FRAME) == []
-        return tracker
-
-    followed = tentative_tracker().follow(FRAME, lambda frame, windows: [weak] * len(windows))
-    assert [(face.track_id, face.detected) for face in followed] == [(1, True)]  # the window's face: second hit
-    assert tentative_tracker().update(weak, FRAME) == []  # at a scan, weak detections extend confirmed tracks only
-    tracker = tentative_tracker()
-    for _ in range(2):  # a window that finds nothing is still a miss: the track ends
-        assert tracker.follow(FRAME, lambda frame, windows: [np.zeros((0, 5))] * len(windows)) == []
-    assert tracker.follow(FRAME, lambda frame, windows: [weak] * len(windows)) == []

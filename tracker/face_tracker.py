@@ -158,7 +158,7 @@ class FaceTracker:
             cut = cut_sides(detections[:, :4], width, height, cfg.border_tolerance)
             rows = [self._tracks.index(track) for track in followed]
             visible = clip_boxes(track_boxes(self._tracks), width, height)
-            pairs, free, high_left = self._iou_rounds(visible, rows, detections, embeddings, low_for_all=True)
+            pairs, free, high_left = self._iou_rounds(visible, rows, detections, embeddings)
             pairs += self._window_round(visible, free, detections, high_left, embeddings)[0]
             self._update_tracks(pairs, detections, cut, embeddings, followed)
             self._update_best_crops(pairs, detections, frame)
@@ -329,13 +329,10 @@ class FaceTracker:
         return pairs, left, rows[result.unmatched_detections]
 
     def _iou_rounds(
-        self, visible: np.ndarray, track_rows: list[int], detections: np.ndarray, embeddings: np.ndarray | None,
-        low_for_all: bool = False,
+        self, visible: np.ndarray, track_rows: list[int], detections: np.ndarray, embeddings: np.ndarray | None
     ) -> tuple[list[tuple[Track, int]], list[int], np.ndarray]:
         """The two IoU rounds (ByteTrack): high-score detections against the tracks ``track_rows``,
-        then low-score ones, with a stricter gate, against the confirmed tracks left (``low_for_all``:
-        against every track left, tentative ones too; follow windows, whose detections lie inside
-        the track's own window).
+        then low-score ones against the confirmed tracks left, with a stricter gate.
 
         ``visible`` holds the predicted boxes of all tracks clipped to the frame. Returns the
         matches, the unmatched track rows and the unmatched high-score detection rows.
@@ -347,11 +344,11 @@ class FaceTracker:
         first, free, high_left = self._round(
             visible, track_rows, detections[:, :4], high, embeddings, partial(iou_cost, iou_gate=cfg.iou_gate)
         )
-        second_round = [i for i in free if low_for_all or self._tracks[i].confirmed]
-        second, free_second, _ = self._round(
-            visible, second_round, detections[:, :4], low, embeddings, partial(iou_cost, iou_gate=cfg.low_iou_gate)
+        confirmed = [i for i in free if self._tracks[i].confirmed]
+        second, free_confirmed, _ = self._round(
+            visible, confirmed, detections[:, :4], low, embeddings, partial(iou_cost, iou_gate=cfg.low_iou_gate)
         )
-        free = [i for i in free if i not in second_round] + free_second
+        free = [i for i in free if not self._tracks[i].confirmed] + free_confirmed
         return first + second, free, high_left
 
     def _round(
