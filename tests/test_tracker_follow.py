@@ -146,3 +146,26 @@ def test_lost_faces_lists_hidden_tracks_for_a_while_at_their_prediction() -> Non
     for _ in range(9):
         shown = tracker.update(empty, FRAME)
     assert tracker.lost_faces(1.0, FRAME, shown) == []  # 1.1 s without a measurement
+
+
+def test_a_weak_detection_in_its_window_keeps_a_tentative_track_but_does_not_confirm_it() -> None:
+    box = np.array([100.0, 100.0, 160.0, 160.0])
+    weak = np.array([[*box, 0.3]])  # between low_score (0.1) and high_score (0.5)
+    strong = np.array([[*box, 0.7]])  # starts a track, under instant_confirm_score (0.8): tentative
+    nothing = np.zeros((0, 5))
+
+    def tentative_tracker() -> FaceTracker:
+        tracker = FaceTracker(TrackerConfig(), fps=25.0)  # max_tentative_misses 1, min_hits 2
+        tracker.update(nothing, FRAME)  # faces of a video's first frame would be confirmed at once
+        assert tracker.update(strong, FRAME) == []
+        return tracker
+
+    kept = tentative_tracker()
+    for _ in range(4):  # weak window detections: kept, hidden, never a miss
+        assert kept.follow(FRAME, lambda frame, windows: [weak] * len(windows)) == []
+    assert [face.track_id for face in kept.update(strong, FRAME)] == [1]  # the next scan's strong one confirms it
+    lost = tentative_tracker()
+    for _ in range(2):  # windows that find nothing: two misses end it
+        assert lost.follow(FRAME, lambda frame, windows: [nothing] * len(windows)) == []
+    assert lost.update(strong, FRAME) == []  # a new tentative track, not the old one confirmed
+    assert tentative_tracker().update(weak, FRAME) == []  # at scans weak detections extend confirmed tracks only

@@ -158,7 +158,7 @@ class FaceTracker:
             cut = cut_sides(detections[:, :4], width, height, cfg.border_tolerance)
             rows = [self._tracks.index(track) for track in followed]
             visible = clip_boxes(track_boxes(self._tracks), width, height)
-            pairs, free, high_left = self._iou_rounds(visible, rows, detections, embeddings)
+            pairs, free, high_left = self._iou_rounds(visible, rows, detections, embeddings, low_for_all=True)
             pairs += self._window_round(visible, free, detections, high_left, embeddings)[0]
             self._update_tracks(pairs, detections, cut, embeddings, followed)
             self._update_best_crops(pairs, detections, frame)
@@ -329,10 +329,13 @@ class FaceTracker:
         return pairs, left, rows[result.unmatched_detections]
 
     def _iou_rounds(
-        self, visible: np.ndarray, track_rows: list[int], detections: np.ndarray, embeddings: np.ndarray | None
+        self, visible: np.ndarray, track_rows: list[int], detections: np.ndarray, embeddings: np.ndarray | None,
+        low_for_all: bool = False,
     ) -> tuple[list[tuple[Track, int]], list[int], np.ndarray]:
         """The two IoU rounds (ByteTrack): high-score detections against the tracks ``track_rows``,
-        then low-score ones against the confirmed tracks left, with a stricter gate.
+        then low-score ones, with a stricter gate, against the confirmed tracks left (``low_for_all``:
+        against every track left, for follow windows, whose detections lie in the track's own window;
+        a tentative track matched this way is kept, not confirmed: see :meth:`_update_tracks`).
 
         ``visible`` holds the predicted boxes of all tracks clipped to the frame. Returns the
         matches, the unmatched track rows and the unmatched high-score detection rows.
@@ -344,11 +347,11 @@ class FaceTracker:
         first, free, high_left = self._round(
             visible, track_rows, detections[:, :4], high, embeddings, partial(iou_cost, iou_gate=cfg.iou_gate)
         )
-        confirmed = [i for i in free if self._tracks[i].confirmed]
-        second, free_confirmed, _ = self._round(
-            visible, confirmed, detections[:, :4], low, embeddings, partial(iou_cost, iou_gate=cfg.low_iou_gate)
+        second_round = [i for i in free if low_for_all or self._tracks[i].confirmed]
+        second, free_second, _ = self._round(
+            visible, second_round, detections[:, :4], low, embeddings, partial(iou_cost, iou_gate=cfg.low_iou_gate)
         )
-        free = [i for i in free if not self._tracks[i].confirmed] + free_confirmed
+        free = [i for i in free if i not in second_round] + free_second
         return first + second, free, high_left
 
     def _round(
@@ -394,7 +397,9 @@ class FaceTracker:
         Detections cut by the frame border are completed with the track's own
         aspect ratio and height (``cut`` holds their cut sides). Only
         high-score detections update the appearance: low-score ones are often
-        partly occluded and would blend in the occluder's colours.
+        partly occluded and would blend in the occluder's colours. A low-score
+        detection of a tentative track (follow windows) corrects it and ends its
+        misses without counting as a hit towards its confirmation.
         """
         cfg = self.config
         rows = [row for _, row in pairs]
@@ -403,7 +408,10 @@ class FaceTracker:
         for (track, row), box in zip(pairs, boxes, strict=True):
             score = detections[row, 4]
             embedding = embeddings[row] if embeddings is not None and score >= cfg.high_score else None
-            track.update(box, score, self._frame_index, embedding, cfg.appearance_momentum)
+            # a weak detection keeps a tentative track but does not confirm it (one strong detection and
+            # weak ones are what a false positive next to a face looks like)
+            hit = track.confirmed or score >= cfg.high_score
+            track.update(box, score, self._frame_index, embedding, cfg.appearance_momentum, hit)
         updated = {id(track) for track, _ in pairs}
         for track in self._tracks if searched is None else searched:
             if id(track) not in updated:

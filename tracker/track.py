@@ -74,11 +74,14 @@ class Track:
         frame_index: int,
         embedding: np.ndarray | None,
         appearance_momentum: float,
+        hit: bool = True,
     ) -> None:
-        """Correct the track with a matched detection; ``embedding`` None keeps the appearance."""
+        """Correct the track with a matched detection; ``embedding`` None keeps the appearance. With
+        ``hit`` False the detection corrects the track and ends a miss but does not count towards its
+        confirmation (a weak detection of a tentative track)."""
         self.kalman.update(box)
         self.measured_box = np.asarray(box, dtype=np.float64)[:4].copy()
-        self.hits += 1
+        self.hits += int(hit)
         self.misses = 0
         self.frames_since_update = 0
         self.last_frame = frame_index
