@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from tracker import TrackedFace
+from tracker.geometry import box_areas, intersection_matrix
 
 
 class AnonymizeMode(str, Enum):
@@ -74,12 +75,7 @@ class DetectionHold:
 
 def _share_inside(boxes: np.ndarray, containers: np.ndarray) -> np.ndarray:
     """(N, M) share of the area of each of ``boxes`` (N, 4) that lies inside each of ``containers`` (M, 4)."""
-    boxes, containers = np.asarray(boxes, np.float64).reshape(-1, 4), np.asarray(containers, np.float64).reshape(-1, 4)
-    top_left = np.maximum(boxes[:, None, :2], containers[None, :, :2])
-    bottom_right = np.minimum(boxes[:, None, 2:], containers[None, :, 2:])
-    overlap = np.prod(np.clip(bottom_right - top_left, 0.0, None), axis=2)
-    area = np.prod(np.clip(boxes[:, 2:] - boxes[:, :2], 0.0, None), axis=1)
-    return overlap / np.maximum(area, 1e-9)[:, None]
+    return intersection_matrix(boxes, containers) / np.maximum(box_areas(boxes), 1e-9)[:, None]
 
 
 def ellipse_region(box: np.ndarray, margin: float, width: int, height: int) -> tuple[int, int, int, int] | None:

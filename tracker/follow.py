@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from .association import GatedCost
-from .geometry import centre_distance_matrix, cxcyah_to_xyxy, iou_matrix
+from .geometry import box_areas, centre_distance_matrix, cxcyah_to_xyxy, iou_matrix
 
 
 def follow_windows(states: np.ndarray, position_stds: np.ndarray, scale: float, max_scale: float) -> np.ndarray:
@@ -51,7 +51,7 @@ def follow_cost(predicted: np.ndarray, windows: np.ndarray, detections: np.ndarr
         (centres[None, :, 0] >= windows[:, None, 0]) & (centres[None, :, 0] <= windows[:, None, 2])
         & (centres[None, :, 1] >= windows[:, None, 1]) & (centres[None, :, 1] <= windows[:, None, 3])
     )
-    log_ratio = np.abs(np.log(np.sqrt(_areas(detections) + 1e-9)[None, :] / np.sqrt(_areas(predicted) + 1e-9)[:, None]))
+    log_ratio = np.abs(np.log(np.sqrt(box_areas(detections) + 1e-9)[None, :] / np.sqrt(box_areas(predicted) + 1e-9)[:, None]))
     distance = centre_distance_matrix(predicted, detections)
     return GatedCost(cost=distance + log_ratio, allowed=inside & (log_ratio <= -np.log(size_ratio)))
 
@@ -67,8 +67,3 @@ def merge_window_detections(detections: list[np.ndarray], overlap: float = 0.5) 
         if keep[row]:
             keep[row + 1 :] &= iou[row, row + 1 :] <= overlap
     return pooled[keep]
-
-
-def _areas(boxes: np.ndarray) -> np.ndarray:
-    """Areas of (N, 4) ``[x1, y1, x2, y2]`` boxes."""
-    return np.maximum(boxes[:, 2] - boxes[:, 0], 0.0) * np.maximum(boxes[:, 3] - boxes[:, 1], 0.0)

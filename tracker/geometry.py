@@ -9,19 +9,28 @@ from __future__ import annotations
 import numpy as np
 
 
+def box_areas(boxes: np.ndarray) -> np.ndarray:
+    """Return the (N,) areas of (N, 4) boxes; degenerate boxes give 0."""
+    b = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    return np.clip(b[:, 2] - b[:, 0], 0.0, None) * np.clip(b[:, 3] - b[:, 1], 0.0, None)
+
+
+def intersection_matrix(boxes_a: np.ndarray, boxes_b: np.ndarray) -> np.ndarray:
+    """Return the (M, N) areas of the intersections of (M, 4) ``boxes_a`` with (N, 4) ``boxes_b``."""
+    a = np.asarray(boxes_a, dtype=np.float64).reshape(-1, 4)
+    b = np.asarray(boxes_b, dtype=np.float64).reshape(-1, 4)
+    inter_w = np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0])
+    inter_h = np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1])
+    return np.clip(inter_w, 0.0, None) * np.clip(inter_h, 0.0, None)
+
+
 def iou_matrix(boxes_a: np.ndarray, boxes_b: np.ndarray) -> np.ndarray:
     """Return the (M, N) intersection-over-union matrix of two box arrays.
 
     ``boxes_a`` is (M, 4) and ``boxes_b`` is (N, 4); degenerate boxes give 0.
     """
-    a = np.asarray(boxes_a, dtype=np.float64).reshape(-1, 4)
-    b = np.asarray(boxes_b, dtype=np.float64).reshape(-1, 4)
-    inter_w = np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0])
-    inter_h = np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1])
-    inter = np.clip(inter_w, 0.0, None) * np.clip(inter_h, 0.0, None)
-    area_a = np.clip(a[:, 2] - a[:, 0], 0.0, None) * np.clip(a[:, 3] - a[:, 1], 0.0, None)
-    area_b = np.clip(b[:, 2] - b[:, 0], 0.0, None) * np.clip(b[:, 3] - b[:, 1], 0.0, None)
-    union = area_a[:, None] + area_b[None, :] - inter
+    inter = intersection_matrix(boxes_a, boxes_b)
+    union = box_areas(boxes_a)[:, None] + box_areas(boxes_b)[None, :] - inter
     return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0.0)
 
 
