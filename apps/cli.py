@@ -66,6 +66,9 @@ VerboseOption = Annotated[bool, typer.Option("--verbose", help="Show ONNX Runtim
 AccurateOption = Annotated[
     bool, typer.Option("--accurate", help="Test-time augmentation: detect at 0.5x, 1x and 2x and mirrored, merge by box voting (finds more faces, 6 network runs per frame).")
 ]
+VerifyOption = Annotated[
+    bool, typer.Option("--verify/--no-verify", help="Give every detected face a second look with the face verifier (a small classifier on its crop) and drop those it rejects: false faces on blurred, striped, flat or compressed frames and textures.")
+]
 MaxSideOption = Annotated[
     int, typer.Option("--max-side", min=1, help="Frames are scaled down so their long side is at most this many pixels before detection.")
 ]
@@ -79,11 +82,11 @@ MinSideOption = Annotated[
 
 def _load(spec: DetectorSpec):
     """Load the detector of ``spec`` or exit with a clear message before any input is touched."""
-    from detectors import DetectorLoadError
+    from detectors import DetectorLoadError, VerifierLoadError
 
     try:
         loaded = spec.load()
-    except (DetectorLoadError, ValueError) as error:
+    except (DetectorLoadError, VerifierLoadError, ValueError) as error:
         console.print(f"[red]error:[/red] {escape(str(error))}")
         raise typer.Exit(EXIT_USAGE) from None
     console.print(f"detector [bold]{escape(_detector_label(spec.name, loaded))}[/bold] on {loaded.providers[0]}")
@@ -154,6 +157,7 @@ def track(
     device: DeviceOption = "auto",
     verbose: VerboseOption = False,
     accurate: AccurateOption = False,
+    verify: Annotated[Optional[bool], typer.Option("--verify/--no-verify", help="Give every detected face that could start a track a second look with the face verifier (a small classifier on its crop) and drop those it rejects: false faces on blurred, striped, flat or compressed frames and textures. Default: on, off with --anonymize (hiding a false face costs little, missing a true one is a leak).", show_default=False)] = None,
     mirror: Annotated[Optional[bool], typer.Option("--mirror/--no-mirror", help="Also detect on the mirrored frame and merge (2 network runs per frame): finds faces the detector scores weakly. Default: on with --anonymize (a missed face is a leak), off otherwise.", show_default=False)] = None,
     workers: Annotated[Optional[int], typer.Option("--workers", min=1, help="Videos processed at the same time, each in its own process with its own detector (default: one per two CPU cores, at most one per video).", show_default=False)] = None,
     engine: Annotated[Engine, typer.Option("--engine", help="local: this machine (--workers processes); ray: one task per video on a Ray cluster (pip install 'facetrack[distributed]').")] = Engine.local,
@@ -208,7 +212,7 @@ def track(
     spec = DetectorSpec(name=detector, threshold=threshold, threads=threads, device=device, max_side=max_side,
                         min_side=min_side, accurate=accurate, mirrored=anonymize is not None if mirror is None else mirror,
                         mask_score=ANONYMIZE_MASK_SCORE if anonymize else None,
-                        verbose=verbose)
+                        verify=anonymize is None if verify is None else verify, verbose=verbose)
     loaded = _load(spec)
     high, low = prepare_for_tracking(loaded, spec.mask_score)
     gallery = _load_gallery(known_faces, loaded.detect, high) if known_faces is not None else None
@@ -266,6 +270,7 @@ def detect(
     device: DeviceOption = "auto",
     verbose: VerboseOption = False,
     accurate: AccurateOption = False,
+    verify: VerifyOption = True,
 ) -> None:
     """Detect faces in still images and write one WIDER FACE result file per image."""
     from apps.detect_images import create_output, detect_images, input_problem, list_images
@@ -280,7 +285,7 @@ def detect(
         console.print(f"[red]error:[/red] {escape(str(path))}: no images found")
         raise typer.Exit(EXIT_FAILED_ITEMS)
     loaded = _load(DetectorSpec(detector, threshold, threads, device, max_side, min_side=min_side, accurate=accurate,
-                                  verbose=verbose))
+                                  verify=anonymize is None if verify is None else verify, verbose=verbose))
     try:
         create_output(output)
     except OutputWriteError as error:
@@ -310,6 +315,7 @@ def evaluate(
     threads: ThreadsOption = None,
     device: DeviceOption = "auto",
     accurate: AccurateOption = False,
+    verify: VerifyOption = True,
 ) -> None:
     """AP@0.5 overall and per face size (<16, 16-32, 32-64, >=64 px) on a folder of labelled images."""
     from rich.table import Table
@@ -333,7 +339,7 @@ def evaluate(
     detections = {}
     for name in [detector, *(compare or [])]:
         loaded = _load(DetectorSpec(name, 0.05, threads, device, max_side=max_side if upscale == 1.0 else None,
-                                    upscale=upscale, accurate=accurate, min_side=min_side))
+                                    upscale=upscale, accurate=accurate, min_side=min_side, verify=verify))
         label = _detector_label(name, loaded)
         try:
             detections[label], ms = run_on_samples(loaded.detect, samples)
@@ -421,6 +427,36 @@ def train(
                   f"next: python start.py export {run_dir / 'best.pt'}", markup=False, highlight=False)
 
 
+@app.command("train-verifier")
+def train_verifier(
+    train_set: Annotated[Path, typer.Option("--train-set", help="Folder of labelled training images (Pascal VOC, YOLO or WIDER FACE).")],
+    run_dir: Annotated[Path, typer.Option("--run-dir", help="Folder for the mined crops (mined.npz, reused when present) and verifier.pt.")] = Path("runs/verifier"),
+    output: Annotated[Path, typer.Option("--output", "-o", help="ONNX file to write.")] = Path("runs/verifier/verifier.onnx"),
+    epochs: Annotated[int, typer.Option("--epochs", min=1)] = 12,
+    featureless_frames: Annotated[int, typer.Option("--featureless-frames", min=0, help="Generated featureless frames mined for negatives.")] = 1500,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    threads: Annotated[int, typer.Option("--threads", min=1, help="Torch CPU threads.")] = 2,
+) -> None:
+    """Train the face verifier (the second look at every detection) on labelled images (needs the 'train' extra).
+
+    Crops are mined with the shipped detectors: their detections that match a label are faces,
+    those that match none are not, with face-free squares and generated featureless frames; one
+    image in ten is held out and sets the threshold (99 % of its true detections kept).
+    """
+    try:
+        from detectors.verifier.train import VerifierTraining, train_and_export
+    except ImportError as error:
+        _usage_error(f"training needs torch and onnx: pip install -e '.[train]' ({error})")
+    from detectors.datasets import LabelError
+
+    try:
+        path = train_and_export(train_set, run_dir, output, VerifierTraining(epochs=epochs, seed=seed, threads=threads),
+                                featureless_frames, log=lambda line: console.print(line, markup=False, highlight=False))
+    except (LabelError, ValueError) as error:
+        _usage_error(str(error))
+    console.print(f"wrote {path}; the shipped one is detectors/weights/verifier.onnx", markup=False, highlight=False)
+
+
 @app.command()
 def export(
     checkpoint: Annotated[Path, typer.Argument(help="Training checkpoint (best.pt or last.pt).")],
@@ -455,9 +491,9 @@ def export(
                   markup=False, highlight=False)
 
 
-COMMANDS = {"track", "detect", "evaluate", "train", "export"}
+COMMANDS = {"track", "detect", "evaluate", "train", "train-verifier", "export"}
 #: Commands that run the detector, so need exactly one ONNX Runtime package.
-RUNTIME_COMMANDS = {"track", "detect", "evaluate"}
+RUNTIME_COMMANDS = {"track", "detect", "evaluate", "train-verifier"}
 HELP_OPTIONS = {"--help", "-h"}
 
 

@@ -45,6 +45,7 @@ class DetectorSpec:
             recommendation; 0: never).
         mask_score: Anonymising: also report faces down to this score, to be hidden only (see
             :func:`prepare_for_tracking`).
+        verify: Give every face a second look with the shipped face verifier (``detectors.verification``).
         verbose: Show ONNX Runtime's own log (hidden otherwise).
     """
 
@@ -58,6 +59,7 @@ class DetectorSpec:
     mirrored: bool = False
     min_side: int | None = None
     mask_score: float | None = None
+    verify: bool = True
     verbose: bool = False
 
     def load(self) -> Any:
@@ -65,6 +67,7 @@ class DetectorSpec:
 
         Raises:
             DetectorLoadError: If the model cannot be found or read.
+            VerifierLoadError: If ``verify`` is set and the face verifier cannot be loaded.
             ValueError: If an option is invalid (e.g. an unknown device).
         """
         import detectors  # looked up at call time, so tests can substitute load_detector
@@ -73,7 +76,7 @@ class DetectorSpec:
         tta = TestTimeAugmentation() if self.accurate else MIRRORED if self.mirrored else None
         return detectors.load_detector(self.name, score_threshold=self.threshold, threads=self.threads,
                                        device=self.device, max_side=self.max_side, upscale=self.upscale, min_side=self.min_side,
-                                       tta=tta, verbose=self.verbose)
+                                       tta=tta, verify=self.verify, verbose=self.verbose)
 
     def load_for_tracking(self) -> Any:
         """The loaded detector switched to tracking use (see :func:`prepare_for_tracking`): what

@@ -6,6 +6,8 @@ Two sets, the same for every detector of the run:
   black, near-black, grey and white, a gradient, dark sensor-like noise, blurred noise, stripes and
   heavy JPEG, each at 640x480, 1280x720 and 1920x1080; ``--seeds N`` makes them for seeds
   0 to N-1, 27 frames each);
+* **face-free photos**: the scikit-image sample images without a human face (:data:`SKIMAGE_PHOTOS`;
+  skipped without scikit-image), measured only, never trained or chosen on;
 * **face-free regions of the dev images**: per image and per side of :data:`REGION_SIDES`, one
   square at a seeded random place that overlaps no labelled face and no ``difficult`` region
   (skipped where none fits), detected at the scale its whole dev image is detected at (the region
@@ -25,8 +27,9 @@ blurs above 0.2). Both are capped at ``max_side`` 1024 like ours and skipped wit
 ``--threshold`` replaces every detector's start score (e.g. 0.5 for all). Without the dev data
 only the featureless frames are measured.
 
-FaceTrack's detectors are measured as networks (their flat-box guard off) and again with the
-guard on, as the app runs them (:mod:`detectors.flat_boxes`; same detections, filtered).
+FaceTrack's detectors are measured as networks (their flat-box guard and face verifier off), with
+the guard on (:mod:`detectors.flat_boxes`), and with the guard and the verifier on, as the app runs
+them (:mod:`detectors.verification`; same detections, filtered).
 ``--contrast FOLDER...`` prints instead the guard's contrast measure over every labelled face of
 those folders (the basis of its threshold).
 
@@ -38,8 +41,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -58,6 +61,7 @@ from detectors.datasets.folders import read_face_folder  # noqa: E402
 from detectors.featureless import BENCHMARK_KINDS, benchmark_frames  # noqa: E402
 from detectors.flat_boxes import MIN_CONTRAST, box_contrast, drop_flat_boxes  # noqa: E402
 from detectors.inference import ScalePolicy  # noqa: E402
+from detectors.verification import FaceVerifier  # noqa: E402
 from detectors.training.negatives import face_free_window  # noqa: E402
 
 DEV_FACES = ROOT.parent / "shared" / "data" / "faces" / "dev"
@@ -76,6 +80,11 @@ RETINAFACE_LOW_SCORE = 0.05
 BASELINES = {"retinaface": (RetinaFaceBaseline, RETINAFACE_START_SCORE),
              "centerface": (CenterFaceBaseline, CENTERFACE_START_SCORE)}
 TABLE_HEADER = ("set", "images", "with a face", "detections", "max score")
+#: scikit-image's sample images without a human face (shipped in its wheel): a cat, coffee, coins,
+#: textures, text, microscopy, retina, astronomy, objects, graphics.
+SKIMAGE_PHOTOS = ("chelsea", "cat", "coffee", "coins", "brick", "grass", "gravel", "text", "page",
+                  "immunohistochemistry", "cell", "retina", "microaneurysms", "moon", "hubble_deep_field",
+                  "rocket", "horse", "clock", "colorwheel", "logo", "checkerboard", "binary_blobs")
 #: Dev squares ``(image file, side)`` that hold a person's face the dev labels skip (eyes, nose or
 #: mouth visible, any pose), from an audit of every square on which FaceBoxes, AInnoFace,
 #: RetinaFace or CenterFace fired at their start scores (2026-12-06, 35 squares looked at). Heads
@@ -138,8 +147,8 @@ class SetResult:
 
 
 def load(name: str, threads: int | None, threshold: float | None) -> tuple[Detector, float]:
-    """Detector ``name`` as the tracker runs it (its flat-box guard off: the network's own answers),
-    and its start score.
+    """Detector ``name`` as the tracker runs it (its flat-box guard and verifier off: the network's own
+    answers), and its start score.
 
     Raises:
         DetectorLoadError, ImportError, ValueError: If the detector cannot be loaded.
@@ -148,7 +157,8 @@ def load(name: str, threads: int | None, threshold: float | None) -> tuple[Detec
         baseline, start = BASELINES[name]
         start = start if threshold is None else threshold
         return baseline(threads=threads, max_side=1024, score_threshold=RETINAFACE_LOW_SCORE), start
-    detector = load_detector(name, score_threshold=threshold, threads=threads, max_side=1024, flat_box_guard=False)
+    detector = load_detector(name, score_threshold=threshold, threads=threads, max_side=1024, flat_box_guard=False,
+                             verify=False)
     high, _ = prepare_for_tracking(detector)  # it then returns faces down to the low score, as in tracking
     return detector, high
 
@@ -200,19 +210,51 @@ class Detections:
 
     frames: list[tuple[str, np.ndarray, np.ndarray]]
     regions: list[tuple[Region, np.ndarray]]
+    photos: list[tuple[str, np.ndarray, np.ndarray]] = field(default_factory=list)
 
 
-def detect_all(detector: Detector, frames: Sequence[tuple[str, np.ndarray]], regions: Sequence[Region]) -> Detections:
-    """Run ``detector`` once on every featureless frame and dev region."""
+def detect_all(detector: Detector, frames: Sequence[tuple[str, np.ndarray]], regions: Sequence[Region],
+               photos: Sequence[tuple[str, np.ndarray]] = ()) -> Detections:
+    """Run ``detector`` once on every featureless frame, dev region and photo."""
     return Detections([(name, frame, detector.detect(frame)) for name, frame in frames],
-                      [(region, detect_region(detector, region)) for region in regions])
+                      [(region, detect_region(detector, region)) for region in regions],
+                      [(name, photo, detector.detect(photo)) for name, photo in photos])
 
 
-def count(found: Detections, start_score: float, guard: bool) -> list[SetResult]:
-    """Per-kind and per-side rows plus the two totals; with ``guard``, after FaceTrack's flat-box
-    guard (:func:`detectors.flat_boxes.drop_flat_boxes`, as the app runs its detectors)."""
+def face_free_photos() -> list[tuple[str, np.ndarray]]:
+    """The face-free photos of :data:`SKIMAGE_PHOTOS` that scikit-image ships, as BGR uint8 (none
+    without scikit-image). Measured only: nothing in FaceTrack was trained or chosen on them."""
+    try:
+        from skimage import data
+    except ImportError:
+        return []
+    photos = []
+    for name in SKIMAGE_PHOTOS:
+        image = np.asarray(getattr(data, name)())
+        if image.dtype != np.uint8:
+            image = image.astype(np.float64)
+            image = (255 * (image - image.min()) / max(float(np.ptp(image)), 1e-9)).astype(np.uint8)
+        image = image[..., :3][..., ::-1] if image.ndim == 3 else cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+        photos.append((name, np.ascontiguousarray(image)))
+    return photos
+
+
+#: A filter FaceTrack applies to a detector's faces: (image, faces) -> the faces it keeps.
+FaceFilter = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+def app_filters(verifier: FaceVerifier) -> dict[str, FaceFilter]:
+    """The filters FaceTrack's detectors run through, as measured rows: the flat-box guard, then the
+    guard and the face verifier (as the app runs them)."""
+    return {"flat-box guard": drop_flat_boxes,
+            "flat-box guard + verifier": lambda image, faces: verifier.keep(image, drop_flat_boxes(image, faces))}
+
+
+def count(found: Detections, start_score: float, keep: FaceFilter | None = None) -> list[SetResult]:
+    """Per-kind and per-side rows plus the two totals; with ``keep``, of the faces it keeps (one of
+    :func:`app_filters`)."""
     def scores(image: np.ndarray, faces: np.ndarray) -> np.ndarray:
-        return (drop_flat_boxes(image, faces) if guard else faces)[:, 4]
+        return (faces if keep is None else keep(image, faces))[:, 4]
 
     kinds = {kind: SetResult(kind) for kind in BENCHMARK_KINDS}
     for name, frame, faces in found.frames:
@@ -228,6 +270,11 @@ def count(found: Detections, start_score: float, guard: bool) -> list[SetResult]
     region_rows = list(sides.values())
     if region_rows:
         rows += region_rows + [_total(region_rows, "dev regions (all)"), audited]
+    if found.photos:
+        photos = SetResult("scikit-image photos")
+        for _, photo, faces in found.photos:
+            photos.add(scores(photo, faces), start_score)
+        rows.append(photos)
     return rows
 
 
@@ -299,19 +346,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     frames = [frame for seed in range(max(args.seeds, 1)) for frame in benchmark_frames(seed)]
     samples = read_voc_folder(args.dev)[: args.limit] if (args.dev / "annotations").is_dir() else []
     regions = list(face_free_regions(samples, REGION_SIDES))
+    photos = face_free_photos()
     print(f"{len(frames)} featureless frames; {len(regions)} face-free regions of {len(samples)} dev images"
-          + ("" if samples else f" (dev data not found: {args.dev})"))
+          + ("" if samples else f" (dev data not found: {args.dev})")
+          + f"; {len(photos)} face-free scikit-image photos" + ("" if photos else " (scikit-image not installed)"))
     report: dict[str, dict] = {}
+    verifier = FaceVerifier(threads=args.threads or None)
     for name in (part.strip() for part in args.detectors.split(",") if part.strip()):
         try:
             detector, start_score = load(name, args.threads or None, args.threshold)
         except (DetectorLoadError, ImportError, ValueError) as error:
             print(f"\n{name}: not loaded, skipped: {error}")
             continue
-        found = detect_all(detector, frames, regions)
-        variants = [(name, False)] + ([] if name in BASELINES else [(f"{name} + flat-box guard", True)])
-        for label, guard in variants:
-            rows = count(found, start_score, guard)
+        found = detect_all(detector, frames, regions, photos)
+        variants = [(name, None)] + ([] if name in BASELINES else
+                                     [(f"{name} + {what}", keep) for what, keep in app_filters(verifier).items()])
+        for label, keep in variants:
+            rows = count(found, start_score, keep)
             report[label] = {"start_score": start_score, "rows": [asdict(row) for row in rows]}
             print(f"\n{label} (detections at score >= {start_score:g})\n")
             print(format_table(rows), flush=True)

@@ -12,6 +12,7 @@ x264's and ONNX Runtime's included). Stages (nested ones are indented; an outer 
 * full scans (``OnnxFaceDetector.detect``);
 * follow (``FaceTracker.follow``), of which the windows' detection (``OnnxFaceDetector.detect_windows``),
   of which the network (``run_network_batch``);
+* the face verifier (``FaceVerifier.keep``), part of the scans and of the windows' detection;
 * tracker update after a scan (``FaceTracker.update``);
 * shot cuts (``ShotCutDetector.update``);
 * the whole detect+track stage (``FrameProcessor.process``), which holds all of the above;
@@ -46,6 +47,7 @@ from apps.video_job import VideoOutputs, track_source  # noqa: E402
 from apps.video_writers import H264VideoWriter  # noqa: E402
 from benchmarks.pipeline_speed import DEFAULT_VIDEO, loop_video  # noqa: E402
 from detectors.runtime import OnnxFaceDetector  # noqa: E402
+from detectors.verification import FaceVerifier  # noqa: E402
 from tracker import FaceTracker  # noqa: E402
 
 #: (row label, class, method name): the timed stages, in the order printed (indent = nesting).
@@ -54,6 +56,7 @@ STAGES: tuple[tuple[str, type, str], ...] = (
     ("follow", FaceTracker, "follow"),
     ("  windows' detection", OnnxFaceDetector, "detect_windows"),
     ("    network", OnnxFaceDetector, "run_network_batch"),
+    ("face verifier (in the scans and the windows)", FaceVerifier, "keep"),
     ("tracker update after a scan", FaceTracker, "update"),
     ("shot cuts", ShotCutDetector, "update"),
     ("detect+track stage (all of the above)", FrameProcessor, "process"),

@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from detectors.runtime import DetectorLoadError, OnnxFaceDetector
+from detectors.verification import SHIPPED_VERIFIER, FaceVerifier, VerifierLoadError
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 
@@ -41,7 +42,7 @@ def resolve_model_path(name_or_path: str | Path) -> Path:
 
 
 def load_detector(
-    name_or_path: str | Path = "faceboxes", score_threshold: float | None = None, **options
+    name_or_path: str | Path = "faceboxes", score_threshold: float | None = None, verify: bool = True, **options
 ) -> OnnxFaceDetector:
     """Load a face detector by name (``faceboxes``, ``ainnoface``) or from an ``.onnx`` file.
 
@@ -49,13 +50,19 @@ def load_detector(
         name_or_path: Built-in detector name or path to an exported model.
         score_threshold: Minimum score of returned faces; None uses the model's recommended
             operating point (``detector.recommended_threshold``, chosen on the dev set at export).
-        **options: ``nms_threshold``, ``max_side``, ``upscale``, ``threads``, ``device``, ``tta``
-            (see :class:`detectors.runtime.OnnxFaceDetector`).
+        verify: Give every face a second look with the shipped face verifier
+            (:mod:`detectors.verification`) and drop those it rejects; False: the network's faces
+            (after the flat-box guard) as they are.
+        **options: ``nms_threshold``, ``max_side``, ``upscale``, ``threads``, ``device``, ``tta``,
+            ``flat_box_guard`` (see :class:`detectors.runtime.OnnxFaceDetector`).
 
     Raises:
         DetectorLoadError: If the model cannot be found or is not a FaceTrack detector.
+        VerifierLoadError: If ``verify`` is set and the shipped verifier cannot be loaded.
     """
-    return OnnxFaceDetector(resolve_model_path(name_or_path), score_threshold=score_threshold, **options)
+    verifier = FaceVerifier(SHIPPED_VERIFIER, threads=options.get("threads")) if verify else None
+    return OnnxFaceDetector(resolve_model_path(name_or_path), score_threshold=score_threshold, verifier=verifier, **options)
 
 
-__all__ = ["BUILTIN_DETECTORS", "DetectorLoadError", "OnnxFaceDetector", "load_detector", "resolve_model_path"]
+__all__ = ["BUILTIN_DETECTORS", "DetectorLoadError", "FaceVerifier", "OnnxFaceDetector", "VerifierLoadError", "load_detector",
+           "resolve_model_path"]

@@ -15,6 +15,7 @@ from detectors.preprocess import to_bgr
 from detectors.providers import DeviceError
 from detectors.sessions import open_session
 from detectors.tta import TestTimeAugmentation, detect_with_tta
+from detectors.verification import FaceVerifier
 from detectors.windows import detect_windows
 
 #: Side in pixels of the square network input of one follow window: a face filling half of its
@@ -67,6 +68,8 @@ class OnnxFaceDetector:
     :attr:`device_note` says why ``auto`` skipped an accelerator); ``verbose`` shows ONNX Runtime's log.
     With ``flat_box_guard`` (the default) faces whose box holds no structure (black, flat, noise
     only) are dropped (:mod:`detectors.flat_boxes`); off, the network's answers are returned as they are.
+    With a ``verifier`` (:class:`detectors.verification.FaceVerifier`), the faces it does not accept
+    are dropped too (:func:`detectors.load_detector` attaches the shipped one).
     """
 
     def __init__(
@@ -82,6 +85,7 @@ class OnnxFaceDetector:
         tta: TestTimeAugmentation | None = None,
         verbose: bool = False,
         flat_box_guard: bool = True,
+        verifier: FaceVerifier | None = None,
     ) -> None:
         import onnxruntime as ort
 
@@ -128,6 +132,8 @@ class OnnxFaceDetector:
         self.window_tile = -(-WINDOW_TILE // self.pad_multiple) * self.pad_multiple
         #: Drop faces whose box holds no structure (see :mod:`detectors.flat_boxes`).
         self.flat_box_guard = flat_box_guard
+        #: Second look at every face's crop (None: off).
+        self.verifier = verifier
 
     @property
     def score_threshold(self) -> float:
@@ -161,7 +167,14 @@ class OnnxFaceDetector:
         Each window is resized to :attr:`window_tile` pixels, whatever the frame's scale policy.
         """
         found = detect_windows(frame, windows, self.run_network_batch, self.levels, self.window_tile, self.post)
-        return [self._guarded(frame, faces) for faces in found]
+        if self.flat_box_guard:
+            found = [drop_flat_boxes(frame, faces) for faces in found]
+        if self.verifier is None or not found:
+            return found
+        # one verifier call for the faces of every window
+        kept = self.verifier.keep(frame, np.concatenate([np.column_stack([faces, np.full(len(faces), index, np.float32)])
+                                                          for index, faces in enumerate(found)]))
+        return [kept[kept[:, 5] == index, :5] for index in range(len(found))]
 
     def windows_cost_more(self, frame_shape: tuple[int, ...], windows: int) -> bool:
         """True if ``windows`` follow windows cost at least as much as one full scan of a frame of
@@ -187,8 +200,10 @@ class OnnxFaceDetector:
         return self._guarded(frame, detect_with_tta(frame, self._detect_at_scale, self.tta, self.post.nms_threshold, normal))
 
     def _guarded(self, frame: np.ndarray, faces: np.ndarray) -> np.ndarray:
-        """``faces`` without the flat boxes when the guard is on."""
-        return drop_flat_boxes(frame, faces) if self.flat_box_guard else faces
+        """``faces`` without the flat boxes when the guard is on, and without those the verifier rejects."""
+        if self.flat_box_guard:
+            faces = drop_flat_boxes(frame, faces)
+        return faces if self.verifier is None else self.verifier.keep(frame, faces)
 
     def _detect_at_scale(self, frame: np.ndarray, scale: float) -> np.ndarray:
         """One TTA pass: ``frame`` scaled by ``scale`` (no size cap) into the network."""

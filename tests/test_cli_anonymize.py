@@ -123,3 +123,22 @@ def test_anonymizing_detects_on_the_mirrored_frame_too(tmp_path: Path, monkeypat
     assert run_cli(clip, *flags, "-o", tmp_path / "out").code == 0
     expected = TestTimeAugmentation() if mirrored is None else MIRRORED if mirrored else None
     assert asked == [expected]
+
+
+@pytest.mark.parametrize(("flags", "verify"), [
+    ([], True),
+    (["--no-verify"], False),
+    (["--anonymize", "blur"], False),  # a true face the verifier rejected would be left visible
+    (["--anonymize", "blur", "--verify"], True),
+])
+def test_the_verifier_is_on_unless_anonymizing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                               flags: list[str], verify: bool) -> None:
+    import detectors
+    from cli_helpers import FixedBox, run_cli
+    from test_reliability_faults import make_clip
+
+    asked: list[object] = []
+    monkeypatch.setattr(detectors, "load_detector", lambda *args, **kwargs: asked.append(kwargs["verify"]) or FixedBox())
+    clip = make_clip(tmp_path / "clip.mp4", frames=3)
+    assert run_cli(clip, *flags, "-o", tmp_path / "out").code == 0
+    assert asked == [verify]

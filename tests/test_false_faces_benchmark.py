@@ -30,7 +30,7 @@ def test_the_audited_row_leaves_out_the_squares_with_an_unlabelled_face() -> Non
         (_region("elsewhere.jpg", 128), face),  # a false face
         (_region("empty.jpg", 128), nothing),
     ])
-    rows = {row.name: row for row in count(found, start_score=0.5, guard=False)}
+    rows = {row.name: row for row in count(found, start_score=0.5)}
     assert rows["dev regions (all)"].detections == 2 and rows["dev regions (all)"].images == 3
     assert rows["dev regions (audited)"].detections == 1 and rows["dev regions (audited)"].images == 2
 
@@ -46,3 +46,20 @@ def test_every_audited_square_is_one_the_benchmark_cuts() -> None:
     made = {(region.image, region.side) for region in false_faces.face_free_regions(samples, false_faces.REGION_SIDES)
             if region.image in wanted}
     assert set(UNLABELLED_FACE_REGIONS) <= made
+
+
+def test_the_photo_row_counts_detections_on_the_face_free_photos() -> None:
+    face = np.array([[10.0, 10, 60, 60, 0.9], [70.0, 10, 120, 60, 0.3]], np.float32)
+    image = np.full((100, 130, 3), 90, np.uint8)
+    found = Detections(frames=[], regions=[], photos=[("one", image, face), ("two", image, face[:0])])
+    rows = {row.name: row for row in count(found, start_score=0.5)}
+    photos = rows["scikit-image photos"]
+    assert (photos.images, photos.with_detection, photos.detections) == (2, 1, 1)
+
+
+def test_the_face_free_photos_are_bgr_images() -> None:
+    pytest.importorskip("skimage")
+    photos = false_faces.face_free_photos()
+    assert len(photos) == len(false_faces.SKIMAGE_PHOTOS)
+    for name, photo in photos:
+        assert photo.dtype == np.uint8 and photo.ndim == 3 and photo.shape[2] == 3, name

@@ -1,0 +1,111 @@
+"""Second look at every detection: a small learned face / not-face classifier on the box's crop.
+
+The detectors' networks now and then fire on blurred blotches, stripes, heavily compressed frames,
+textures, the back of a head. :class:`FaceVerifier` runs a tiny CNN (``verifier.onnx``, trained by
+:mod:`detectors.verifier`) on a 32 x 32 crop around each box, a little wider than the box, and drops
+the boxes it finds unlikely to be faces, as the second stage of a cascade. All boxes of a frame go
+through the network in one call. Boxes too small to judge and boxes too weak to start a track are
+kept unchecked. numpy, OpenCV and ONNX Runtime only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from detectors.preprocess import to_bgr
+
+#: Side of the network's square input.
+CROP_SIZE = 32
+#: The crop's side relative to the box's longer side (some hair, ears and neck around the face).
+CONTEXT = 1.4
+#: Boxes smaller than this (square root of the area, frame pixels) are kept unchecked.
+MIN_CHECKED_SIDE = 16.0
+#: Boxes scoring under this are kept unchecked: weaker faces never start a track nor are reported
+#: (track-start scores: FaceBoxes 0.55, AInnoFace 0.40); they only extend tracks and widen masks.
+MIN_CHECKED_SCORE = 0.4
+
+#: Where the shipped verifier lives.
+SHIPPED_VERIFIER = Path(__file__).resolve().parent / "weights" / "verifier.onnx"
+
+
+class VerifierLoadError(RuntimeError):
+    """The verifier model is missing, unreadable or not a FaceTrack verifier."""
+
+
+def crop_square(frame: np.ndarray, box: np.ndarray, size: int = CROP_SIZE, context: float = CONTEXT) -> np.ndarray:
+    """The ``size`` x ``size`` BGR crop of the square centred on ``box`` (x1, y1, x2, y2) whose side
+    is ``context`` times the box's longer side; parts outside the frame repeat its edge pixels."""
+    height, width = frame.shape[:2]
+    x1, y1, x2, y2 = (float(value) for value in box[:4])
+    side = max(context * max(x2 - x1, y2 - y1), 1.0)
+    left, top = round((x1 + x2 - side) / 2), round((y1 + y2 - side) / 2)
+    right, bottom = left + max(round(side), 1), top + max(round(side), 1)
+    inner = frame[max(top, 0) : min(bottom, height), max(left, 0) : min(right, width)]
+    if inner.size == 0:
+        return np.zeros((size, size, 3), np.uint8)
+    pads = (max(-top, 0), max(bottom - height, 0), max(-left, 0), max(right - width, 0))
+    if any(pads):
+        inner = cv2.copyMakeBorder(inner, *pads, cv2.BORDER_REPLICATE)
+    shrinking = inner.shape[0] > size
+    return cv2.resize(inner, (size, size), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
+
+
+def crops_to_batch(crops: np.ndarray) -> np.ndarray:
+    """(N, S, S, 3) uint8 BGR crops as the network's (N, 3, S, S) float32 input in [0, 1]."""
+    return np.ascontiguousarray(crops.transpose(0, 3, 1, 2), dtype=np.float32) / 255.0
+
+
+class FaceVerifier:
+    """The exported face / not-face classifier and its threshold (both read from the ONNX file).
+
+    Args:
+        model_path: A ``verifier.onnx`` exported by :mod:`detectors.verifier.export`.
+        threads: CPU threads of its ONNX Runtime session (None: ONNX Runtime decides).
+        threshold: Minimum face probability of a kept box (None: the one stored in the model,
+            chosen on held-out training images when it was exported).
+    """
+
+    def __init__(self, model_path: str | Path = SHIPPED_VERIFIER, threads: int | None = None,
+                 threshold: float | None = None) -> None:
+        import onnxruntime as ort
+
+        path = Path(model_path)
+        if not path.is_file():
+            raise VerifierLoadError(f"verifier model not found: {path}")
+        options = ort.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+        try:
+            self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        except Exception as error:  # onnxruntime raises several unrelated exception types
+            raise VerifierLoadError(f"{path} is not a valid ONNX model: {error}") from error
+        metadata = self.session.get_modelmeta().custom_metadata_map
+        if metadata.get("facetrack_verifier") is None:
+            raise VerifierLoadError(f"{path} is an ONNX model but not a FaceTrack face verifier")
+        self.crop_size = int(metadata.get("crop_size", CROP_SIZE))
+        self.context = float(metadata.get("context", CONTEXT))
+        self.threshold = float(metadata["threshold"]) if threshold is None else float(threshold)
+        self._input_name = self.session.get_inputs()[0].name
+
+    def face_probabilities(self, frame: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+        """(N,) probability that each (N, 4+) box of ``frame`` holds a face."""
+        if len(boxes) == 0:
+            return np.zeros(0, np.float32)
+        frame = to_bgr(frame)
+        crops = np.stack([crop_square(frame, box, self.crop_size, self.context) for box in boxes])
+        (logits,) = self.session.run(None, {self._input_name: crops_to_batch(crops)})
+        return (1.0 / (1.0 + np.exp(-logits.reshape(-1).astype(np.float64)))).astype(np.float32)
+
+    def keep(self, frame: np.ndarray, faces: np.ndarray) -> np.ndarray:
+        """The rows of ``faces`` (N, 5+: box, score, ...) the verifier accepts, order kept. Rows with a box
+        under :data:`MIN_CHECKED_SIDE` or a score under :data:`MIN_CHECKED_SCORE` are kept unchecked."""
+        if len(faces) == 0:
+            return faces
+        sides = np.sqrt(np.clip(faces[:, 2] - faces[:, 0], 0, None) * np.clip(faces[:, 3] - faces[:, 1], 0, None))
+        checked = np.flatnonzero((sides >= MIN_CHECKED_SIDE) & (faces[:, 4] >= MIN_CHECKED_SCORE))
+        keep = np.ones(len(faces), dtype=bool)
+        keep[checked] = self.face_probabilities(frame, faces[checked]) >= self.threshold
+        return faces[keep]

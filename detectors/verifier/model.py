@@ -1,0 +1,38 @@
+"""The face verifier network: a small CNN from a 32 x 32 crop to one face logit (needs torch)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+#: Channels of the three conv + pool stages; the last conv keeps the third stage's width.
+STAGE_CHANNELS = (16, 32, 64)
+
+
+def conv_stage(inputs: int, outputs: int) -> nn.Sequential:
+    """conv3x3 + BatchNorm + ReLU, then a 2x2 max-pool (halves the side)."""
+    return nn.Sequential(
+        nn.Conv2d(inputs, outputs, 3, padding=1, bias=False),
+        nn.BatchNorm2d(outputs),
+        nn.ReLU(inplace=True),
+        nn.MaxPool2d(2),
+    )
+
+
+class FaceVerifierNet(nn.Module):
+    """(N, 3, 32, 32) BGR crops in [0, 1] -> (N, 1) face logits. About 0.07 M parameters."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        widths = (3, *STAGE_CHANNELS)
+        self.features = nn.Sequential(
+            *(conv_stage(widths[index], widths[index + 1]) for index in range(len(STAGE_CHANNELS))),
+            nn.Conv2d(STAGE_CHANNELS[-1], STAGE_CHANNELS[-1], 3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
+        )
+        self.classifier = nn.Linear(STAGE_CHANNELS[-1], 1)
+
+    def forward(self, crops: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.features(crops))

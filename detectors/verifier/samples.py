@@ -1,0 +1,157 @@
+"""Training crops for the face verifier, mined from labelled images and generated featureless frames.
+
+Positives are labelled faces (jittered boxes) and the detectors' own detections that match a label;
+negatives are the detectors' detections that match none, random face-free squares of the same images
+and the detectors' detections on generated featureless frames (plus random squares of them). Every
+crop is cut exactly as at run time (:func:`detectors.verification.crop_square`). Images are split by
+name: those whose CRC32 is 0 modulo :data:`HOLDOUT_MODULUS` are held out (they choose the threshold).
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from detectors.boxes import pairwise_iou
+from detectors.datasets.sample import FaceSample
+from detectors.featureless import random_featureless_frame
+from detectors.training.negatives import face_free_window
+from detectors.verification import MIN_CHECKED_SIDE, crop_square
+
+#: One image in ten is held out.
+HOLDOUT_MODULUS = 10
+#: A detection with at least this IoU to a labelled face is a face ...
+POSITIVE_IOU = 0.5
+#: ... and one under this IoU to every labelled face (and touching no ignore region) is not.
+NEGATIVE_IOU = 0.3
+#: Jittered copies of every labelled face: centre moved by up to 10 % of the side, side x 0.85-1.15.
+JITTERED_COPIES = 3
+#: Random face-free squares per training image and per featureless frame.
+FREE_SQUARES_PER_IMAGE = 4
+FREE_SQUARES_PER_FRAME = 2
+#: Side range of the random face-free squares.
+FREE_SQUARE_SIDES = (16, 512)
+
+#: A detector as the miner needs it: BGR frame -> (N, 5) boxes and scores.
+Detect = Callable[[np.ndarray], np.ndarray]
+
+
+def is_held_out(stem: str) -> bool:
+    """Whether the image named ``stem`` is in the held-out split."""
+    return zlib.crc32(stem.encode("utf-8")) % HOLDOUT_MODULUS == 0
+
+
+def box_sides(boxes: np.ndarray) -> np.ndarray:
+    """Square root of each (N, 4+) box's area."""
+    return np.sqrt(np.clip(boxes[:, 2] - boxes[:, 0], 0, None) * np.clip(boxes[:, 3] - boxes[:, 1], 0, None))
+
+
+@dataclass
+class CropSet:
+    """Crops with their labels, growing as images are mined.
+
+    Attributes (as arrays after :meth:`arrays`): ``crops`` (N, S, S, 3) uint8 BGR, ``labels`` (N,)
+    1 face / 0 not a face, ``held_out`` (N,) bool, ``sources`` (N,) str (``label``, ``detection <name>``,
+    ``free``, ``featureless detection <name>``, ``featureless free``), ``scores`` (N,) detector score (NaN
+    for crops no detector made).
+    """
+
+    crops: list[np.ndarray] = field(default_factory=list)
+    labels: list[int] = field(default_factory=list)
+    held_out: list[bool] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+    scores: list[float] = field(default_factory=list)
+
+    def add(self, frame: np.ndarray, boxes: np.ndarray, label: int, held_out: bool, source: str,
+            scores: np.ndarray | None = None) -> None:
+        """Cut and append one crop per (N, 4+) box of ``frame``."""
+        for index, box in enumerate(boxes):
+            self.crops.append(crop_square(frame, box))
+            self.labels.append(label)
+            self.held_out.append(held_out)
+            self.sources.append(source)
+            self.scores.append(float("nan") if scores is None else float(scores[index]))
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The set as arrays (see the class docstring), ready for ``np.savez``."""
+        return {
+            "crops": np.stack(self.crops) if self.crops else np.zeros((0, 32, 32, 3), np.uint8),
+            "labels": np.array(self.labels, np.int64),
+            "held_out": np.array(self.held_out, bool),
+            "sources": np.array(self.sources),
+            "scores": np.array(self.scores, np.float32),
+        }
+
+
+def jittered_boxes(boxes: np.ndarray, rng: np.random.Generator, copies: int = JITTERED_COPIES) -> np.ndarray:
+    """``copies`` randomly moved and resized versions of every (N, 4) box, as detectors would place them."""
+    if len(boxes) == 0:
+        return np.zeros((0, 4), np.float32)
+    repeated = np.repeat(boxes[:, :4].astype(np.float64), copies, axis=0)
+    centres = (repeated[:, :2] + repeated[:, 2:]) / 2
+    sizes = repeated[:, 2:] - repeated[:, :2]
+    centres += rng.uniform(-0.1, 0.1, (len(repeated), 2)) * sizes
+    sizes *= rng.uniform(0.85, 1.15, (len(repeated), 1))
+    return np.concatenate([centres - sizes / 2, centres + sizes / 2], axis=1).astype(np.float32)
+
+
+def split_detections(faces: np.ndarray, labels: np.ndarray, ignore: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The detections (N, 5) that match a labelled face and those that are surely not faces (see
+    :data:`POSITIVE_IOU`, :data:`NEGATIVE_IOU`); detections under :data:`MIN_CHECKED_SIDE` are left out."""
+    faces = faces[box_sides(faces) >= MIN_CHECKED_SIDE]
+    if len(faces) == 0:
+        return faces, faces
+    best = pairwise_iou(faces[:, :4], labels).max(axis=1) if len(labels) else np.zeros(len(faces))
+    touches_ignore = (pairwise_iou(faces[:, :4], ignore) > 0).any(axis=1) if len(ignore) else np.zeros(len(faces), bool)
+    return faces[best >= POSITIVE_IOU], faces[(best < NEGATIVE_IOU) & ~touches_ignore]
+
+
+def free_squares(height: int, width: int, regions: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:
+    """Up to ``count`` random squares (log-uniform sides in :data:`FREE_SQUARE_SIDES`) overlapping no region."""
+    squares = []
+    low, high = np.log(FREE_SQUARE_SIDES[0]), np.log(min(FREE_SQUARE_SIDES[1], height, width))
+    for _ in range(count):
+        if high < low:
+            break
+        window = face_free_window(height, width, regions, int(np.exp(rng.uniform(low, high))), rng)
+        if window is not None:
+            squares.append(window)
+    return np.array(squares, np.float32).reshape(-1, 4)
+
+
+def mine_labelled(samples: Sequence[FaceSample], detectors: dict[str, Detect], crops: CropSet, seed: int = 0) -> None:
+    """Add the crops of every labelled image: jittered labels, the detectors' matches and misses, free squares."""
+    for index, sample in enumerate(samples):
+        image = cv2.imread(str(sample.image_path), cv2.IMREAD_COLOR)
+        if image is None:
+            continue
+        rng = np.random.default_rng((seed, index))
+        held_out = is_held_out(sample.stem)
+        labels = sample.boxes[box_sides(sample.boxes) >= MIN_CHECKED_SIDE] if len(sample.boxes) else sample.boxes
+        crops.add(image, jittered_boxes(labels, rng), 1, held_out, "label")
+        for name, detect in detectors.items():
+            matches, misses = split_detections(detect(image), sample.boxes, sample.ignore)
+            crops.add(image, matches, 1, held_out, f"detection {name}", matches[:, 4])
+            crops.add(image, misses, 0, held_out, f"detection {name}", misses[:, 4])
+        regions = np.concatenate([sample.boxes.reshape(-1, 4), sample.ignore.reshape(-1, 4)])
+        crops.add(image, free_squares(*image.shape[:2], regions, FREE_SQUARES_PER_IMAGE, rng), 0, held_out, "free")
+
+
+def mine_featureless(count: int, detectors: dict[str, Detect], crops: CropSet, seed: int = 100_000) -> None:
+    """Add the detectors' detections on ``count`` generated featureless frames and random squares of them."""
+    none = np.zeros((0, 4), np.float32)
+    for index in range(count):
+        rng = np.random.default_rng(seed + index)
+        width = int(rng.integers(320, 1921))
+        height = int(width * rng.uniform(0.5, 1.0))
+        frame = random_featureless_frame(rng, height, width)
+        held_out = index % HOLDOUT_MODULUS == 0
+        for name, detect in detectors.items():
+            faces = detect(frame)
+            faces = faces[box_sides(faces) >= MIN_CHECKED_SIDE]
+            crops.add(frame, faces, 0, held_out, f"featureless detection {name}", faces[:, 4])
+        crops.add(frame, free_squares(height, width, none, FREE_SQUARES_PER_FRAME, rng), 0, held_out, "featureless free")

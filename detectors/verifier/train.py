@@ -1,0 +1,240 @@
+"""Training, threshold choice and ONNX export of the face verifier (needs the ``train`` extra: torch).
+
+``python start.py train-verifier`` runs it: it mines crops from a labelled folder with the shipped
+detectors (:mod:`detectors.verifier.samples`, cached in the run folder), trains
+:class:`~detectors.verifier.model.FaceVerifierNet` on the fitting split, sets the threshold on the
+held-out split (:func:`choose_threshold`) and writes ``verifier.onnx``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from detectors.verification import CONTEXT, CROP_SIZE, MIN_CHECKED_SCORE, crops_to_batch
+from detectors.verifier.model import FaceVerifierNet
+
+#: The threshold keeps this share of the held-out true detections that the verifier judges ...
+HELD_OUT_KEEP = 0.998
+#: ... but never rejects a crop the verifier finds more likely a face than not.
+MAX_THRESHOLD = 0.5
+#: Lowest detector score mined on labelled images, and on featureless frames (none is a face there).
+MINED_SCORE = 0.3
+MINED_FEATURELESS_SCORE = 0.1
+#: Generated featureless frames mined by default.
+FEATURELESS_FRAMES = 1500
+
+
+@dataclass(frozen=True)
+class VerifierTraining:
+    """The training recipe (the defaults are the shipped verifier's)."""
+
+    epochs: int = 12
+    batch_size: int = 256
+    learning_rate: float = 1e-3
+    weight_decay: float = 1e-4
+    seed: int = 0
+    threads: int = 2
+
+
+#: Share of training crops whose colour channels are randomly permuted, and turned grey: faces
+#: painted, lit or filmed in odd colours stay faces, and colour alone cannot decide.
+CHANNEL_SHUFFLE = 0.5
+GREY = 0.2
+
+#: The six orders of three colour channels.
+CHANNEL_ORDERS = torch.tensor([[0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]])
+
+
+def shuffle_colours(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Permute the colour channels of a random :data:`CHANNEL_SHUFFLE` of an (N, 3, S, S) batch and
+    turn a random :data:`GREY` of it grey."""
+    count = len(batch)
+    orders = CHANNEL_ORDERS[torch.randint(len(CHANNEL_ORDERS), (count,), generator=generator)]
+    orders[torch.rand(count, generator=generator) >= CHANNEL_SHUFFLE] = CHANNEL_ORDERS[0]
+    batch = torch.gather(batch, 1, orders[:, :, None, None].expand_as(batch))
+    grey = torch.rand(count, generator=generator) < GREY
+    return torch.where(grey[:, None, None, None], batch.mean(dim=1, keepdim=True).expand_as(batch), batch)
+
+
+def jitter_batch(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Random horizontal flips, colour shuffles (:func:`shuffle_colours`) and brightness/contrast
+    changes of an (N, 3, S, S) batch in [0, 1]."""
+    count = len(batch)
+    flips = torch.rand(count, generator=generator) < 0.5
+    batch = shuffle_colours(torch.where(flips[:, None, None, None], batch.flip(3), batch), generator)
+    contrast = 0.7 + 0.6 * torch.rand(count, 1, 1, 1, generator=generator)
+    brightness = 0.3 * torch.rand(count, 1, 1, 1, generator=generator) - 0.15
+    mean = batch.mean(dim=(1, 2, 3), keepdim=True)
+    return ((batch - mean) * contrast + mean + brightness).clamp(0.0, 1.0)
+
+
+def balanced_order(labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One epoch's sample indices: as many draws as samples, faces and non-faces equally often."""
+    positives, negatives = np.flatnonzero(labels == 1), np.flatnonzero(labels == 0)
+    half = len(labels) // 2
+    order = np.concatenate([rng.choice(positives, half), rng.choice(negatives, len(labels) - half)])
+    return rng.permutation(order)
+
+
+def train_verifier(crops: np.ndarray, labels: np.ndarray, recipe: VerifierTraining = VerifierTraining(),
+                   log=print) -> FaceVerifierNet:
+    """Train a verifier on (N, S, S, 3) uint8 BGR ``crops`` with 1/0 ``labels``; returns it in eval mode."""
+    torch.manual_seed(recipe.seed)
+    torch.set_num_threads(recipe.threads)
+    rng = np.random.default_rng(recipe.seed)
+    generator = torch.Generator().manual_seed(recipe.seed)
+    model = FaceVerifierNet()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=recipe.learning_rate, weight_decay=recipe.weight_decay)
+    steps = recipe.epochs * math.ceil(len(labels) / recipe.batch_size)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps)
+    inputs, targets = torch.from_numpy(crops_to_batch(crops)), torch.from_numpy(labels.astype(np.float32))
+    loss_function = nn.BCEWithLogitsLoss()
+    for epoch in range(recipe.epochs):
+        model.train()
+        order = torch.from_numpy(balanced_order(labels, rng))
+        total = 0.0
+        for start in range(0, len(order), recipe.batch_size):
+            rows = order[start : start + recipe.batch_size]
+            logits = model(jitter_batch(inputs[rows], generator)).squeeze(1)
+            loss = loss_function(logits, targets[rows])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+            total += float(loss.detach()) * len(rows)
+        log(f"epoch {epoch + 1}/{recipe.epochs}: loss {total / len(order):.4f}")
+    return model.eval()
+
+
+def face_probabilities(model: FaceVerifierNet, crops: np.ndarray, batch_size: int = 4096) -> np.ndarray:
+    """(N,) face probability of each (N, S, S, 3) uint8 crop."""
+    outputs = []
+    with torch.no_grad():
+        for start in range(0, len(crops), batch_size):
+            batch = torch.from_numpy(crops_to_batch(crops[start : start + batch_size]))
+            outputs.append(torch.sigmoid(model(batch)).squeeze(1).numpy())
+    return np.concatenate(outputs) if outputs else np.zeros(0, np.float32)
+
+
+def choose_threshold(true_face_probabilities: np.ndarray, keep: float = HELD_OUT_KEEP) -> float:
+    """The probability below which ``1 - keep`` of the held-out true detections fall, at most
+    :data:`MAX_THRESHOLD`.
+
+    Raises:
+        ValueError: Without held-out true detections.
+    """
+    if len(true_face_probabilities) == 0:
+        raise ValueError("no held-out true detections to set the verifier's threshold on")
+    return min(float(np.quantile(true_face_probabilities, 1.0 - keep)), MAX_THRESHOLD)
+
+
+def true_detection_rows(mined: dict[str, np.ndarray]) -> np.ndarray:
+    """Indices of the held-out crops of detections (any detector) that match a labelled face and that
+    the verifier judges (score at least :data:`detectors.verification.MIN_CHECKED_SCORE`)."""
+    detections = np.char.startswith(mined["sources"].astype(str), "detection ")
+    judged = mined["scores"] >= MIN_CHECKED_SCORE
+    return np.flatnonzero(mined["held_out"] & (mined["labels"] == 1) & detections & judged)
+
+
+class ExportWrapper(nn.Module):
+    """The runtime contract: ``crops`` (N, 3, S, S) -> ``logits`` (N, 1)."""
+
+    def __init__(self, model: FaceVerifierNet) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, crops: torch.Tensor) -> torch.Tensor:
+        return self.model(crops)
+
+
+def export_verifier(model: FaceVerifierNet, path: str | Path, threshold: float, notes: dict[str, str]) -> Path:
+    """Write ``model`` as ONNX (dynamic batch axis) with the metadata :class:`detectors.verification.FaceVerifier` reads."""
+    import onnx
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    example = torch.rand(2, 3, CROP_SIZE, CROP_SIZE)
+    with torch.no_grad():
+        torch.onnx.export(ExportWrapper(model.eval()), (example,), str(path), input_names=["crops"],
+                          output_names=["logits"], dynamic_axes={"crops": {0: "batch"}, "logits": {0: "batch"}},
+                          opset_version=17, dynamo=False)
+    proto = onnx.load(str(path))
+    metadata = {"facetrack_verifier": "cnn32", "crop_size": str(CROP_SIZE), "context": str(CONTEXT),
+                "threshold": f"{threshold:.6f}", **notes}
+    for key, value in metadata.items():
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, str(value)
+    onnx.save(proto, str(path))
+    return path
+
+
+def mine_or_load(train_folder: Path, cache: Path, featureless_frames: int, log=print) -> dict[str, np.ndarray]:
+    """The mined crops of ``train_folder`` (see :mod:`detectors.verifier.samples`), read from ``cache``
+    when it exists, else mined with the shipped detectors (their verifiers off) and saved there."""
+    import detectors
+    from detectors.datasets import read_face_folder
+    from detectors.verifier.samples import CropSet, mine_featureless, mine_labelled
+
+    if cache.is_file():
+        with np.load(cache) as stored:
+            return {key: stored[key] for key in stored.files}
+    crops = CropSet()
+    found = {name: detectors.load_detector(name, score_threshold=MINED_SCORE, verify=False, threads=2)
+             for name in detectors.BUILTIN_DETECTORS}
+    samples = read_face_folder(train_folder)
+    log(f"mining {len(samples)} labelled images with {', '.join(found)}")
+    mine_labelled(samples, {name: detector.detect for name, detector in found.items()}, crops)
+    for detector in found.values():
+        detector.score_threshold = MINED_FEATURELESS_SCORE
+    log(f"mining {featureless_frames} featureless frames")
+    mine_featureless(featureless_frames, {name: detector.detect for name, detector in found.items()}, crops)
+    mined = crops.arrays()
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(cache, **mined)
+    return mined
+
+
+def held_out_report(mined: dict[str, np.ndarray], probabilities: np.ndarray, threshold: float) -> list[str]:
+    """One line per held-out source and label: how many crops the threshold keeps."""
+    lines = []
+    held = mined["held_out"]
+    for source in sorted(set(mined["sources"][held].tolist())):
+        for label, name in ((1, "faces"), (0, "non-faces")):
+            rows = held & (mined["sources"] == source) & (mined["labels"] == label)
+            if rows.any():
+                kept = int((probabilities[rows] >= threshold).sum())
+                lines.append(f"held-out {source} {name}: {kept} / {int(rows.sum())} kept")
+    return lines
+
+
+def train_and_export(train_folder: Path, run_dir: Path, output: Path, recipe: VerifierTraining = VerifierTraining(),
+                     featureless_frames: int = FEATURELESS_FRAMES, log=print) -> Path:
+    """Mine (or reuse ``run_dir/mined.npz``), train on the fitting split (or reuse ``run_dir/verifier.pt``),
+    set the threshold on the held-out split (:func:`choose_threshold`), log the held-out keep rates
+    and write ``output``."""
+    mined = mine_or_load(train_folder, run_dir / "mined.npz", featureless_frames, log)
+    fit = ~mined["held_out"]
+    log(f"{int(fit.sum())} crops to fit ({int(mined['labels'][fit].sum())} faces), {int((~fit).sum())} held out")
+    weights_path = run_dir / "verifier.pt"
+    if weights_path.is_file():
+        log(f"reusing the trained weights of {weights_path}")
+        model = FaceVerifierNet()
+        model.load_state_dict(torch.load(weights_path, weights_only=True)["weights"])
+        model.eval()
+    else:
+        model = train_verifier(mined["crops"][fit], mined["labels"][fit], recipe, log)
+        torch.save({"weights": model.state_dict(), "recipe": recipe.__dict__}, weights_path)
+    probabilities = np.zeros(len(fit), np.float32)
+    probabilities[~fit] = face_probabilities(model, mined["crops"][~fit])
+    threshold = choose_threshold(probabilities[true_detection_rows(mined)])
+    log(f"threshold {threshold:.4f}")
+    for line in held_out_report(mined, probabilities, threshold):
+        log(line)
+    return export_verifier(model, output, threshold, {"trained_on": str(train_folder), "epochs": str(recipe.epochs),
+                                                       "seed": str(recipe.seed)})

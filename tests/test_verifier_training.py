@@ -1,0 +1,117 @@
+"""The face verifier's training pieces on tiny synthetic data: mining, one short training, threshold, export."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from detectors.datasets import read_face_folder  # noqa: E402
+from detectors.verification import FaceVerifier  # noqa: E402
+from detectors.verifier.samples import (  # noqa: E402
+    JITTERED_COPIES,
+    CropSet,
+    is_held_out,
+    jittered_boxes,
+    mine_featureless,
+    mine_labelled,
+    split_detections,
+)
+from detectors.verifier.train import (  # noqa: E402
+    MAX_THRESHOLD,
+    VerifierTraining,
+    choose_threshold,
+    export_verifier,
+    shuffle_colours,
+    train_verifier,
+    true_detection_rows,
+)
+from tests.label_layouts import FACES, write_voc  # noqa: E402
+
+
+def test_split_detections_by_overlap_with_labels_and_ignore_regions() -> None:
+    labels = np.array([[0, 0, 40, 40]], np.float32)
+    ignore = np.array([[100, 100, 140, 140]], np.float32)
+    faces = np.array([[2, 2, 42, 42, 0.9],  # matches the label
+                      [20, 0, 60, 40, 0.8],  # IoU 1/3 with it: neither
+                      [200, 0, 240, 40, 0.7],  # far from everything: not a face
+                      [110, 110, 150, 150, 0.6],  # touches the ignore region: neither
+                      [200, 100, 210, 110, 0.9]], np.float32)  # 10 px: too small to judge
+    matches, misses = split_detections(faces, labels, ignore)
+    np.testing.assert_array_equal(matches, faces[:1])
+    np.testing.assert_array_equal(misses, faces[2:3])
+
+
+def test_jittered_boxes_stay_near_their_face() -> None:
+    boxes = np.array([[100, 100, 200, 200]], np.float32)
+    jittered = jittered_boxes(boxes, np.random.default_rng(0), copies=50)
+    assert jittered.shape == (50, 4)
+    sides = jittered[:, 2] - jittered[:, 0]
+    assert sides.min() >= 85 - 1e-3 and sides.max() <= 115 + 1e-3
+    centres = (jittered[:, :2] + jittered[:, 2:]) / 2
+    assert np.abs(centres - 150).max() <= 10 + 1e-3
+
+
+def test_mining_labels_every_crop(tmp_path: Path) -> None:
+    samples = read_face_folder(write_voc(tmp_path / "voc"))
+    false_box = np.array([[150, 120, 190, 158, 0.9]], np.float32)
+
+    def detect(image: np.ndarray) -> np.ndarray:  # finds every face of the first image, and one false face
+        return false_box
+
+    crops = CropSet()
+    mine_labelled(samples, {"fake": detect}, crops)
+    mined = crops.arrays()
+    labelled = sum(1 for faces in FACES.values() for x1, y1, x2, y2 in faces if (x2 - x1) * (y2 - y1) >= 16**2)
+    assert (mined["sources"] == "label").sum() == JITTERED_COPIES * labelled
+    assert set(mined["labels"][mined["sources"] == "label"]) == {1}
+    assert set(mined["labels"][mined["sources"] == "free"]) == {0}
+    assert mined["crops"].shape[1:] == (32, 32, 3) and mined["crops"].dtype == np.uint8
+    assert set(mined["held_out"][mined["sources"] == "label"]) <= {is_held_out(sample.stem) for sample in samples}
+
+    before = len(crops.crops)
+    mine_featureless(3, {"fake": detect}, crops)
+    mined = crops.arrays()
+    assert len(mined["labels"]) > before and set(mined["labels"][before:]) == {0}
+    assert (mined["sources"] == "featureless detection fake").sum() == 3
+
+
+def test_threshold_rule() -> None:
+    probabilities = np.linspace(0.0, 1.0, 1001)
+    assert choose_threshold(probabilities, keep=0.998) == pytest.approx(0.002)
+    assert choose_threshold(np.full(10, 0.9)) == MAX_THRESHOLD
+    with pytest.raises(ValueError, match="no held-out true detections"):
+        choose_threshold(np.zeros(0))
+    mined = {"held_out": np.array([True, True, False, True, True]), "labels": np.array([1, 0, 1, 1, 1]),
+             "sources": np.array(["detection a", "detection a", "detection b", "label", "detection a"]),
+             "scores": np.array([0.9, 0.9, 0.9, np.nan, 0.3])}
+    np.testing.assert_array_equal(true_detection_rows(mined), [0])  # not judged: a non-face, fitting, a label, too weak
+
+
+def test_colour_shuffle_keeps_each_pixels_values() -> None:
+    batch = torch.rand(64, 3, 8, 8)
+    shuffled = shuffle_colours(batch, torch.Generator().manual_seed(0))
+    grey = (shuffled[:, 0] == shuffled[:, 1]).all(dim=(1, 2)) & (shuffled[:, 1] == shuffled[:, 2]).all(dim=(1, 2))
+    assert 0 < int(grey.sum()) < 64
+    kept = ~grey
+    torch.testing.assert_close(shuffled[kept].sort(dim=1).values, batch[kept].sort(dim=1).values)
+
+
+def test_a_short_training_exports_a_verifier_the_runtime_loads(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    faces = np.full((64, 32, 32, 3), 40, np.uint8)
+    faces[:, 8:24, 8:24] = 200  # a bright square: "face"
+    others = rng.integers(0, 80, (64, 32, 32, 3), dtype=np.uint8)
+    crops, labels = np.concatenate([faces, others]), np.array([1] * 64 + [0] * 64)
+    model = train_verifier(crops, labels, VerifierTraining(epochs=3, batch_size=32, threads=1), log=lambda line: None)
+    path = export_verifier(model, tmp_path / "verifier.onnx", 0.25, {"note": "test"})
+    verifier = FaceVerifier(path, threads=1)
+    assert verifier.threshold == pytest.approx(0.25)
+    frame = np.full((100, 100, 3), 40, np.uint8)
+    frame[40:60, 40:60] = 200
+    probabilities = verifier.face_probabilities(frame, np.array([[38, 38, 62, 62], [0, 0, 30, 30]], np.float32))
+    assert probabilities.shape == (2,) and np.all((probabilities >= 0) & (probabilities <= 1))
+    assert probabilities[0] > probabilities[1]
