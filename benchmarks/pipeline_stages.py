@@ -12,7 +12,7 @@ x264's and ONNX Runtime's included). Stages (nested ones are indented; an outer 
 * full scans (``OnnxFaceDetector.detect``);
 * follow (``FaceTracker.follow``), of which the windows' detection (``OnnxFaceDetector.detect_windows``),
   of which the network (``run_network_batch``);
-* the face verifier (``FaceVerifier.keep``), part of the scans and of the windows' detection;
+* the face verifier (``FaceVerifier.keep``), part of the full scans;
 * tracker update after a scan (``FaceTracker.update``);
 * shot cuts (``ShotCutDetector.update``);
 * the whole detect+track stage (``FrameProcessor.process``), which holds all of the above;
@@ -56,7 +56,7 @@ STAGES: tuple[tuple[str, type, str], ...] = (
     ("follow", FaceTracker, "follow"),
     ("  windows' detection", OnnxFaceDetector, "detect_windows"),
     ("    network", OnnxFaceDetector, "run_network_batch"),
-    ("face verifier (in the scans and the windows)", FaceVerifier, "keep"),
+    ("face verifier (part of the full scans)", FaceVerifier, "keep"),
     ("tracker update after a scan", FaceTracker, "update"),
     ("shot cuts", ShotCutDetector, "update"),
     ("detect+track stage (all of the above)", FrameProcessor, "process"),

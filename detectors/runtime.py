@@ -165,16 +165,12 @@ class OnnxFaceDetector:
 
         Returns one (K, 5) float32 array per window, in frame pixels (see :mod:`detectors.windows`).
         Each window is resized to :attr:`window_tile` pixels, whatever the frame's scale policy.
+        The flat-box guard applies; the verifier does not (these faces only extend tracks that a
+        verified scan detection started).
         """
         found = detect_windows(frame, windows, self.run_network_batch, self.levels, self.window_tile, self.post)
-        if self.flat_box_guard:
-            found = [drop_flat_boxes(frame, faces) for faces in found]
-        if self.verifier is None or not found:
-            return found
-        # one verifier call for the faces of every window
-        kept = self.verifier.keep(frame, np.concatenate([np.column_stack([faces, np.full(len(faces), index, np.float32)])
-                                                          for index, faces in enumerate(found)]))
-        return [kept[kept[:, 5] == index, :5] for index in range(len(found))]
+        # no verifier here: a window's faces only extend the track it follows, never start one
+        return [drop_flat_boxes(frame, faces) for faces in found] if self.flat_box_guard else found
 
     def windows_cost_more(self, frame_shape: tuple[int, ...], windows: int) -> bool:
         """True if ``windows`` follow windows cost at least as much as one full scan of a frame of

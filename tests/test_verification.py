@@ -100,3 +100,16 @@ def test_small_and_weak_boxes_are_kept_unchecked() -> None:
 def test_load_detector_attaches_the_verifier_unless_told_not_to() -> None:
     assert load_detector("faceboxes").verifier is not None
     assert load_detector("faceboxes", verify=False).verifier is None
+
+
+def test_full_scans_are_judged_and_follow_windows_are_not() -> None:
+    """A window's faces only extend the track it follows, so the verifier does not judge them."""
+    skimage_data = pytest.importorskip("skimage.data")
+    photo = np.ascontiguousarray(skimage_data.astronaut()[:, :, ::-1])
+    detector = load_detector("faceboxes")
+    detector.verifier = FaceVerifier(SHIPPED_VERIFIER, threshold=1.01)  # rejects every box it judges
+    assert (detector.detect(photo)[:, 4] >= 0.4).sum() == 0
+    face = load_detector("faceboxes", verify=False).detect(photo)[0]
+    centre, side = (face[:2] + face[2:4]) / 2, 2.5 * max(face[2] - face[0], face[3] - face[1])
+    window = np.array([[*(centre - side / 2), *(centre + side / 2)]], np.float32)
+    assert len(detector.detect_windows(photo, window)[0]) >= 1
