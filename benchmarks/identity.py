@@ -238,19 +238,13 @@ def trial(photos: Photos, rng: np.random.Generator, known: int, unknown: int, ga
     shots_taken = rng.permutation(np.array(probes))[:shots]
     truth = names[shots_taken]
     labels = [gallery.name(photos.descriptors[index][None], name_threshold) for index in shots_taken]
-    is_known = np.isin(truth, gallery.names)
-    named_right = np.array([label == name for label, name in zip(labels, truth)])
-    named = np.array([label is not None for label in labels])
-    unnamed = np.flatnonzero(~named)
+    rates = naming_rates(labels, truth, gallery.people)
+    unnamed = [index for index, label in enumerate(labels) if label is None]
     groups = group([photos.descriptors[shots_taken[index]][None] for index in unnamed], cut=group_distance)
     for index, number in zip(unnamed, groups):
         labels[index] = f"unknown-{number + 1}"
     precision, recall, f1 = pairwise_scores(truth, labels)
-    return Scores(
-        known_named_right=float(named_right[is_known].mean()),
-        known_named_wrong=float((named & ~named_right)[is_known].mean()),
-        unknown_named=float(named[~is_known].mean()),
-        pairwise_precision=precision, pairwise_recall=recall, pairwise_f1=f1)
+    return Scores(**rates, pairwise_precision=precision, pairwise_recall=recall, pairwise_f1=f1)
 
 
 def pairwise_scores(truth: Sequence[str], labels: Sequence[str]) -> tuple[float, float, float]:
@@ -319,16 +313,54 @@ def build_slideshow(photos: Photos, folder: Path, rng: np.random.Generator, know
     return people[:known], result
 
 
-def shot_labels(output: Path, shots: Sequence[SlideshowShot], shot_frames: int) -> list[str | None]:
-    """The person most faces of each shot were given in ``tracks.jsonl`` (None: no face found)."""
+def shot_labels(output: Path, shots: Sequence[SlideshowShot], shot_frames: int,
+                persons: dict[tuple[str, int], str | None] | None = None) -> list[str | None]:
+    """The person most faces of each shot were given in ``tracks.jsonl`` (None: no face found), or with
+    ``persons`` ((video, track id) -> name), the name it gives their tracks."""
     lines = {video: [json.loads(line) for line in (output / video / "tracks.jsonl").read_text().splitlines()]
              for video in sorted({shot.video for shot in shots})}
     labels = []
     for shot in shots:
         frames = lines[shot.video][shot.first_frame - 1: shot.first_frame - 1 + shot_frames]
-        votes = Counter(face.get("person") for line in frames for face in line["faces"])
+        votes = Counter(face.get("person") if persons is None else persons.get((shot.video, face["id"]))
+                        for line in frames for face in line["faces"])
         labels.append(votes.most_common(1)[0][0] if votes else None)
     return labels
+
+
+def app_gallery(folder: Path) -> Gallery:
+    """The gallery of ``folder`` described as ``start.py --known-faces`` describes it."""
+    from apps.detector_spec import DetectorSpec, prepare_for_tracking
+    from apps.gallery import load_gallery
+
+    detector = DetectorSpec().load()
+    high, _ = prepare_for_tracking(detector)
+
+    def find_faces(image: np.ndarray) -> np.ndarray:
+        faces = detector.detect(image)
+        return faces[faces[:, 4] >= high]
+
+    return load_gallery(folder, find_faces, FaceDescriber(), warn=lambda line: None)
+
+
+def names_at(output: Path, gallery: Gallery, threshold: float) -> dict[tuple[str, int], str | None]:
+    """(video, track id) -> the gallery name :meth:`Gallery.name` gives the track's saved descriptors at ``threshold``."""
+    names = {}
+    for path in output.glob("*/identity.json"):
+        for track in json.loads(path.read_text())["tracks"]:
+            descriptors = np.array(track["descriptors"], np.float32).reshape(-1, gallery.descriptors.shape[1])
+            names[(path.parent.name, track["id"])] = gallery.name(descriptors, threshold)
+    return names
+
+
+def naming_rates(labels: Sequence[str | None], truth: Sequence[str], known: Sequence[str]) -> dict[str, float]:
+    """Shares of the known shots named right and wrong, and of the unknown shots given a gallery name."""
+    is_known = np.isin(truth, known)
+    named_right = np.array([label == person for label, person in zip(labels, truth)])
+    named = np.array([label in known for label in labels])
+    return {"known_named_right": float(named_right[is_known].mean()),
+            "known_named_wrong": float((named & ~named_right)[is_known].mean()),
+            "unknown_named": float(named[~is_known].mean())}
 
 
 def run_start(videos: Path, output: Path, *flags: str | Path) -> float:
@@ -349,9 +381,13 @@ def slideshow_benchmark(photos: Photos, folder: Path, args: argparse.Namespace) 
     plain_seconds = run_start(folder / "videos", folder / "plain")
     labels = shot_labels(folder / "identified", shots, args.shot_frames)
     truth = [shot.person for shot in shots]
-    is_known = np.isin(truth, known)
-    named_right = np.array([label == person for label, person in zip(labels, truth)])
-    named = np.array([label in known for label in labels])
+    renamed = {}
+    if args.rename_thresholds:
+        gallery = app_gallery(folder / "gallery")
+        for threshold in args.rename_thresholds:
+            persons = names_at(folder / "identified", gallery, threshold)
+            rates = naming_rates(shot_labels(folder / "identified", shots, args.shot_frames, persons), truth, known)
+            renamed[f"{threshold:g}"] = {key: round(value, 4) for key, value in rates.items()}
     precision, recall, f1 = pairwise_scores(truth, [label or f"none-{index}" for index, label in enumerate(labels)])
     describer = FaceDescriber(args.mirror, args.map_box)
     seconds = []
@@ -367,9 +403,7 @@ def slideshow_benchmark(photos: Photos, folder: Path, args: argparse.Namespace) 
            for name in ("identified", "plain")}
     return {"shots": len(shots), "videos": args.videos, "frames": frames, "mirror": args.mirror,
             "map_box": args.map_box,
-            "known_named_right": round(float(named_right[is_known].mean()), 4),
-            "known_named_wrong": round(float((named & ~named_right)[is_known].mean()), 4),
-            "unknown_named": round(float(named[~is_known].mean()), 4),
+            **{key: round(value, 4) for key, value in naming_rates(labels, truth, known).items()},
             "shots_without_face": sum(label is None for label in labels),
             "pairwise_precision": round(precision, 4), "pairwise_recall": round(recall, 4), "pairwise_f1": round(f1, 4),
             "track_ids": ids, "reidentified": sum(one["reidentified"] for one in identities),
@@ -379,7 +413,8 @@ def slideshow_benchmark(photos: Photos, folder: Path, args: argparse.Namespace) 
             "ms_per_face": round(1000 * float(np.median(seconds)), 1),
             "ms_per_frame_plain": round(1000 * plain_seconds / frames, 2),
             "ms_per_frame_identified": round(1000 * identified_seconds / frames, 2),
-            "ms_per_frame_added": round(1000 * (identified_seconds - plain_seconds) / frames, 2)}
+            "ms_per_frame_added": round(1000 * (identified_seconds - plain_seconds) / frames, 2),
+            **({"renamed": renamed} if renamed else {})}
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -406,6 +441,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--shot-frames", type=int, default=15, help="frames per slideshow shot")
     parser.add_argument("--varied-background", action="store_true",
                         help="a random background colour per slideshow shot (default: one grey card for all)")
+    parser.add_argument("--rename-thresholds", type=float, nargs="*", default=[],
+                        help="with --slideshow: also name the same tracks at these thresholds (offline, from "
+                             "their saved descriptors) and report each")
     parser.add_argument("--fit-box-mapping", action="store_true", help="fit the box mapping and print it")
     args = parser.parse_args(argv)
     if args.fit_box_mapping:
