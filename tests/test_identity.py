@@ -363,3 +363,29 @@ def test_identity_benchmark_refuses_a_cache_of_the_other_descriptor_variant(tmp_
         describe_photos(tmp_path, cache, mirror=True)
     with pytest.raises(SystemExit, match="another variant"):  # a cache without map_box has unmapped boxes
         describe_photos(tmp_path, cache, mirror=False, map_box=True)
+
+
+def test_identity_benchmark_renames_saved_tracks_at_another_threshold(tmp_path: Path) -> None:
+    import sys
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from identity import SlideshowShot, names_at, naming_rates, shot_labels
+
+    gallery = Gallery(["ann", "bob"], np.stack([unit(0), unit(1)]))
+    video = tmp_path / "v00"
+    video.mkdir()
+    near, far = unit(0, 0.3), unit(2)  # a face somewhat like ann's, and a stranger
+    distance = float(np.linalg.norm(near - unit(0)))
+    (video / "identity.json").write_text(json.dumps({"tracks": [{"id": 1, "descriptors": [near.tolist()]},
+                                                                {"id": 2, "descriptors": [far.tolist()]}]}))
+    frames = [{"frame": 1, "faces": [{"id": 1, "person": None}]}, {"frame": 2, "faces": [{"id": 2, "person": None}]}]
+    (video / "tracks.jsonl").write_text("".join(json.dumps(frame) + "\n" for frame in frames))
+    shots = [SlideshowShot("ann", "a.jpg", "v00", 1), SlideshowShot("cid", "c.jpg", "v00", 2)]
+    strict = names_at(tmp_path, gallery, distance - 1e-3)
+    lenient = names_at(tmp_path, gallery, distance + 1e-3)
+    assert strict == {("v00", 1): None, ("v00", 2): None} and lenient[("v00", 1)] == "ann"
+    assert shot_labels(tmp_path, shots, 1) == [None, None]  # the saved names
+    labels = shot_labels(tmp_path, shots, 1, lenient)
+    assert labels == ["ann", None]
+    rates = naming_rates(labels, ["ann", "cid"], ["ann", "bob"])
+    assert rates == {"known_named_right": 1.0, "known_named_wrong": 0.0, "unknown_named": 0.0}
