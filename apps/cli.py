@@ -437,11 +437,9 @@ def train_verifier(
     seed: Annotated[int, typer.Option("--seed")] = 0,
     threads: Annotated[int, typer.Option("--threads", min=1, help="Torch CPU threads.")] = 2,
 ) -> None:
-    """Train the face verifier (the second look at every detection) on labelled images (needs the 'train' extra).
+    """Train the face verifier (the second look at every scan detection) on labelled images (needs the 'train' extra).
 
-    Crops are mined with the shipped detectors: their detections that match a label are faces,
-    those that match none are not, with face-free squares and generated featureless frames; one
-    image in ten is held out and sets the threshold (99 % of its true detections kept).
+    Crops are mined with the shipped detectors: their detections that match a label are faces, those that match none are not, with face-free squares and generated featureless frames. One image in ten is held out and sets the threshold (99.8 % of its true detections scoring 0.4 or more kept).
     """
     try:
         from detectors.verifier.train import VerifierTraining, train_and_export

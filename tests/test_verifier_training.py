@@ -115,3 +115,12 @@ def test_a_short_training_exports_a_verifier_the_runtime_loads(tmp_path: Path) -
     probabilities = verifier.face_probabilities(frame, np.array([[38, 38, 62, 62], [0, 0, 30, 30]], np.float32))
     assert probabilities.shape == (2,) and np.all((probabilities >= 0) & (probabilities <= 1))
     assert probabilities[0] > probabilities[1]
+
+
+def test_train_verifier_command_reports_a_missing_folder_in_one_line(tmp_path: Path) -> None:
+    from tests.cli_helpers import run_cli
+
+    result = run_cli("train-verifier", "--train-set", tmp_path / "missing", "--run-dir", tmp_path / "run")
+    assert result.code == 2
+    assert "missing" in result.line("error:") and "Traceback" not in result.stderr + result.stdout
+    assert not (tmp_path / "run").exists()
