@@ -74,14 +74,15 @@ class FaceVerifier:
 
         path = Path(model_path)
         if not path.is_file():
-            raise VerifierLoadError(f"verifier model not found: {path}")
+            raise VerifierLoadError(f"face verifier model not found: {path} (reinstall FaceTrack, or run with --no-verify)")
         options = ort.SessionOptions()
         if threads:
             options.intra_op_num_threads = threads
         try:
             self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         except Exception as error:  # onnxruntime raises several unrelated exception types
-            raise VerifierLoadError(f"{path} is not a valid ONNX model: {error}") from error
+            raise VerifierLoadError(f"{path} is not a valid ONNX model ({error}): reinstall FaceTrack, or run with "
+                                    "--no-verify") from error
         metadata = self.session.get_modelmeta().custom_metadata_map
         if metadata.get("facetrack_verifier") is None:
             raise VerifierLoadError(f"{path} is an ONNX model but not a FaceTrack face verifier")

@@ -113,3 +113,15 @@ def test_full_scans_are_judged_and_follow_windows_are_not() -> None:
     centre, side = (face[:2] + face[2:4]) / 2, 2.5 * max(face[2] - face[0], face[3] - face[1])
     window = np.array([[*(centre - side / 2), *(centre + side / 2)]], np.float32)
     assert len(detector.detect_windows(photo, window)[0]) >= 1
+
+
+def test_a_missing_verifier_is_one_error_line_naming_the_way_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import detectors
+    from tests.cli_helpers import run_cli
+    from tests.test_reliability_faults import make_clip
+
+    monkeypatch.setattr(detectors, "SHIPPED_VERIFIER", tmp_path / "gone.onnx")
+    clip = make_clip(tmp_path / "clip.mp4", frames=3)
+    result = run_cli(clip, "-o", tmp_path / "out")
+    assert result.code == 2 and "--no-verify" in result.line("error:")
+    assert run_cli(clip, "-o", tmp_path / "out2", "--no-verify").code == 0
