@@ -102,11 +102,15 @@ class FaceVerifier:
 
     def keep(self, frame: np.ndarray, faces: np.ndarray) -> np.ndarray:
         """The rows of ``faces`` (N, 5+: box, score, ...) the verifier accepts, order kept. Rows with a box
-        under :data:`MIN_CHECKED_SIDE` or a score under :data:`MIN_CHECKED_SCORE` are kept unchecked."""
+        under :data:`MIN_CHECKED_SIDE`, a score under :data:`MIN_CHECKED_SCORE` or a value that is not a
+        finite number are kept unchecked (the tracker drops the last)."""
         if len(faces) == 0:
             return faces
-        sides = np.sqrt(np.clip(faces[:, 2] - faces[:, 0], 0, None) * np.clip(faces[:, 3] - faces[:, 1], 0, None))
-        checked = np.flatnonzero((sides >= MIN_CHECKED_SIDE) & (faces[:, 4] >= MIN_CHECKED_SCORE))
+        with np.errstate(invalid="ignore"):
+            sides = np.sqrt(np.clip(faces[:, 2] - faces[:, 0], 0, None) * np.clip(faces[:, 3] - faces[:, 1], 0, None))
+        judged = np.isfinite(faces[:, :5]).all(axis=1) & np.isfinite(sides)
+        judged[judged] = (sides[judged] >= MIN_CHECKED_SIDE) & (faces[judged, 4] >= MIN_CHECKED_SCORE)
+        checked = np.flatnonzero(judged)
         keep = np.ones(len(faces), dtype=bool)
         keep[checked] = self.face_probabilities(frame, faces[checked]) >= self.threshold
         return faces[keep]

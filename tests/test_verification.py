@@ -94,6 +94,8 @@ def test_small_and_weak_boxes_are_kept_unchecked() -> None:
                       [20, 20, 80, 80, 0.9]], np.float32)
     kept = rejecting.keep(frame, faces)
     np.testing.assert_array_equal(kept, faces[:2])
+    broken = np.array([[np.nan, 10, 50, 50, 0.9], [10, 10, np.inf, 50, 0.9]], np.float32)
+    assert len(rejecting.keep(frame, broken)) == 2  # not judged: the tracker drops non-finite boxes
     assert rejecting.keep(frame, faces[:0]).shape == (0, 5)
 
 
