@@ -27,6 +27,10 @@ MIN_CHECKED_SIDE = 16.0
 #: (track-start scores: FaceBoxes 0.55, AInnoFace 0.40); they only extend tracks and widen masks.
 MIN_CHECKED_SCORE = 0.4
 
+#: Every judged box's score is multiplied by its face probability to this power, so that faces the
+#: verifier doubts rank below those it is sure of (chosen on held-out training images).
+RANK_EXPONENT = 0.5
+
 #: Where the shipped verifier lives.
 SHIPPED_VERIFIER = Path(__file__).resolve().parent / "weights" / "verifier.onnx"
 
@@ -69,7 +73,7 @@ class FaceVerifier:
     """
 
     def __init__(self, model_path: str | Path = SHIPPED_VERIFIER, threads: int | None = None,
-                 threshold: float | None = None) -> None:
+                 threshold: float | None = None, rank_exponent: float = RANK_EXPONENT) -> None:
         import onnxruntime as ort
 
         path = Path(model_path)
@@ -89,6 +93,8 @@ class FaceVerifier:
         self.crop_size = int(metadata.get("crop_size", CROP_SIZE))
         self.context = float(metadata.get("context", CONTEXT))
         self.threshold = float(metadata["threshold"]) if threshold is None else float(threshold)
+        #: Scores are multiplied by the face probability to this power (0: rejection only).
+        self.rank_exponent = float(rank_exponent)
         self._input_name = self.session.get_inputs()[0].name
 
     def face_probabilities(self, frame: np.ndarray, boxes: np.ndarray) -> np.ndarray:
@@ -101,16 +107,24 @@ class FaceVerifier:
         return (1.0 / (1.0 + np.exp(-logits.reshape(-1).astype(np.float64)))).astype(np.float32)
 
     def keep(self, frame: np.ndarray, faces: np.ndarray) -> np.ndarray:
-        """The rows of ``faces`` (N, 5+: box, score, ...) the verifier accepts, order kept. Rows with a box
-        under :data:`MIN_CHECKED_SIDE`, a score under :data:`MIN_CHECKED_SCORE` or a value that is not a
-        finite number are kept unchecked (the tracker drops the last)."""
+        """The rows of ``faces`` (N, 5+: box, score, ...) the verifier accepts, by descending score.
+
+        Every box of :data:`MIN_CHECKED_SIDE` or more gets the score ``score * p ** rank_exponent``
+        (p: its face probability), and those that scored :data:`MIN_CHECKED_SCORE` or more before
+        it are dropped when p is under the threshold. Smaller boxes and rows with a value that is not
+        a finite number keep their score (the tracker drops the latter)."""
         if len(faces) == 0:
             return faces
         with np.errstate(invalid="ignore"):
             sides = np.sqrt(np.clip(faces[:, 2] - faces[:, 0], 0, None) * np.clip(faces[:, 3] - faces[:, 1], 0, None))
-        judged = np.isfinite(faces[:, :5]).all(axis=1) & np.isfinite(sides)
-        judged[judged] = (sides[judged] >= MIN_CHECKED_SIDE) & (faces[judged, 4] >= MIN_CHECKED_SCORE)
-        checked = np.flatnonzero(judged)
+        looked = np.isfinite(faces[:, :5]).all(axis=1) & np.isfinite(sides)
+        looked[looked] = sides[looked] >= MIN_CHECKED_SIDE
+        rows = np.flatnonzero(looked)
+        probabilities = self.face_probabilities(frame, faces[rows])
         keep = np.ones(len(faces), dtype=bool)
-        keep[checked] = self.face_probabilities(frame, faces[checked]) >= self.threshold
-        return faces[keep]
+        keep[rows] = (faces[rows, 4] < MIN_CHECKED_SCORE) | (probabilities >= self.threshold)
+        if self.rank_exponent:
+            faces = faces.copy()
+            faces[rows, 4] *= probabilities ** self.rank_exponent
+        kept = faces[keep]
+        return kept[np.argsort(-kept[:, 4], kind="stable")]

@@ -86,7 +86,7 @@ def test_no_face_on_featureless_frames_as_the_app_runs_the_detectors(name: str) 
 
 
 def test_small_and_weak_boxes_are_kept_unchecked() -> None:
-    rejecting = FaceVerifier(SHIPPED_VERIFIER, threshold=1.01)  # rejects every box it looks at
+    rejecting = FaceVerifier(SHIPPED_VERIFIER, threshold=1.01, rank_exponent=0.0)  # rejects every box it judges
     frame = np.zeros((100, 100, 3), np.uint8)
     side = MIN_CHECKED_SIDE - 1
     faces = np.array([[10, 10, 10 + side, 10 + side, 0.9],  # too small to judge
@@ -109,7 +109,7 @@ def test_full_scans_are_judged_and_follow_windows_are_not() -> None:
     skimage_data = pytest.importorskip("skimage.data")
     photo = np.ascontiguousarray(skimage_data.astronaut()[:, :, ::-1])
     detector = load_detector("faceboxes")
-    detector.verifier = FaceVerifier(SHIPPED_VERIFIER, threshold=1.01)  # rejects every box it judges
+    detector.verifier = FaceVerifier(SHIPPED_VERIFIER, threshold=1.01, rank_exponent=0.0)  # rejects every box it judges
     assert (detector.detect(photo)[:, 4] >= 0.4).sum() == 0
     face = load_detector("faceboxes", verify=False).detect(photo)[0]
     centre, side = (face[:2] + face[2:4]) / 2, 2.5 * max(face[2] - face[0], face[3] - face[1])
@@ -127,3 +127,22 @@ def test_a_missing_verifier_is_one_error_line_naming_the_way_out(tmp_path: Path,
     result = run_cli(clip, "-o", tmp_path / "out")
     assert result.code == 2 and "--no-verify" in result.line("error:")
     assert run_cli(clip, "-o", tmp_path / "out2", "--no-verify").code == 0
+
+
+def test_judged_scores_are_multiplied_by_the_face_probability_and_resorted(verifier: FaceVerifier) -> None:
+    skimage_data = pytest.importorskip("skimage.data")
+    photo = np.ascontiguousarray(skimage_data.astronaut()[:, :, ::-1])
+    face = load_detector("faceboxes", verify=False).detect(photo)[0]
+    nothing = np.array([0, 0, 40, 40, 0.95], np.float32)  # the photo's dark corner, scored above the face
+    tiny = np.array([300, 300, 310, 310, 0.99], np.float32)  # under 16 px: not judged
+    faces = np.stack([tiny, nothing, face])
+    probabilities = verifier.face_probabilities(photo, faces[1:])
+    kept = verifier.keep(photo, faces)
+    expected = faces[1:, 4] * probabilities ** verifier.rank_exponent
+    assert verifier.rank_exponent == pytest.approx(0.5)
+    assert list(kept[:, 4]) == sorted(kept[:, 4], reverse=True)
+    np.testing.assert_array_equal(kept[0], tiny)
+    face_row = kept[np.all(kept[:, :4] == face[:4], axis=1)]
+    np.testing.assert_allclose(face_row[0, 4], expected[1], rtol=1e-6)
+    if probabilities[0] >= verifier.threshold:  # kept, and ranked by its new score
+        np.testing.assert_allclose(kept[np.all(kept[:, :4] == nothing[:4], axis=1)][0, 4], expected[0], rtol=1e-6)
