@@ -285,7 +285,7 @@ def detect(
         console.print(f"[red]error:[/red] {escape(str(path))}: no images found")
         raise typer.Exit(EXIT_FAILED_ITEMS)
     loaded = _load(DetectorSpec(detector, threshold, threads, device, max_side, min_side=min_side, accurate=accurate,
-                                  verify=anonymize is None if verify is None else verify, verbose=verbose))
+                                  verify=verify, rerank=True, verbose=verbose))
     try:
         create_output(output)
     except OutputWriteError as error:
@@ -339,7 +339,8 @@ def evaluate(
     detections = {}
     for name in [detector, *(compare or [])]:
         loaded = _load(DetectorSpec(name, 0.05, threads, device, max_side=max_side if upscale == 1.0 else None,
-                                    upscale=upscale, accurate=accurate, min_side=min_side, verify=verify))
+                                    upscale=upscale, accurate=accurate, min_side=min_side, verify=verify,
+                                    rerank=True))
         label = _detector_label(name, loaded)
         try:
             detections[label], ms = run_on_samples(loaded.detect, samples)

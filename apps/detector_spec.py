@@ -46,6 +46,8 @@ class DetectorSpec:
         mask_score: Anonymising: also report faces down to this score, to be hidden only (see
             :func:`prepare_for_tracking`).
         verify: Give every face a second look with the shipped face verifier (``detectors.verification``).
+        rerank: With ``verify``, also re-rank faces by the verifier's probability (still images only:
+            tracking's thresholds were chosen for the network's own scores).
         verbose: Show ONNX Runtime's own log (hidden otherwise).
     """
 
@@ -60,6 +62,7 @@ class DetectorSpec:
     min_side: int | None = None
     mask_score: float | None = None
     verify: bool = True
+    rerank: bool = False
     verbose: bool = False
 
     def load(self) -> Any:
@@ -76,7 +79,8 @@ class DetectorSpec:
         tta = TestTimeAugmentation() if self.accurate else MIRRORED if self.mirrored else None
         return detectors.load_detector(self.name, score_threshold=self.threshold, threads=self.threads,
                                        device=self.device, max_side=self.max_side, upscale=self.upscale, min_side=self.min_side,
-                                       tta=tta, verify=self.verify, verbose=self.verbose)
+                                       tta=tta, verify=self.verify, rerank=self.rerank,
+                                       verbose=self.verbose)
 
     def load_for_tracking(self) -> Any:
         """The loaded detector switched to tracking use (see :func:`prepare_for_tracking`): what

@@ -120,7 +120,7 @@ def load(spec: str, threads: int | None, max_side: int | None) -> DetectFn:
         scaling["min_side"] = 0
     tta = TestTimeAugmentation() if name.endswith(TTA_SUFFIX) else None
     name = name.removesuffix(TTA_SUFFIX)
-    return load_detector(name, score_threshold=SCORE_THRESHOLD, threads=threads, tta=tta, **scaling).detect
+    return load_detector(name, score_threshold=SCORE_THRESHOLD, threads=threads, tta=tta, rerank=True, **scaling).detect
 
 
 def read_clean_stems(path: Path) -> set[str]:

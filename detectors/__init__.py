@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from detectors.runtime import DetectorLoadError, OnnxFaceDetector
-from detectors.verification import SHIPPED_VERIFIER, FaceVerifier, VerifierLoadError
+from detectors.verification import RANK_EXPONENT, SHIPPED_VERIFIER, FaceVerifier, VerifierLoadError
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 
@@ -42,7 +42,8 @@ def resolve_model_path(name_or_path: str | Path) -> Path:
 
 
 def load_detector(
-    name_or_path: str | Path = "faceboxes", score_threshold: float | None = None, verify: bool = True, **options
+    name_or_path: str | Path = "faceboxes", score_threshold: float | None = None, verify: bool = True,
+    rerank: bool = False, **options
 ) -> OnnxFaceDetector:
     """Load a face detector by name (``faceboxes``, ``ainnoface``) or from an ``.onnx`` file.
 
@@ -53,6 +54,9 @@ def load_detector(
         verify: Give every face a second look with the shipped face verifier
             (:mod:`detectors.verification`) and drop those it rejects; False: the network's faces
             (after the flat-box guard) as they are.
+        rerank: With ``verify``, also multiply every judged face's score by the square root of its face
+            probability (:data:`detectors.verification.RANK_EXPONENT`): better ranked faces for still
+            images (AP), while tracking keeps the scores its thresholds were chosen for.
         **options: ``nms_threshold``, ``max_side``, ``upscale``, ``threads``, ``device``, ``tta``,
             ``flat_box_guard`` (see :class:`detectors.runtime.OnnxFaceDetector`).
 
@@ -60,7 +64,8 @@ def load_detector(
         DetectorLoadError: If the model cannot be found or is not a FaceTrack detector.
         VerifierLoadError: If ``verify`` is set and the shipped verifier cannot be loaded.
     """
-    verifier = FaceVerifier(SHIPPED_VERIFIER, threads=options.get("threads")) if verify else None
+    verifier = (FaceVerifier(SHIPPED_VERIFIER, threads=options.get("threads"), rank_exponent=RANK_EXPONENT if rerank else 0.0)
+                if verify else None)
     return OnnxFaceDetector(resolve_model_path(name_or_path), score_threshold=score_threshold, verifier=verifier, **options)
 
 

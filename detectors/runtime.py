@@ -196,10 +196,14 @@ class OnnxFaceDetector:
         return self._guarded(frame, detect_with_tta(frame, self._detect_at_scale, self.tta, self.post.nms_threshold, normal))
 
     def _guarded(self, frame: np.ndarray, faces: np.ndarray) -> np.ndarray:
-        """``faces`` without the flat boxes when the guard is on, and without those the verifier rejects."""
+        """``faces`` without the flat boxes when the guard is on, and without those the verifier rejects;
+        with re-ranking, the faces whose new score is under :attr:`score_threshold` go too."""
         if self.flat_box_guard:
             faces = drop_flat_boxes(frame, faces)
-        return faces if self.verifier is None else self.verifier.keep(frame, faces)
+        if self.verifier is None:
+            return faces
+        faces = self.verifier.keep(frame, faces)
+        return faces[faces[:, 4] >= self.score_threshold] if self.verifier.rank_exponent else faces
 
     def _detect_at_scale(self, frame: np.ndarray, scale: float) -> np.ndarray:
         """One TTA pass: ``frame`` scaled by ``scale`` (no size cap) into the network."""

@@ -27,8 +27,9 @@ MIN_CHECKED_SIDE = 16.0
 #: (track-start scores: FaceBoxes 0.55, AInnoFace 0.40); they only extend tracks and widen masks.
 MIN_CHECKED_SCORE = 0.4
 
-#: Every judged box's score is multiplied by its face probability to this power, so that faces the
-#: verifier doubts rank below those it is sure of (chosen on held-out training images).
+#: With re-ranking (still images: ``detect``, ``evaluate``), every judged box's score is multiplied by
+#: its face probability to this power, so that faces the verifier doubts rank below those it is sure
+#: of (chosen on held-out training images; ``benchmarks/verifier_selection.md``, trials 5 and 6).
 RANK_EXPONENT = 0.5
 
 #: Where the shipped verifier lives.
@@ -70,10 +71,12 @@ class FaceVerifier:
         threads: CPU threads of its ONNX Runtime session (None: ONNX Runtime decides).
         threshold: Minimum face probability of a kept box (None: the one stored in the model,
             chosen on held-out training images when it was exported).
+        rank_exponent: Judged boxes' scores are multiplied by their face probability to this power
+            (0: scores unchanged, as tracking uses them; :data:`RANK_EXPONENT` to re-rank).
     """
 
     def __init__(self, model_path: str | Path = SHIPPED_VERIFIER, threads: int | None = None,
-                 threshold: float | None = None, rank_exponent: float = RANK_EXPONENT) -> None:
+                 threshold: float | None = None, rank_exponent: float = 0.0) -> None:
         import onnxruntime as ort
 
         path = Path(model_path)

@@ -11,6 +11,7 @@ from detectors import load_detector
 from detectors.featureless import BENCHMARK_KINDS, BENCHMARK_SIZES, benchmark_frame
 from detectors.verification import (
     MIN_CHECKED_SIDE,
+    RANK_EXPONENT,
     SHIPPED_VERIFIER,
     FaceVerifier,
     VerifierLoadError,
@@ -100,7 +101,8 @@ def test_small_and_weak_boxes_are_kept_unchecked() -> None:
 
 
 def test_load_detector_attaches_the_verifier_unless_told_not_to() -> None:
-    assert load_detector("faceboxes").verifier is not None
+    assert load_detector("faceboxes").verifier.rank_exponent == 0.0  # tracking: scores as the network gives them
+    assert load_detector("faceboxes", rerank=True).verifier.rank_exponent == RANK_EXPONENT
     assert load_detector("faceboxes", verify=False).verifier is None
 
 
@@ -129,7 +131,8 @@ def test_a_missing_verifier_is_one_error_line_naming_the_way_out(tmp_path: Path,
     assert run_cli(clip, "-o", tmp_path / "out2", "--no-verify").code == 0
 
 
-def test_judged_scores_are_multiplied_by_the_face_probability_and_resorted(verifier: FaceVerifier) -> None:
+def test_judged_scores_are_multiplied_by_the_face_probability_and_resorted() -> None:
+    verifier = FaceVerifier(SHIPPED_VERIFIER, threads=1, rank_exponent=RANK_EXPONENT)
     skimage_data = pytest.importorskip("skimage.data")
     photo = np.ascontiguousarray(skimage_data.astronaut()[:, :, ::-1])
     face = load_detector("faceboxes", verify=False).detect(photo)[0]
