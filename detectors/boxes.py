@@ -12,6 +12,11 @@ def box_area(boxes: np.ndarray) -> np.ndarray:
     return wh[..., 0] * wh[..., 1]
 
 
+def box_sides(boxes: np.ndarray) -> np.ndarray:
+    """Square root of the area of each (..., 4+) corner box: the face size of the AP buckets."""
+    return np.sqrt(box_area(boxes[..., :4]))
+
+
 def mirror_boxes(detections: np.ndarray, width: int) -> np.ndarray:
     """(N, 4+) corner boxes of a frame ``width`` pixels wide, mirrored horizontally (extra columns kept).
 

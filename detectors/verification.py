@@ -15,6 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from detectors.boxes import box_sides
 from detectors.preprocess import to_bgr
 
 #: Side of the network's square input.
@@ -119,7 +120,7 @@ class FaceVerifier:
         if len(faces) == 0:
             return faces
         with np.errstate(invalid="ignore"):
-            sides = np.sqrt(np.clip(faces[:, 2] - faces[:, 0], 0, None) * np.clip(faces[:, 3] - faces[:, 1], 0, None))
+            sides = box_sides(faces)
         looked = np.isfinite(faces[:, :5]).all(axis=1) & np.isfinite(sides)
         looked[looked] = sides[looked] >= MIN_CHECKED_SIDE
         rows = np.flatnonzero(looked)

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from detectors.boxes import pairwise_iou
+from detectors.boxes import box_sides, pairwise_iou
 from detectors.datasets.sample import FaceSample
 
 #: name -> [low, high) face size in pixels.
@@ -24,11 +24,6 @@ SIZE_BUCKETS: dict[str, tuple[float, float]] = {
     "16-32": (16.0, 32.0),
     "<16": (0.0, 16.0),
 }
-
-
-def _sizes(boxes: np.ndarray) -> np.ndarray:
-    wh = np.clip(boxes[:, 2:4] - boxes[:, 0:2], 0, None)
-    return np.sqrt(wh[:, 0] * wh[:, 1])
 
 
 def average_precision(recall: np.ndarray, precision: np.ndarray) -> float:
@@ -78,12 +73,12 @@ def precision_recall_curve(
     num_faces = 0
     for sample, dets in zip(samples, detections):
         dets = dets[np.argsort(-dets[:, 4], kind="stable")] if len(dets) else np.zeros((0, 5), np.float32)
-        sizes = _sizes(sample.boxes)
+        sizes = box_sides(sample.boxes)
         inside = (sizes >= low) & (sizes < high)
         faces = sample.boxes[inside]
         ignore = np.concatenate([sample.ignore, sample.boxes[~inside]], axis=0)
         image_labels = match_image(dets, faces, ignore, iou_threshold)
-        det_sizes = _sizes(dets[:, :4])
+        det_sizes = box_sides(dets[:, :4])
         outside = (det_sizes < low) | (det_sizes >= high)
         image_labels[(image_labels == 0) & outside] = -1
         keep = image_labels >= 0

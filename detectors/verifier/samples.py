@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from detectors.boxes import pairwise_iou
+from detectors.boxes import box_sides, pairwise_iou
 from detectors.datasets.sample import FaceSample
 from detectors.featureless import random_featureless_frame
 from detectors.training.negatives import face_free_window
@@ -43,11 +43,6 @@ Detect = Callable[[np.ndarray], np.ndarray]
 def is_held_out(stem: str) -> bool:
     """Whether the image named ``stem`` is in the held-out split."""
     return zlib.crc32(stem.encode("utf-8")) % HOLDOUT_MODULUS == 0
-
-
-def box_sides(boxes: np.ndarray) -> np.ndarray:
-    """Square root of each (N, 4+) box's area."""
-    return np.sqrt(np.clip(boxes[:, 2] - boxes[:, 0], 0, None) * np.clip(boxes[:, 3] - boxes[:, 1], 0, None))
 
 
 @dataclass
