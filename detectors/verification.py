@@ -123,6 +123,8 @@ class FaceVerifier:
             sides = box_sides(faces)
         looked = np.isfinite(faces[:, :5]).all(axis=1) & np.isfinite(sides)
         looked[looked] = sides[looked] >= MIN_CHECKED_SIDE
+        if not self.rank_exponent:  # rejection only: weaker faces are never judged, so not looked at
+            looked[looked] = faces[looked, 4] >= MIN_CHECKED_SCORE
         rows = np.flatnonzero(looked)
         probabilities = self.face_probabilities(frame, faces[rows])
         keep = np.ones(len(faces), dtype=bool)
