@@ -149,3 +149,24 @@ def test_judged_scores_are_multiplied_by_the_face_probability_and_resorted() -> 
     np.testing.assert_allclose(face_row[0, 4], expected[1], rtol=1e-6)
     if probabilities[0] >= verifier.threshold:  # kept, and ranked by its new score
         np.testing.assert_allclose(kept[np.all(kept[:, :4] == nothing[:4], axis=1)][0, 4], expected[0], rtol=1e-6)
+
+
+@pytest.mark.parametrize(("command", "flags", "verify"), [
+    ("detect", [], True),
+    ("detect", ["--no-verify"], False),
+    ("evaluate", [], True),
+    ("evaluate", ["--no-verify"], False),
+])
+def test_still_image_commands_verify_and_rerank_unless_told_not_to(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                   command: str, flags: list[str], verify: bool) -> None:
+    import detectors
+    from tests.cli_helpers import FixedBox, run_cli
+    from tests.label_layouts import write_voc
+
+    asked: list[tuple[bool, bool]] = []
+    monkeypatch.setattr(detectors, "load_detector",
+                        lambda *args, **kwargs: asked.append((kwargs["verify"], kwargs["rerank"])) or FixedBox())
+    folder = write_voc(tmp_path / "voc")
+    target = [folder / "images", "-o", tmp_path / "out"] if command == "detect" else [folder]
+    assert run_cli(command, *target, *flags).code == 0
+    assert asked == [(verify, True)]
