@@ -531,18 +531,14 @@ def _require_identity() -> None:
 
 def _load_gallery(folder: Path, detect, high: float):
     """The known people of ``folder`` (one warning line per unusable photo), or exit before any video is read."""
-    from apps.gallery import GalleryError, load_gallery
+    from apps.gallery import GalleryError, confident_faces, load_gallery
     from apps.track_descriptors import shared_describer
-
-    def find_faces(image):
-        faces = detect(image)
-        return faces[faces[:, 4] >= high]
 
     def warn(line: str) -> None:
         console.print(f"[yellow]warning:[/yellow] {escape(line)}")
 
     try:
-        gallery = load_gallery(folder, find_faces, shared_describer(), warn)
+        gallery = load_gallery(folder, confident_faces(detect, high), shared_describer(), warn)
     except (GalleryError, OSError) as error:
         console.print(f"[red]error:[/red] {escape(str(error))}")
         raise typer.Exit(EXIT_USAGE) from None

@@ -34,6 +34,16 @@ FaceFinder = Callable[[np.ndarray], np.ndarray]
 """A detector: BGR image -> (N, 5) ``[x1, y1, x2, y2, score]`` faces at its own threshold."""
 
 
+def confident_faces(detect: FaceFinder, high: float) -> FaceFinder:
+    """``detect`` keeping only faces scoring ``high`` or more: gallery photos are described from faces
+    that could start a track."""
+    def find_faces(image: np.ndarray) -> np.ndarray:
+        faces = detect(image)
+        return faces[faces[:, 4] >= high]
+
+    return find_faces
+
+
 class GalleryError(ValueError):
     """The gallery folder cannot be used at all (missing, or no usable photo)."""
 

@@ -331,16 +331,11 @@ def shot_labels(output: Path, shots: Sequence[SlideshowShot], shot_frames: int,
 def app_gallery(folder: Path) -> Gallery:
     """The gallery of ``folder`` described as ``start.py --known-faces`` describes it."""
     from apps.detector_spec import DetectorSpec, prepare_for_tracking
-    from apps.gallery import load_gallery
+    from apps.gallery import confident_faces, load_gallery
 
     detector = DetectorSpec().load()
     high, _ = prepare_for_tracking(detector)
-
-    def find_faces(image: np.ndarray) -> np.ndarray:
-        faces = detector.detect(image)
-        return faces[faces[:, 4] >= high]
-
-    return load_gallery(folder, find_faces, FaceDescriber(), warn=lambda line: None)
+    return load_gallery(folder, confident_faces(detector.detect, high), FaceDescriber(), warn=lambda line: None)
 
 
 def names_at(output: Path, gallery: Gallery, threshold: float) -> dict[tuple[str, int], str | None]:

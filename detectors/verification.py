@@ -68,7 +68,7 @@ class FaceVerifier:
     """The exported face / not-face classifier and its threshold (both read from the ONNX file).
 
     Args:
-        model_path: A ``verifier.onnx`` exported by :mod:`detectors.verifier.export`.
+        model_path: A ``verifier.onnx`` exported by :func:`detectors.verifier.train.export_verifier`.
         threads: CPU threads of its ONNX Runtime session (None: ONNX Runtime decides).
         threshold: Minimum face probability of a kept box (None: the one stored in the model,
             chosen on held-out training images when it was exported).

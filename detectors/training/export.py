@@ -36,8 +36,6 @@ def export_wrapper_onnx(
     example_size: tuple[int, int] = (256, 384),
 ) -> Path:
     """Export an inference wrapper (images -> ``deltas``, ``scores``) with dynamic N/H/W and ``metadata``."""
-    import onnx
-
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     wrapper = wrapper.eval()
@@ -59,6 +57,13 @@ def export_wrapper_onnx(
             opset_version=opset,
             dynamo=False,
         )
+    return add_metadata(path, metadata)
+
+
+def add_metadata(path: Path, metadata: dict[str, str]) -> Path:
+    """Store ``metadata`` (key -> value) in the ONNX file at ``path``, which the runtime reads back."""
+    import onnx
+
     proto = onnx.load(str(path))
     for key, value in metadata.items():
         entry = proto.metadata_props.add()

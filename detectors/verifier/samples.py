@@ -20,7 +20,7 @@ from detectors.boxes import box_sides, pairwise_iou
 from detectors.datasets.sample import FaceSample
 from detectors.featureless import random_featureless_frame
 from detectors.training.negatives import face_free_window
-from detectors.verification import MIN_CHECKED_SIDE, crop_square
+from detectors.verification import CROP_SIZE, MIN_CHECKED_SIDE, crop_square
 
 #: One image in ten is held out.
 HOLDOUT_MODULUS = 10
@@ -74,7 +74,7 @@ class CropSet:
     def arrays(self) -> dict[str, np.ndarray]:
         """The set as arrays (see the class docstring), ready for ``np.savez``."""
         return {
-            "crops": np.stack(self.crops) if self.crops else np.zeros((0, 32, 32, 3), np.uint8),
+            "crops": np.stack(self.crops) if self.crops else np.zeros((0, CROP_SIZE, CROP_SIZE, 3), np.uint8),
             "labels": np.array(self.labels, np.int64),
             "held_out": np.array(self.held_out, bool),
             "sources": np.array(self.sources),
@@ -126,7 +126,7 @@ def mine_labelled(samples: Sequence[FaceSample], detectors: dict[str, Detect], c
             continue
         rng = np.random.default_rng((seed, index))
         held_out = is_held_out(sample.stem)
-        labels = sample.boxes[box_sides(sample.boxes) >= MIN_CHECKED_SIDE] if len(sample.boxes) else sample.boxes
+        labels = sample.boxes[box_sides(sample.boxes) >= MIN_CHECKED_SIDE]
         crops.add(image, jittered_boxes(labels, rng), 1, held_out, "label")
         for name, detect in detectors.items():
             matches, misses = split_detections(detect(image), sample.boxes, sample.ignore)

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from detectors.training.export import add_metadata
 from detectors.verification import CONTEXT, CROP_SIZE, MIN_CHECKED_SCORE, crops_to_batch
 from detectors.verifier.model import FaceVerifierNet
 
@@ -142,36 +143,18 @@ def true_detection_rows(mined: dict[str, np.ndarray]) -> np.ndarray:
     return np.flatnonzero(mined["held_out"] & (mined["labels"] == 1) & detections & judged)
 
 
-class ExportWrapper(nn.Module):
-    """The runtime contract: ``crops`` (N, 3, S, S) -> ``logits`` (N, 1)."""
-
-    def __init__(self, model: FaceVerifierNet) -> None:
-        super().__init__()
-        self.model = model
-
-    def forward(self, crops: torch.Tensor) -> torch.Tensor:
-        return self.model(crops)
-
-
 def export_verifier(model: FaceVerifierNet, path: str | Path, threshold: float, notes: dict[str, str]) -> Path:
-    """Write ``model`` as ONNX (dynamic batch axis) with the metadata :class:`detectors.verification.FaceVerifier` reads."""
-    import onnx
-
+    """Write ``model`` as ONNX (``crops`` (N, 3, S, S) -> ``logits`` (N, 1), dynamic batch axis) with
+    the metadata :class:`detectors.verification.FaceVerifier` reads."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     example = torch.rand(2, 3, CROP_SIZE, CROP_SIZE)
     with torch.no_grad():
-        torch.onnx.export(ExportWrapper(model.eval()), (example,), str(path), input_names=["crops"],
+        torch.onnx.export(model.eval(), (example,), str(path), input_names=["crops"],
                           output_names=["logits"], dynamic_axes={"crops": {0: "batch"}, "logits": {0: "batch"}},
                           opset_version=17, dynamo=False)
-    proto = onnx.load(str(path))
-    metadata = {"facetrack_verifier": "cnn32", "crop_size": str(CROP_SIZE), "context": str(CONTEXT),
-                "threshold": f"{threshold:.6f}", **notes}
-    for key, value in metadata.items():
-        entry = proto.metadata_props.add()
-        entry.key, entry.value = key, str(value)
-    onnx.save(proto, str(path))
-    return path
+    return add_metadata(path, {"facetrack_verifier": "cnn32", "crop_size": str(CROP_SIZE), "context": str(CONTEXT),
+                               "threshold": f"{threshold:.6f}", **notes})
 
 
 def mine_or_load(train_folder: Path, cache: Path, featureless_frames: int, log=print) -> dict[str, np.ndarray]:
