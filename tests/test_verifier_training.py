@@ -25,10 +25,10 @@ from detectors.verifier.train import (  # noqa: E402
     VerifierTraining,
     choose_threshold,
     export_verifier,
-    shuffle_colours,
     train_verifier,
     true_detection_rows,
 )
+from detectors.training.crop_augment import shuffle_colours  # noqa: E402
 from tests.label_layouts import FACES, write_voc  # noqa: E402
 
 
