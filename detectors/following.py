@@ -59,12 +59,13 @@ class FaceFollower:
     takes either.
 
     Args:
-        model_path: A ``follower.onnx`` exported by :func:`detectors.follower.train.export_follower`.
+        model_path: A ``follower.onnx`` exported by :func:`detectors.follower.train.export_follower`
+            (None: :data:`SHIPPED_FOLLOWER`).
         threads: CPU threads of its ONNX Runtime session (None: ONNX Runtime decides).
     """
 
-    def __init__(self, model_path: str | Path = SHIPPED_FOLLOWER, threads: int | None = None) -> None:
-        self.session, metadata = open_small_model(model_path, "facetrack_follower", "face follower", threads,
+    def __init__(self, model_path: str | Path | None = None, threads: int | None = None) -> None:
+        self.session, metadata = open_small_model(model_path or SHIPPED_FOLLOWER, "facetrack_follower", "face follower", threads,
                                                   "--follow-with detector", FollowerLoadError)
         self.input_size = int(metadata.get("input_size", INPUT_SIZE))
         self._input_name = self.session.get_inputs()[0].name
