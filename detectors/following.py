@@ -51,6 +51,22 @@ def boxes_in_frame(relative: np.ndarray, windows: np.ndarray) -> np.ndarray:
     return np.asarray(relative, dtype=np.float64).reshape(-1, 4) * side + windows[:, [0, 1, 0, 1]]
 
 
+def decode_peak(maps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Face probability (N,) and box (N, 4, ``x1, y1, x2, y2`` in window sides) of each window from the
+    network's (N, 5, C, C) maps: the heatmap's highest cell, the centre offset and log sizes read there."""
+    maps = np.asarray(maps, dtype=np.float64)
+    count, _, cells, _ = maps.shape
+    flat = maps.reshape(count, 5, cells * cells)
+    peak = np.argmax(flat[:, 0], axis=1)
+    at_peak = flat[np.arange(count), :, peak]
+    row, column = np.divmod(peak, cells)
+    centre_x = (column + at_peak[:, 1]) / cells
+    centre_y = (row + at_peak[:, 2]) / cells
+    half_width, half_height = np.exp(np.clip(at_peak[:, 3:5], -10.0, 3.0)).T / 2.0
+    boxes = np.stack([centre_x - half_width, centre_y - half_height, centre_x + half_width, centre_y + half_height], axis=1)
+    return 1.0 / (1.0 + np.exp(-at_peak[:, 0])), boxes
+
+
 class FaceFollower:
     """The exported follower network (its input size read from the ONNX file).
 
@@ -75,10 +91,9 @@ class FaceFollower:
         if len(windows) == 0:
             return np.zeros(0, np.float32), np.zeros((0, 4), np.float64)
         crops = window_crops(to_bgr(frame), windows, self.input_size)
-        (outputs,) = self.session.run(None, {self._input_name: crops_to_batch(crops)})
-        outputs = outputs.astype(np.float64)
-        presence = 1.0 / (1.0 + np.exp(-outputs[:, 0]))
-        return presence.astype(np.float32), boxes_in_frame(outputs[:, 1:5], windows)
+        (maps,) = self.session.run(None, {self._input_name: crops_to_batch(crops)})
+        presence, boxes = decode_peak(maps)
+        return presence.astype(np.float32), boxes_in_frame(boxes, windows)
 
     def __call__(self, frame: np.ndarray, windows: np.ndarray) -> list[np.ndarray]:
         """The face in each window: one (K, 5) float32 ``x1, y1, x2, y2, score`` array per window,

@@ -24,10 +24,11 @@ from detectors.follower.train import (  # noqa: E402
     export_follower,
     flip_batch,
     follower_loss,
+    heatmap_targets,
     held_out_report,
     train_follower,
 )
-from detectors.following import FaceFollower  # noqa: E402
+from detectors.following import FaceFollower, decode_peak  # noqa: E402
 from tests.label_layouts import FACES, write_voc  # noqa: E402
 
 NONE = np.zeros((0, 4))
@@ -85,13 +86,39 @@ def test_flipping_mirrors_windows_and_boxes_together() -> None:
     torch.testing.assert_close(mirrored, torch.tensor([[0.6, 0.2, 0.9, 0.6], [0.1, 0.2, 0.4, 0.6]]))
 
 
-def test_the_box_loss_counts_only_windows_with_a_face() -> None:
-    outputs = torch.tensor([[10.0, 0.0, 0.0, 1.0, 1.0], [-10.0, 5.0, 5.0, 5.0, 5.0]])
+def maps_of(presence: torch.Tensor, boxes: torch.Tensor, cells: int = 8) -> torch.Tensor:
+    """Network maps that say exactly the targets: a confident peak at each face's cell, its box there."""
+    heat, index, regression = heatmap_targets(presence, boxes, cells)
+    maps = torch.zeros(len(boxes), 5, cells, cells)
+    maps[:, 0] = torch.where(heat == 1.0, 12.0, -12.0)
+    flat = maps.view(len(boxes), 5, -1)
+    flat[torch.arange(len(boxes)), 1:, index] = regression
+    return maps
+
+
+def test_targets_decode_back_to_the_face_boxes() -> None:
+    boxes = torch.tensor([[0.3, 0.3, 0.7, 0.7], [0.05, 0.5, 0.3, 0.95], [0.42, 0.1, 0.61, 0.33]])
+    presence = torch.tensor([1.0, 1.0, 1.0])
+    probability, decoded = decode_peak(maps_of(presence, boxes).numpy())
+    np.testing.assert_allclose(decoded, boxes.numpy(), atol=1e-5)
+    assert (probability > 0.99).all()
+    heat = heatmap_targets(torch.tensor([0.0]), boxes[:1], 8)[0]
+    assert float(heat.max()) == 0.0  # no face: no peak
+
+
+def test_the_loss_is_small_for_the_targets_and_counts_boxes_only_where_a_face_is() -> None:
+    boxes = torch.tensor([[0.3, 0.3, 0.7, 0.7], [0.0, 0.0, 0.0, 0.0]])
     presence = torch.tensor([1.0, 0.0])
-    boxes = torch.tensor([[0.0, 0.0, 1.0, 1.0], [0.0, 0.0, 0.0, 0.0]])
-    assert float(follower_loss(outputs, presence, boxes)) < 1e-3
-    worse = follower_loss(outputs, presence, torch.tensor([[0.5, 0.0, 1.0, 1.0], [0.0, 0.0, 0.0, 0.0]]))
-    assert float(worse) > 0.5
+    exact = maps_of(presence, boxes)
+    assert float(follower_loss(exact, presence, boxes)) < 1e-3
+    other_box = torch.tensor([[0.3, 0.3, 0.7, 0.7], [0.2, 0.2, 0.9, 0.9]])  # ignored: no face there
+    assert float(follower_loss(exact, presence, other_box)) < 1e-3
+    moved = exact.clone()
+    moved[0, 1:3] += 0.5
+    assert float(follower_loss(moved, presence, boxes)) == pytest.approx(0.25, abs=1e-3)  # two of four targets off by 0.5
+    no_peak = exact.clone()
+    no_peak[0, 0] = -12.0
+    assert float(follower_loss(no_peak, presence, boxes)) > 5.0
 
 
 def test_a_short_training_exports_a_follower_the_runtime_loads(tmp_path: Path) -> None:

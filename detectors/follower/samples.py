@@ -9,8 +9,8 @@ and within :data:`CENTRE_REACH` of it; with none, the window holds no face to fo
 the rule is unsure (a face just outside the reach or the size range, an ignore region) are dropped.
 Negatives also come from face-free squares and featureless frames. A share of windows is motion
 blurred (fast faces are). Every window is cut exactly as at run time
-(:func:`detectors.following.window_crops`). Images are split as the verifier's
-(:func:`detectors.verifier.samples.is_held_out`).
+(:func:`detectors.following.window_crops`). Images are held out as for the verifier
+(:mod:`detectors.datasets.held_out`).
 """
 
 from __future__ import annotations
@@ -22,10 +22,11 @@ import cv2
 import numpy as np
 
 from detectors.boxes import box_sides
+from detectors.datasets.held_out import HOLDOUT_MODULUS, labelled_images
 from detectors.datasets.sample import FaceSample
 from detectors.featureless import random_featureless_frame
 from detectors.following import INPUT_SIZE, window_crops
-from detectors.verifier.samples import free_squares, is_held_out
+from detectors.verifier.samples import free_squares
 from detectors.windows import snap_windows
 
 #: Window side relative to the face's longer side (log-uniform).
@@ -160,12 +161,7 @@ def add_windows(windows_set: WindowSet, image: np.ndarray, windows: np.ndarray, 
 
 def cut_labelled(samples: Sequence[FaceSample], windows_set: WindowSet, seed: int = 0) -> None:
     """Add the windows of every labelled image: around its faces, moved away from them, and face-free squares."""
-    for index, sample in enumerate(samples):
-        image = cv2.imread(str(sample.image_path), cv2.IMREAD_COLOR)
-        if image is None:
-            continue
-        rng = np.random.default_rng((seed, index))
-        held_out = is_held_out(sample.stem)
+    for sample, image, rng, held_out in labelled_images(samples, seed):
         followed = sample.boxes[box_sides(sample.boxes) >= MIN_FACE]
         for source, count, away in (("around", WINDOWS_PER_FACE, False), ("away", AWAY_WINDOWS_PER_FACE, True)):
             windows = windows_around(followed, count, rng, away)
@@ -184,4 +180,4 @@ def cut_featureless(count: int, windows_set: WindowSet, seed: int = 200_000) -> 
         height = int(width * rng.uniform(0.5, 1.0))
         frame = random_featureless_frame(rng, height, width)
         squares = free_squares(height, width, none, WINDOWS_PER_FEATURELESS_FRAME, rng)
-        add_windows(windows_set, frame, squares, none, none, index % 10 == 0, "featureless", rng)
+        add_windows(windows_set, frame, squares, none, none, index % HOLDOUT_MODULUS == 0, "featureless", rng)

@@ -2,8 +2,7 @@
 
 ``python start.py train-follower`` runs it: it cuts windows from a labelled folder
 (:mod:`detectors.follower.samples`, cached in the run folder), trains
-:class:`~detectors.follower.model.FaceFollowerNet` on the fitting split (face probability: binary
-cross-entropy; box: L1 in window-side units, on windows with a face), reports the held-out split and
+:class:`~detectors.follower.model.FaceFollowerNet` on the fitting split (:func:`follower_loss`), reports the held-out split and
 writes ``follower.onnx``.
 """
 
@@ -15,31 +14,28 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
 
 from detectors.boxes import pairwise_iou
 from detectors.follower.model import FaceFollowerNet
-from detectors.following import INPUT_SIZE
-from detectors.training.crop_augment import photometric_jitter
+from detectors.following import INPUT_SIZE, decode_peak
+from detectors.training.small_nets import SmallNetTraining, photometric_jitter
 from detectors.training.export import add_metadata
 from detectors.verification import crops_to_batch
 
-#: Weight of the box loss (L1, window-side units) next to the face probability's cross-entropy.
-BOX_WEIGHT = 5.0
+#: Focal loss exponents of the heatmap (CenterNet's): hard cells weigh more, cells near the face less.
+FOCAL_ALPHA, FOCAL_BETA = 2.0, 4.0
+#: The Gaussian around the face's cell: a sixth of the face's longer side, at least half a cell.
+SIGMA_PER_SIDE, MIN_SIGMA = 1.0 / 6.0, 0.5
+
 #: Generated featureless frames cut by default.
 FEATURELESS_FRAMES = 400
 
 
 @dataclass(frozen=True)
-class FollowerTraining:
-    """The training recipe (the defaults are the shipped follower's)."""
+class FollowerTraining(SmallNetTraining):
+    """The follower's training recipe (the defaults are the shipped follower's)."""
 
-    epochs: int = 12
-    batch_size: int = 256
     learning_rate: float = 2e-3
-    weight_decay: float = 1e-4
-    seed: int = 0
-    threads: int = 2
 
 
 def flip_batch(windows: torch.Tensor, boxes: torch.Tensor, flips: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -49,13 +45,36 @@ def flip_batch(windows: torch.Tensor, boxes: torch.Tensor, flips: torch.Tensor) 
             torch.where(flips[:, None], mirrored, boxes))
 
 
-def follower_loss(outputs: torch.Tensor, presence: torch.Tensor, boxes: torch.Tensor) -> torch.Tensor:
-    """Cross-entropy of the face logits plus :data:`BOX_WEIGHT` times the mean L1 box error of the
-    windows with a face (``boxes`` of the others are ignored)."""
-    loss = nn.functional.binary_cross_entropy_with_logits(outputs[:, 0], presence)
+def heatmap_targets(presence: torch.Tensor, boxes: torch.Tensor, cells: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The (N, C, C) Gaussian heatmap (1 at the face's cell, all 0 without a face), the (N,) index of
+    each face's cell and the (N, 4) regression targets there: centre offset in the cell, log width
+    and height in window sides."""
+    centres = (boxes[:, :2] + boxes[:, 2:]) / 2 * cells
+    sizes = (boxes[:, 2:] - boxes[:, :2]).clamp(min=1e-3)
+    cell = centres.floor().clamp(0, cells - 1)
+    sigma = (sizes.max(dim=1).values * cells * SIGMA_PER_SIDE).clamp(min=MIN_SIGMA)
+    grid = torch.arange(cells, dtype=boxes.dtype)
+    dx = (grid[None, None, :] - cell[:, 0, None, None]) ** 2
+    dy = (grid[None, :, None] - cell[:, 1, None, None]) ** 2
+    heat = torch.exp(-(dx + dy) / (2 * sigma[:, None, None] ** 2)) * presence[:, None, None]
+    index = (cell[:, 1] * cells + cell[:, 0]).long()
+    return heat, index, torch.cat([centres - cell, sizes.log()], dim=1)
+
+
+def follower_loss(maps: torch.Tensor, presence: torch.Tensor, boxes: torch.Tensor) -> torch.Tensor:
+    """CenterNet's focal loss of the heatmap (normalised by the windows with a face) plus the L1 error
+    of the offsets and log sizes at each face's cell (``boxes`` of windows without a face are ignored)."""
+    count, _, cells, _ = maps.shape
+    heat, index, regression = heatmap_targets(presence, boxes, cells)
+    probability = torch.sigmoid(maps[:, 0]).clamp(1e-4, 1 - 1e-4)
+    peak = heat == 1.0
+    positive = (1 - probability) ** FOCAL_ALPHA * probability.log() * peak
+    negative = (1 - heat) ** FOCAL_BETA * probability**FOCAL_ALPHA * (1 - probability).log() * ~peak
     faces = presence > 0.5
+    loss = -(positive.sum() + negative.sum()) / faces.sum().clamp(min=1)
     if faces.any():
-        loss = loss + BOX_WEIGHT * (outputs[faces, 1:5] - boxes[faces]).abs().mean()
+        at_face = maps.flatten(2)[torch.arange(count), 1:, index]
+        loss = loss + (at_face[faces] - regression[faces]).abs().mean()
     return loss
 
 
@@ -92,12 +111,14 @@ def train_follower(crops: np.ndarray, presence: np.ndarray, boxes: np.ndarray,
 
 
 def follower_outputs(model: FaceFollowerNet, crops: np.ndarray, batch_size: int = 4096) -> np.ndarray:
-    """(N, 5) face probability and window-side-unit box of each (N, S, S, 3) uint8 window."""
+    """(N, 5) face probability and window-side-unit box of each (N, S, S, 3) uint8 window, decoded as
+    at run time (:func:`detectors.following.decode_peak`)."""
     outputs = []
     with torch.no_grad():
         for start in range(0, len(crops), batch_size):
-            raw = model(torch.from_numpy(crops_to_batch(crops[start : start + batch_size])))
-            outputs.append(torch.cat([torch.sigmoid(raw[:, :1]), raw[:, 1:]], dim=1).numpy())
+            maps = model(torch.from_numpy(crops_to_batch(crops[start : start + batch_size]))).numpy()
+            presence, boxes = decode_peak(maps)
+            outputs.append(np.concatenate([presence[:, None], boxes], axis=1).astype(np.float32))
     return np.concatenate(outputs) if outputs else np.zeros((0, 5), np.float32)
 
 
@@ -121,15 +142,14 @@ def held_out_report(windows: dict[str, np.ndarray], outputs: np.ndarray) -> list
 
 
 def export_follower(model: FaceFollowerNet, path: str | Path, notes: dict[str, str]) -> Path:
-    """Write ``model`` as ONNX (``windows`` (N, 3, S, S) -> ``outputs`` (N, 5): face logit and box,
-    dynamic batch axis) with the metadata :class:`detectors.following.FaceFollower` reads."""
+    """Write ``model`` as ONNX (``windows`` (N, 3, S, S) -> ``maps`` (N, 5, S/8, S/8), dynamic batch axis) with the metadata :class:`detectors.following.FaceFollower` reads."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     example = torch.rand(2, 3, INPUT_SIZE, INPUT_SIZE)
     with torch.no_grad():
-        torch.onnx.export(model.eval(), (example,), str(path), input_names=["windows"], output_names=["outputs"],
-                          dynamic_axes={"windows": {0: "batch"}, "outputs": {0: "batch"}}, opset_version=17, dynamo=False)
-    return add_metadata(path, {"facetrack_follower": "cnn64", "input_size": str(INPUT_SIZE), **notes})
+        torch.onnx.export(model.eval(), (example,), str(path), input_names=["windows"], output_names=["maps"],
+                          dynamic_axes={"windows": {0: "batch"}, "maps": {0: "batch"}}, opset_version=17, dynamo=False)
+    return add_metadata(path, {"facetrack_follower": "centre-heatmap64", "input_size": str(INPUT_SIZE), **notes})
 
 
 def cut_or_load(train_folder: Path, cache: Path, featureless_frames: int, log=print) -> dict[str, np.ndarray]:

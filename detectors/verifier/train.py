@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from detectors.training.crop_augment import photometric_jitter
+from detectors.training.small_nets import SmallNetTraining, photometric_jitter
 from detectors.training.export import add_metadata
 from detectors.verification import CONTEXT, CROP_SIZE, MIN_CHECKED_SCORE, crops_to_batch
 from detectors.verifier.model import FaceVerifierNet
@@ -33,15 +33,8 @@ FEATURELESS_FRAMES = 1500
 
 
 @dataclass(frozen=True)
-class VerifierTraining:
-    """The training recipe (the defaults are the shipped verifier's)."""
-
-    epochs: int = 12
-    batch_size: int = 256
-    learning_rate: float = 1e-3
-    weight_decay: float = 1e-4
-    seed: int = 0
-    threads: int = 2
+class VerifierTraining(SmallNetTraining):
+    """The verifier's training recipe (the defaults are the shipped verifier's)."""
 
 
 def jitter_batch(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:

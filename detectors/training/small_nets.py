@@ -1,4 +1,5 @@
-"""Photometric jitter of small square crop batches (the verifier's and the follower's training).
+"""What the training of the small companion networks (face verifier, face follower) shares: the
+recipe's fields and the photometric jitter of crop batches.
 
 Faces painted, lit or filmed in odd colours stay faces: a share of every batch gets its colour
 channels permuted or turned grey, so colour alone cannot decide; brightness and contrast vary too.
@@ -6,7 +7,22 @@ channels permuted or turned grey, so colour alone cannot decide; brightness and 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
+
+
+@dataclass(frozen=True)
+class SmallNetTraining:
+    """A small network's training recipe."""
+
+    epochs: int = 12
+    batch_size: int = 256
+    learning_rate: float = 1e-3
+    weight_decay: float = 1e-4
+    seed: int = 0
+    threads: int = 2
+
 
 #: Share of training crops whose colour channels are randomly permuted, and turned grey.
 CHANNEL_SHUFFLE = 0.5
