@@ -19,7 +19,7 @@ from rich.markup import escape
 
 from apps.anonymize import AnonymizeMode
 from apps.detector_spec import DetectorSpec
-from apps.options import CropMode, FollowWith, TrackingOptions
+from apps.options import CropMode, TrackingOptions
 from apps.validation import finite_number, non_empty_path, threads_up_to_cores
 from detectors.datasets.folders import LabelFormat
 from apps.video_writers import X264_PRESETS, VideoSettings
@@ -134,8 +134,7 @@ def track(
     output: Annotated[Path, typer.Option("--output", "-o", parser=non_empty_path, help="Output folder; one subfolder per input.")] = Path("facepics"),
     detector: DetectorOption = "faceboxes",
     detect_every: Annotated[Optional[int], typer.Option("--detect-every", min=1, max=60, help=f"Scan the whole frame with the detector every N frames (and at every shot cut); new faces appear at scans. Between scans each tracked face is looked for in a window around it (see --follow). Default: {TrackingOptions().detect_every}, or 1 with --anonymize (every missed face is a leak).", show_default=False)] = None,
-    follow: Annotated[bool, typer.Option("--follow/--no-follow", help="Between full scans, look for every tracked face in a window around its predicted position (one batched call per frame); --no-follow only predicts tracks there.")] = True,
-    follow_with: Annotated[FollowWith, typer.Option("--follow-with", help="What looks in the follow windows: follower, a small network trained to re-find a known face (cheap); detector, the face detector itself (about 1.5 ms a face at 1080p).")] = TrackingOptions().follow_with,
+    follow: Annotated[bool, typer.Option("--follow/--no-follow", help="Between full scans, detect every tracked face in a window around its predicted position (one batched detector call per frame); --no-follow only predicts tracks there.")] = True,
     shot_cuts: Annotated[bool, typer.Option("--shot-cuts/--no-shot-cuts", help="Find hard cuts: a cut ends every track and starts a full scan; no id crosses it by position or colour (with --identify a face may get its id back).")] = True,
     threshold: Annotated[Optional[float], typer.Option("--threshold", min=0.0, max=1.0, help="Minimum detector score for a new face (default: the model's recommended operating point); weaker detections only keep existing tracks alive.", show_default=False)] = None,
     crops: Annotated[Optional[CropMode], typer.Option("--crops", help="best: one crop per track; all: one every --crop-every frames per track; none. Default: best, or none with --anonymize.", show_default=False)] = None,
@@ -215,14 +214,11 @@ def track(
                         mask_score=ANONYMIZE_MASK_SCORE if anonymize else None,
                         verify=anonymize is None if verify is None else verify, verbose=verbose)
     loaded = _load(spec)
-    if follow and follow_with is FollowWith.follower:
-        _require_follower()
     high, low = prepare_for_tracking(loaded, spec.mask_score)
     gallery = _load_gallery(known_faces, loaded.detect, high) if known_faces is not None else None
     options = TrackingOptions(
         detect_every=detect_every or (1 if anonymize else TrackingOptions().detect_every),
         follow=follow,
-        follow_with=follow_with,
         shot_cuts=shot_cuts,
         crops=crops if crops is not None else (CropMode.none if anonymize else CropMode.best),
         crop_every=crop_every,
@@ -460,34 +456,6 @@ def train_verifier(
     console.print(f"wrote {path}; the shipped one is detectors/weights/verifier.onnx", markup=False, highlight=False)
 
 
-@app.command("train-follower")
-def train_follower(
-    train_set: Annotated[Path, typer.Option("--train-set", help="Folder of labelled training images (Pascal VOC, YOLO or WIDER FACE).")],
-    run_dir: Annotated[Path, typer.Option("--run-dir", help="Folder for the cut windows (windows.npz, reused when present) and follower.pt.")] = Path("runs/follower"),
-    output: Annotated[Path, typer.Option("--output", "-o", help="ONNX file to write.")] = Path("runs/follower/follower.onnx"),
-    epochs: Annotated[int, typer.Option("--epochs", min=1)] = 12,
-    featureless_frames: Annotated[int, typer.Option("--featureless-frames", min=0, help="Generated featureless frames cut for face-free windows.")] = 400,
-    seed: Annotated[int, typer.Option("--seed")] = 0,
-    threads: Annotated[int, typer.Option("--threads", min=1, help="Torch CPU threads.")] = 2,
-) -> None:
-    """Train the face follower (re-finds each tracked face in its window between full scans) on labelled images (needs the 'train' extra).
-
-    Windows are cut around every labelled face (2 to 4 times its size, moved as a prediction errs), away from faces, in face-free squares and generated featureless frames. One image in ten is held out and reported on.
-    """
-    try:
-        from detectors.follower.train import FollowerTraining, train_and_export
-    except ImportError as error:
-        _usage_error(f"training needs torch and onnx: pip install -e '.[train]' ({error})")
-    from detectors.datasets import LabelError
-
-    try:
-        path = train_and_export(train_set, run_dir, output, FollowerTraining(epochs=epochs, seed=seed, threads=threads),
-                                featureless_frames, log=lambda line: console.print(line, markup=False, highlight=False))
-    except (LabelError, ValueError) as error:
-        _usage_error(str(error))
-    console.print(f"wrote {path}; the shipped one is detectors/weights/follower.onnx", markup=False, highlight=False)
-
-
 @app.command()
 def export(
     checkpoint: Annotated[Path, typer.Argument(help="Training checkpoint (best.pt or last.pt).")],
@@ -522,7 +490,7 @@ def export(
                   markup=False, highlight=False)
 
 
-COMMANDS = {"track", "detect", "evaluate", "train", "train-verifier", "train-follower", "export"}
+COMMANDS = {"track", "detect", "evaluate", "train", "train-verifier", "export"}
 #: Commands that run the detector, so need exactly one ONNX Runtime package.
 RUNTIME_COMMANDS = {"track", "detect", "evaluate", "train-verifier"}
 HELP_OPTIONS = {"--help", "-h"}
@@ -549,18 +517,6 @@ def _write_report(output: Path, results: list) -> None:
         console.print(f"[yellow]warning:[/yellow] no report: {escape(str(error) or type(error).__name__)}")
         return
     Console(soft_wrap=True).print(f"report: {path}", markup=False, highlight=False)  # stdout, as the table
-
-
-def _require_follower() -> None:
-    """Load the face follower now, or exit with one line naming the way to run without it."""
-    from apps.video_job import shared_follower
-    from detectors.following import FollowerLoadError
-
-    try:
-        shared_follower()
-    except FollowerLoadError as error:
-        console.print(f"[red]error:[/red] {escape(str(error))}")
-        raise typer.Exit(EXIT_USAGE) from None
 
 
 def _require_identity() -> None:

@@ -18,13 +18,6 @@ class CropMode(str, Enum):
     none = "none"
 
 
-class FollowWith(str, Enum):
-    """What looks for each tracked face in its follow window between full scans."""
-
-    follower = "follower"
-    detector = "detector"
-
-
 @dataclass
 class TrackingOptions:
     """How one video is processed.
@@ -32,9 +25,7 @@ class TrackingOptions:
     Attributes:
         detect_every: Scan the whole frame with the detector on every N-th frame (and at shot cuts).
         follow: On the frames between scans, look for every tracked face in a window around its
-            prediction (one batched call); False: tracks are only predicted there.
-        follow_with: ``follower``: the face follower network (``detectors.following``, cheap);
-            ``detector``: the face detector itself.
+            prediction (one batched detector call); False: tracks are only predicted there.
         shot_cuts: Find hard cuts; a cut ends every track (no id crosses it) and starts a scan.
         crops: ``best`` (one crop per track), ``all`` (one every ``crop_every`` frames per track,
             plus the best) or ``none``.
@@ -55,7 +46,6 @@ class TrackingOptions:
 
     detect_every: int = 5
     follow: bool = True
-    follow_with: FollowWith = FollowWith.detector
     shot_cuts: bool = True
     crops: CropMode = CropMode.best
     crop_every: int = 25

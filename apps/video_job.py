@@ -20,7 +20,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +28,7 @@ import numpy as np
 
 from apps.anonymize import MASK_HOLD_SECONDS, DetectionHold, anonymize_faces, mask_box
 from apps.drawing import draw_faces, draw_fps
-from apps.options import CropMode, FollowWith, TrackingOptions
+from apps.options import CropMode, TrackingOptions
 from apps.pipeline import Detector, Finalised, FrameProcessor, Pipeline, PipelineStats, ProcessedFrame
 from apps.run_folder import RunFolder
 from apps.sources import SourceError, SourceInfo
@@ -305,19 +304,13 @@ def _track_identities(options: TrackingOptions) -> TrackIdentities | None:
 def _frame_processor(detect: Detector, tracker: FaceTracker, options: TrackingOptions) -> FrameProcessor:
     """The detect+track stage for ``options``.
 
-    Follow windows use the face follower (:func:`shared_follower`) with ``follow_with`` = follower,
-    whatever the detector. With ``detector``, they need the detector's ``detect_windows`` (and, to scan
-    crowds instead, its ``windows_cost_more``): ``detect`` is then the bound ``detect`` method of a
-    detector that has them (``detectors.OnnxFaceDetector``); any other callable (a test oracle, a
-    third-party detector) runs with tracks predicted between scans, as with ``follow`` off.
+    Follow windows need the detector's ``detect_windows`` (and, to scan crowds instead, its
+    ``windows_cost_more``): ``detect`` is then the bound ``detect`` method of a detector that has
+    them (``detectors.OnnxFaceDetector``). Any other callable (a test oracle, a third-party
+    detector) runs with tracks predicted between scans, as with ``follow`` off.
     """
     detector = getattr(detect, "__self__", None)
-    detect_windows, windows_cost_more = None, None
-    if options.follow and options.follow_with is FollowWith.follower:
-        detect_windows = shared_follower()
-    elif options.follow:
-        detect_windows = getattr(detector, "detect_windows", None)
-        windows_cost_more = getattr(detector, "windows_cost_more", None)
+    detect_windows = getattr(detector, "detect_windows", None) if options.follow else None
     cut_detector = None
     if options.shot_cuts:
         from apps.shot_cuts import ShotCutDetector
@@ -325,19 +318,7 @@ def _frame_processor(detect: Detector, tracker: FaceTracker, options: TrackingOp
         cut_detector = ShotCutDetector()
     mask_lost_seconds = options.anonymize_lost_seconds if options.anonymize is not None else 0.0
     return FrameProcessor(detect, tracker, options.detect_every, detect_windows, cut_detector, mask_lost_seconds,
-                          windows_cost_more)
-
-
-@lru_cache(maxsize=1)
-def shared_follower() -> Any:
-    """This process's face follower (``detectors.following.FaceFollower`` on one thread), loaded once.
-
-    Raises:
-        FollowerLoadError: The shipped model is missing or unreadable.
-    """
-    from detectors.following import FaceFollower
-
-    return FaceFollower(threads=1)
+                          getattr(detector, "windows_cost_more", None))
 
 
 def _describe_error(error: BaseException) -> str:
@@ -354,7 +335,6 @@ def _options_summary(options: TrackingOptions) -> dict[str, Any]:
     return {
         "detect_every": options.detect_every,
         "follow": options.follow,
-        "follow_with": options.follow_with.value,
         "shot_cuts": options.shot_cuts,
         "crops": options.crops.value,
         "anonymize": options.anonymize.value if options.anonymize else None,

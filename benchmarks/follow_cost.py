@@ -1,13 +1,11 @@
 """Cost per frame of following N faces in windows, next to a full-frame scan of the same frame.
 
     python benchmarks/follow_cost.py [--faces 1 10 50] [--detector faceboxes] [--runs 20] [--threads 1]
-        [--follow-with follower detector]
 
 A 1920x1080 frame holds N copies of the project's own demo faces (``media/demo.mp4``, frame 1),
 each about 85 px, on a grid; the tracker is started from their boxes, then every measured frame is one
-``FaceTracker.follow`` call (window geometry, one batched call of the window search, association,
-Kalman updates) on the same frame, the windows searched by the face follower
-(``detectors.following.FaceFollower``) and by the detector (``detect_windows``). Printed: the median ms per followed frame, the windows per
+``FaceTracker.follow`` call (window geometry, one batched ``detect_windows`` call, association,
+Kalman updates) on the same frame. Printed: the median ms per followed frame, the windows per
 frame (capped by ``TrackerConfig.max_follow_windows``: tracks past the cap are predicted on that
 frame, the most uncertain get windows first) and the median ms of one full-frame scan
 (``detect``), which the follow frames replace.
@@ -29,7 +27,6 @@ sys.path.insert(0, str(ROOT))
 
 from apps.detector_spec import prepare_for_tracking  # noqa: E402
 from detectors import load_detector  # noqa: E402
-from detectors.following import FaceFollower  # noqa: E402
 from tracker import FaceTracker, TrackerConfig  # noqa: E402
 
 FRAME_SIZE = (1920, 1080)
@@ -87,29 +84,26 @@ def main() -> None:
     parser.add_argument("--detector", default="faceboxes")
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--follow-with", nargs="+", choices=["follower", "detector"], default=["follower", "detector"])
     args = parser.parse_args()
     detector = load_detector(args.detector, threads=args.threads)
-    searches = {"follower": FaceFollower(threads=args.threads), "detector": detector.detect_windows}
     high, low = prepare_for_tracking(detector)
     crops = demo_faces()
-    print(f"\n{args.detector}, 1920x1080 frame, {args.threads} thread(s), detector window tile {detector.window_tile} px\n")
-    print("| faces | windows searched by | windows per frame | ms per followed frame | ms per full scan |")
-    print("|---:|---|---:|---:|---:|")
+    print(f"\n{args.detector}, 1920x1080 frame, {args.threads} thread(s), window tile {detector.window_tile} px\n")
+    print("| faces | windows per frame | ms per followed frame | ms per full scan |")
+    print("|---:|---:|---:|---:|")
     for faces in args.faces:
         frame, boxes = crowd_frame(faces, crops)
+        tracker = FaceTracker(TrackerConfig(high_score=high, low_score=low), fps=25.0)
+        tracker.update(boxes, frame)
+        windows: list[int] = []
+
+        def detect_windows(image: np.ndarray, squares: np.ndarray) -> list[np.ndarray]:
+            windows.append(len(squares))
+            return detector.detect_windows(image, squares)
+
+        follow = median_ms(lambda: tracker.follow(frame, detect_windows), args.runs)
         scan = median_ms(lambda: detector.detect(frame), args.runs)
-        for name in args.follow_with:
-            tracker = FaceTracker(TrackerConfig(high_score=high, low_score=low), fps=25.0)
-            tracker.update(boxes, frame)
-            windows: list[int] = []
-
-            def search(image: np.ndarray, squares: np.ndarray, name: str = name) -> list[np.ndarray]:
-                windows.append(len(squares))
-                return searches[name](image, squares)
-
-            follow = median_ms(lambda: tracker.follow(frame, search), args.runs)
-            print(f"| {faces} | {name} | {statistics.median(windows):.0f} | {follow:.2f} | {scan:.1f} |")
+        print(f"| {faces} | {statistics.median(windows):.0f} | {follow:.1f} | {scan:.1f} |")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Pipeline throughput vs the decode+encode-only baseline of the same video, in one run.
 
     python benchmarks/pipeline_speed.py [VIDEO] [--detector faceboxes] [--detect-every 1 3 5]
-        [--follow-every 5 10] [--follow-with follower detector] [--loop 630] [--codec h264|mp4v] [--preset superfast]
+        [--follow-every 5 10] [--loop 630] [--codec h264|mp4v] [--preset superfast]
 
 Prints a table: frames/s of decoding only, of decode+encode with each codec (H.264 through PyAV
 with the audio copied, and OpenCV's mp4v: the encode cost of each), and of the full FaceTrack
@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from apps.detector_spec import DetectorSpec, prepare_for_tracking  # noqa: E402
-from apps.options import FollowWith, TrackingOptions  # noqa: E402
+from apps.options import TrackingOptions  # noqa: E402
 from apps.sources import VideoFileSource  # noqa: E402
 from apps.video_writers import VideoSettings, open_video_writer  # noqa: E402
 from apps.video_job import track_source  # noqa: E402
@@ -104,16 +104,14 @@ def pipeline_runs(args: argparse.Namespace, settings: VideoSettings) -> list[tup
     """(row name, detector, options) of every pipeline run: the defaults first, then each
     detect-every setting without and with follow windows."""
     default_detector = DetectorSpec().name
-    defaults = TrackingOptions(video=settings)
-    runs = [(f"pipeline defaults ({default_detector}, detect-every {defaults.detect_every}, follow with "
-             f"{defaults.follow_with.value})", default_detector, defaults)]
+    runs = [(f"pipeline defaults ({default_detector}, detect-every {TrackingOptions().detect_every}, follow)",
+             default_detector, TrackingOptions(video=settings))]
     for every in args.detect_every:
         runs.append((f"pipeline {args.detector} detect-every {every}, no follow", args.detector,
                      TrackingOptions(detect_every=every, follow=False, video=settings)))
-    for follow_with in args.follow_with:
-        for every in args.follow_every:
-            runs.append((f"pipeline {args.detector} detect-every {every}, follow with {follow_with}", args.detector,
-                         TrackingOptions(detect_every=every, follow_with=FollowWith(follow_with), video=settings)))
+    for every in args.follow_every:
+        runs.append((f"pipeline {args.detector} detect-every {every}, follow", args.detector,
+                     TrackingOptions(detect_every=every, video=settings)))
     return runs
 
 
@@ -123,8 +121,6 @@ def main() -> None:
     parser.add_argument("--detector", default="faceboxes", help="detector of the detect-every / follow rows")
     parser.add_argument("--detect-every", type=int, nargs="*", default=[1, 3], help="full-scan periods, no follow")
     parser.add_argument("--follow-every", type=int, nargs="*", default=[5, 10], help="full-scan periods with follow")
-    parser.add_argument("--follow-with", nargs="*", choices=[mode.value for mode in FollowWith],
-                        default=[mode.value for mode in FollowWith], help="what searches the follow windows of the follow rows")
     parser.add_argument("--loop", type=int, default=630, help="repeat the video to at least this many frames")
     parser.add_argument("--threads", type=int, default=1, help="detector threads (start.py's default: 1)")
     parser.add_argument("--max-side", type=int, default=1024, help="detector input cap")

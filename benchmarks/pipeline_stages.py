@@ -1,7 +1,6 @@
 """Where the CPU of one pipeline run goes: thread CPU milliseconds per frame of each stage.
 
     python benchmarks/pipeline_stages.py [VIDEO] [--loop 630] [--detect-every 5] [--no-follow]
-        [--follow-with follower|detector]
 
 Runs ``start.py``'s pipeline (``apps.video_job.track_source``, FaceBoxes on one thread, H.264
 ``ultrafast``) on VIDEO (default: the shared 1080p street clip, looped by copying packets as
@@ -11,9 +10,8 @@ prints milliseconds per frame next to the whole process's CPU per frame (every t
 x264's and ONNX Runtime's included). Stages (nested ones are indented; an outer stage includes them):
 
 * full scans (``OnnxFaceDetector.detect``);
-* follow (``FaceTracker.follow``), of which the windows' search: by the detector
-  (``OnnxFaceDetector.detect_windows``, of which the network, ``run_network_batch``) or by the face
-  follower (``FaceFollower.__call__``);
+* follow (``FaceTracker.follow``), of which the windows' detection (``OnnxFaceDetector.detect_windows``),
+  of which the network (``run_network_batch``);
 * the face verifier (``FaceVerifier.keep``), part of the full scans;
 * tracker update after a scan (``FaceTracker.update``);
 * shot cuts (``ShotCutDetector.update``);
@@ -41,14 +39,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from apps.detector_spec import DetectorSpec, prepare_for_tracking  # noqa: E402
-from apps.options import FollowWith, TrackingOptions  # noqa: E402
+from apps.options import TrackingOptions  # noqa: E402
 from apps.pipeline import FrameProcessor  # noqa: E402
 from apps.shot_cuts import ShotCutDetector  # noqa: E402
 from apps.sources import VideoFileSource  # noqa: E402
 from apps.video_job import VideoOutputs, track_source  # noqa: E402
 from apps.video_writers import H264VideoWriter  # noqa: E402
 from benchmarks.pipeline_speed import DEFAULT_VIDEO, loop_video  # noqa: E402
-from detectors.following import FaceFollower  # noqa: E402
 from detectors.runtime import OnnxFaceDetector  # noqa: E402
 from detectors.verification import FaceVerifier  # noqa: E402
 from tracker import FaceTracker  # noqa: E402
@@ -59,7 +56,6 @@ STAGES: tuple[tuple[str, type, str], ...] = (
     ("follow", FaceTracker, "follow"),
     ("  windows' detection", OnnxFaceDetector, "detect_windows"),
     ("    network", OnnxFaceDetector, "run_network_batch"),
-    ("  face follower", FaceFollower, "__call__"),
     ("face verifier (part of the full scans)", FaceVerifier, "keep"),
     ("tracker update after a scan", FaceTracker, "update"),
     ("shot cuts", ShotCutDetector, "update"),
@@ -122,13 +118,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--loop", type=int, default=630, help="repeat the video to at least this many frames")
     parser.add_argument("--detect-every", type=int, default=TrackingOptions().detect_every)
     parser.add_argument("--no-follow", action="store_true", help="predict between scans instead of following")
-    parser.add_argument("--follow-with", choices=[mode.value for mode in FollowWith], default=TrackingOptions().follow_with.value,
-                        help="what searches the follow windows")
     args = parser.parse_args(argv)
     if not args.video.exists():
         print(f"skipping: {args.video} not found")
         return
-    options = TrackingOptions(detect_every=args.detect_every, follow=not args.no_follow, follow_with=FollowWith(args.follow_with))
+    options = TrackingOptions(detect_every=args.detect_every, follow=not args.no_follow)
     with tempfile.TemporaryDirectory() as scratch:
         video = args.video
         frames = VideoFileSource(video).info.frame_count or 0

@@ -10,8 +10,7 @@ Modes:
   Target: IDF1 >= 0.95 and <= 1 ID switch per 1000 ground-truth boxes.
 * ``e2e``: the real detector (FaceBoxes unless ``--detector``) on clips made of
   real face crops from ``../shared/data/faces/dev``, full scans every k-th frame
-  with and without follow windows in between (as ``start.py`` runs them), searched by the
-  detector itself and by the face follower network;
+  with and without follow windows in between (as ``start.py`` runs them);
   skipped with a message when the data or the detector is unavailable.
 
 Every run goes through the application's own detect+track stage
@@ -58,9 +57,8 @@ COLUMNS = {
 
 #: (frame index, frame, its ground truth) -> (N, 5) float32 detections.
 Detector = Callable[[int, np.ndarray, list[GroundTruthBox]], np.ndarray]
-#: What searches the follow windows, by ``--follow-with`` name: (``windows(frame, windows)``, its
-#: ``windows_cost_more`` or None), e.g. ``OnnxFaceDetector.detect_windows`` or a ``FaceFollower``.
-WindowSearches = dict[str, tuple[Any, Any]]
+#: The follow-window side of a detector: ``OnnxFaceDetector`` (``detect_windows``, ``windows_cost_more``).
+Follower = Any
 #: (name, spec, sprites, detector) of one clip.
 Clip = tuple[str, ClipSpec, list[FaceSprite], Detector]
 #: Metrics by setting name, then by clip name (plus "OVERALL").
@@ -91,19 +89,17 @@ class OracleDetector:
 
 @dataclass(frozen=True)
 class Setting:
-    """One configuration: colour cue on/off, full scan every ``detect_every`` frames, follow windows
-    searched by ``follow_with`` (a key of :data:`WindowSearches`)."""
+    """One configuration: colour cue on/off, full scan every ``detect_every`` frames, follow windows."""
 
     use_appearance: bool
     detect_every: int
     follow: bool = False
-    follow_with: str = "detector"
 
     @property
     def name(self) -> str:
-        """E.g. ``appearance k=3`` (full scan every 3rd frame) or ``appearance k=5 follow (follower)``."""
+        """E.g. ``appearance k=3`` (full scan every 3rd frame) or ``appearance k=5 follow``."""
         cue = "appearance" if self.use_appearance else "motion-only"
-        return f"{cue} k={self.detect_every}" + (f" follow ({self.follow_with})" if self.follow else "")
+        return f"{cue} k={self.detect_every}" + (" follow" if self.follow else "")
 
 
 @dataclass
@@ -139,14 +135,14 @@ def make_tracker(use_appearance: bool, fps: float, scores: tuple[float, float] |
 
 def make_run(
     setting: Setting, fps: float, detector: Detector, current: CurrentFrame,
-    scores: tuple[float, float] | None, searches: WindowSearches | None,
+    scores: tuple[float, float] | None, follower: Follower | None,
 ) -> Run:
     """A run of ``setting``: the app's FrameProcessor around a fresh tracker, scheduled as start.py
     schedules it (no shot-cut detector: the clips have no cuts)."""
-    if setting.follow and setting.follow_with not in (searches or {}):
-        raise ValueError(f"{setting.name} needs a window search named {setting.follow_with}")
+    if setting.follow and follower is None:
+        raise ValueError(f"{setting.name} needs a detector with follow windows")
     tracker = make_tracker(setting.use_appearance, fps, scores)
-    windows = searches[setting.follow_with] if setting.follow else (None, None)
+    windows = (follower.detect_windows, follower.windows_cost_more) if setting.follow else (None, None)
     processor = FrameProcessor(lambda frame: detector(current.index, frame, current.truth), tracker,
                                setting.detect_every, windows[0], windows_cost_more=windows[1])
     return Run(setting.name, processor)
@@ -168,14 +164,14 @@ def run_clip(spec: ClipSpec, sprites: list[FaceSprite], current: CurrentFrame, r
 
 def evaluate_runs(
     clips: Iterable[Clip], settings: list[Setting], scores: tuple[float, float] | None = None,
-    searches: WindowSearches | None = None,
+    follower: Follower | None = None,
 ) -> Metrics:
     """Metrics per setting name, per clip name (+ OVERALL), with the detect+track stage's ms/frame."""
     results: dict[str, dict[str, tuple[list[GroundTruthBox], Tracked]]] = {s.name: {} for s in settings}
     times: dict[str, list[tuple[float, int]]] = {name: [] for name in results}
     for clip_name, spec, sprites, detector in clips:
         current = CurrentFrame()
-        runs = [make_run(s, spec.fps, detector, current, scores, searches) for s in settings]
+        runs = [make_run(s, spec.fps, detector, current, scores, follower) for s in settings]
         truth = run_clip(spec, sprites, current, runs)
         for run in runs:
             results[run.name][clip_name] = (truth, run.tracked)
@@ -221,10 +217,9 @@ def oracle_mode(args: argparse.Namespace) -> None:
     print_report(f"oracle detections ({args.sprites} sprites)", metrics, Setting(True, args.detect_every).name)
 
 
-def load_real_detector(name: str) -> tuple[Detector, WindowSearches, tuple[float, float]] | None:
-    """A shipped detector as a Detector, the follow-window searches (the detector's own, and the face
-    follower when it loads) and its (high, low) scores as start.py uses them; None (reason printed)
-    when the detector cannot be loaded."""
+def load_real_detector(name: str) -> tuple[Detector, Follower, tuple[float, float]] | None:
+    """A shipped detector as a Detector, the loaded detector (for follow windows) and its (high, low)
+    scores as start.py uses them; None (reason printed) when it cannot be loaded."""
     try:
         from detectors import load_detector
 
@@ -233,14 +228,7 @@ def load_real_detector(name: str) -> tuple[Detector, WindowSearches, tuple[float
         print(f"e2e skipped: cannot load the {name} detector ({type(error).__name__}: {error})")
         return None
     high, low = prepare_for_tracking(detector)
-    searches: WindowSearches = {"detector": (detector.detect_windows, detector.windows_cost_more)}
-    try:
-        from detectors.following import FaceFollower
-
-        searches["follower"] = (FaceFollower(threads=1), None)
-    except Exception as error:  # noqa: BLE001 - its rows are skipped, said once
-        print(f"follower rows skipped: {type(error).__name__}: {error}")
-    return (lambda index, frame, truth: detector.detect(frame)), searches, (high, low)
+    return (lambda index, frame, truth: detector.detect(frame)), detector, (high, low)
 
 
 def e2e_clip(args: argparse.Namespace, seed: int) -> tuple[str, ClipSpec, list[FaceSprite]]:
@@ -264,13 +252,12 @@ def e2e_mode(args: argparse.Namespace) -> None:
     loaded = load_real_detector(args.detector)
     if loaded is None:
         return
-    detector, searches, scores = loaded
+    detector, follower, scores = loaded
     clips = [(*e2e_clip(args, seed), detector) for seed in range(args.clips)]
     settings = [Setting(True, 1), Setting(True, args.detect_every), Setting(False, args.detect_every)]
-    follow_with = [name for name in args.follow_with if name in searches]
-    settings += [Setting(True, k, True, name) for name in follow_with for k in args.follow_every]
-    metrics = evaluate_runs(clips, settings, scores, searches)
-    main = settings[3].name if len(settings) > 3 else settings[1].name
+    settings += [Setting(True, k, follow=True) for k in args.follow_every]
+    metrics = evaluate_runs(clips, settings, scores, follower)
+    main = Setting(True, args.follow_every[0], follow=True).name if args.follow_every else settings[1].name
     print_report(f"end-to-end ({args.detector}, scores {scores[0]:g} / {scores[1]:g} as in start.py)", metrics, main)
 
 
@@ -283,8 +270,6 @@ def main() -> None:
     parser.add_argument("--detector", default="faceboxes", help="e2e: shipped detector name or .onnx file")
     parser.add_argument("--follow-every", type=int, nargs="*", default=[5, 10],
                         help="e2e: full-scan periods of the follow-window runs (the first is the main setting)")
-    parser.add_argument("--follow-with", nargs="*", choices=["detector", "follower"], default=["follower", "detector"],
-                        help="e2e: what searches the follow windows, one set of follow rows each (the first: main setting)")
     parser.add_argument("--sprites", choices=["synthetic", "voc"], default="synthetic",
                         help="faces of the oracle clips (voc: crops from ../shared/data/faces/dev)")
     args = parser.parse_args()

@@ -17,7 +17,6 @@ import numpy as np
 
 from detectors.boxes import box_sides
 from detectors.preprocess import to_bgr
-from detectors.small_models import SmallModelLoadError, open_small_model
 
 #: Side of the network's square input.
 CROP_SIZE = 32
@@ -38,7 +37,7 @@ RANK_EXPONENT = 0.5
 SHIPPED_VERIFIER = Path(__file__).resolve().parent / "weights" / "verifier.onnx"
 
 
-class VerifierLoadError(SmallModelLoadError):
+class VerifierLoadError(RuntimeError):
     """The verifier model is missing, unreadable or not a FaceTrack verifier."""
 
 
@@ -79,8 +78,22 @@ class FaceVerifier:
 
     def __init__(self, model_path: str | Path = SHIPPED_VERIFIER, threads: int | None = None,
                  threshold: float | None = None, rank_exponent: float = 0.0) -> None:
-        self.session, metadata = open_small_model(model_path, "facetrack_verifier", "face verifier", threads,
-                                                  "--no-verify", VerifierLoadError)
+        import onnxruntime as ort
+
+        path = Path(model_path)
+        if not path.is_file():
+            raise VerifierLoadError(f"face verifier model not found: {path} (reinstall FaceTrack, or run with --no-verify)")
+        options = ort.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+        try:
+            self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        except Exception as error:  # onnxruntime raises several unrelated exception types
+            raise VerifierLoadError(f"{path} is not a valid ONNX model ({error}): reinstall FaceTrack, or run with "
+                                    "--no-verify") from error
+        metadata = self.session.get_modelmeta().custom_metadata_map
+        if metadata.get("facetrack_verifier") is None:
+            raise VerifierLoadError(f"{path} is an ONNX model but not a FaceTrack face verifier")
         self.crop_size = int(metadata.get("crop_size", CROP_SIZE))
         self.context = float(metadata.get("context", CONTEXT))
         self.threshold = float(metadata["threshold"]) if threshold is None else float(threshold)

@@ -10,11 +10,11 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from detectors.datasets import read_face_folder  # noqa: E402
-from detectors.datasets.held_out import is_held_out  # noqa: E402
 from detectors.verification import FaceVerifier  # noqa: E402
 from detectors.verifier.samples import (  # noqa: E402
     JITTERED_COPIES,
     CropSet,
+    is_held_out,
     jittered_boxes,
     mine_featureless,
     mine_labelled,
@@ -25,10 +25,10 @@ from detectors.verifier.train import (  # noqa: E402
     VerifierTraining,
     choose_threshold,
     export_verifier,
+    shuffle_colours,
     train_verifier,
     true_detection_rows,
 )
-from detectors.training.small_nets import shuffle_colours  # noqa: E402
 from tests.label_layouts import FACES, write_voc  # noqa: E402
 
 

@@ -3,24 +3,27 @@
 Positives are labelled faces (jittered boxes) and the detectors' own detections that match a label;
 negatives are the detectors' detections that match none, random face-free squares of the same images
 and the detectors' detections on generated featureless frames (plus random squares of them). Every
-crop is cut exactly as at run time (:func:`detectors.verification.crop_square`). The held-out images
-(:mod:`detectors.datasets.held_out`) choose the threshold.
+crop is cut exactly as at run time (:func:`detectors.verification.crop_square`). Images are split by
+name: those whose CRC32 is 0 modulo :data:`HOLDOUT_MODULUS` are held out (they choose the threshold).
 """
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 
 from detectors.boxes import box_sides, pairwise_iou
-from detectors.datasets.held_out import HOLDOUT_MODULUS, labelled_images
 from detectors.datasets.sample import FaceSample
 from detectors.featureless import random_featureless_frame
 from detectors.training.negatives import face_free_window
 from detectors.verification import CROP_SIZE, MIN_CHECKED_SIDE, crop_square
 
+#: One image in ten is held out.
+HOLDOUT_MODULUS = 10
 #: A detection with at least this IoU to a labelled face is a face ...
 POSITIVE_IOU = 0.5
 #: ... and one under this IoU to every labelled face (and touching no ignore region) is not.
@@ -35,6 +38,11 @@ FREE_SQUARE_SIDES = (16, 512)
 
 #: A detector as the miner needs it: BGR frame -> (N, 5) boxes and scores.
 Detect = Callable[[np.ndarray], np.ndarray]
+
+
+def is_held_out(stem: str) -> bool:
+    """Whether the image named ``stem`` is in the held-out split."""
+    return zlib.crc32(stem.encode("utf-8")) % HOLDOUT_MODULUS == 0
 
 
 @dataclass
@@ -112,7 +120,12 @@ def free_squares(height: int, width: int, regions: np.ndarray, count: int, rng: 
 
 def mine_labelled(samples: Sequence[FaceSample], detectors: dict[str, Detect], crops: CropSet, seed: int = 0) -> None:
     """Add the crops of every labelled image: jittered labels, the detectors' matches and misses, free squares."""
-    for sample, image, rng, held_out in labelled_images(samples, seed):
+    for index, sample in enumerate(samples):
+        image = cv2.imread(str(sample.image_path), cv2.IMREAD_COLOR)
+        if image is None:
+            continue
+        rng = np.random.default_rng((seed, index))
+        held_out = is_held_out(sample.stem)
         labels = sample.boxes[box_sides(sample.boxes) >= MIN_CHECKED_SIDE]
         crops.add(image, jittered_boxes(labels, rng), 1, held_out, "label")
         for name, detect in detectors.items():

@@ -16,7 +16,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from detectors.training.small_nets import SmallNetTraining, photometric_jitter
 from detectors.training.export import add_metadata
 from detectors.verification import CONTEXT, CROP_SIZE, MIN_CHECKED_SCORE, crops_to_batch
 from detectors.verifier.model import FaceVerifierNet
@@ -33,15 +32,47 @@ FEATURELESS_FRAMES = 1500
 
 
 @dataclass(frozen=True)
-class VerifierTraining(SmallNetTraining):
-    """The verifier's training recipe (the defaults are the shipped verifier's)."""
+class VerifierTraining:
+    """The training recipe (the defaults are the shipped verifier's)."""
+
+    epochs: int = 12
+    batch_size: int = 256
+    learning_rate: float = 1e-3
+    weight_decay: float = 1e-4
+    seed: int = 0
+    threads: int = 2
+
+
+#: Share of training crops whose colour channels are randomly permuted, and turned grey: faces
+#: painted, lit or filmed in odd colours stay faces, and colour alone cannot decide.
+CHANNEL_SHUFFLE = 0.5
+GREY = 0.2
+
+#: The six orders of three colour channels.
+CHANNEL_ORDERS = torch.tensor([[0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]])
+
+
+def shuffle_colours(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Permute the colour channels of a random :data:`CHANNEL_SHUFFLE` of an (N, 3, S, S) batch and
+    turn a random :data:`GREY` of it grey."""
+    count = len(batch)
+    orders = CHANNEL_ORDERS[torch.randint(len(CHANNEL_ORDERS), (count,), generator=generator)]
+    orders[torch.rand(count, generator=generator) >= CHANNEL_SHUFFLE] = CHANNEL_ORDERS[0]
+    batch = torch.gather(batch, 1, orders[:, :, None, None].expand_as(batch))
+    grey = torch.rand(count, generator=generator) < GREY
+    return torch.where(grey[:, None, None, None], batch.mean(dim=1, keepdim=True).expand_as(batch), batch)
 
 
 def jitter_batch(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """Random horizontal flips and photometric jitter (:func:`~detectors.training.crop_augment.photometric_jitter`)
-    of an (N, 3, S, S) batch in [0, 1]."""
-    flips = torch.rand(len(batch), generator=generator) < 0.5
-    return photometric_jitter(torch.where(flips[:, None, None, None], batch.flip(3), batch), generator)
+    """Random horizontal flips, colour shuffles (:func:`shuffle_colours`) and brightness/contrast
+    changes of an (N, 3, S, S) batch in [0, 1]."""
+    count = len(batch)
+    flips = torch.rand(count, generator=generator) < 0.5
+    batch = shuffle_colours(torch.where(flips[:, None, None, None], batch.flip(3), batch), generator)
+    contrast = 0.7 + 0.6 * torch.rand(count, 1, 1, 1, generator=generator)
+    brightness = 0.3 * torch.rand(count, 1, 1, 1, generator=generator) - 0.15
+    mean = batch.mean(dim=(1, 2, 3), keepdim=True)
+    return ((batch - mean) * contrast + mean + brightness).clamp(0.0, 1.0)
 
 
 def balanced_order(labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
