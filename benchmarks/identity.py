@@ -60,7 +60,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from apps.descriptors import MAP_BOX, MIRROR, FaceDescriber, distances  # noqa: E402
-from apps.gallery import GALLERY_JITTERS, NAME_THRESHOLD, Gallery, main_face  # noqa: E402
+from apps.gallery import GALLERY_JITTERS, NAME_MARGIN, NAME_THRESHOLD, Gallery, main_face  # noqa: E402
 from apps.grouping import GROUP_DISTANCE, group  # noqa: E402
 from detectors.boxes import pairwise_iou  # noqa: E402
 from slideshow import BACKGROUND, FRAME_SIZE, Shot, write_slideshow  # noqa: E402
@@ -216,7 +216,7 @@ def pair_rates(photos: Photos, threshold: float) -> tuple[float, float]:
 
 def trial(photos: Photos, rng: np.random.Generator, known: int, unknown: int, gallery_photos: int,
           shots: int, name_threshold: float = NAME_THRESHOLD, group_distance: float = GROUP_DISTANCE,
-          gallery_descriptors: np.ndarray | None = None) -> Scores:
+          gallery_descriptors: np.ndarray | None = None, name_margin: float = NAME_MARGIN) -> Scores:
     """A gallery of ``gallery_photos`` photos of each of ``known`` people; ``shots`` one-photo shots (one
     track each) drawn from the other photos of these people and all photos of ``unknown`` others. The
     gallery photos are described by ``gallery_descriptors`` (rows as ``photos``') when given."""
@@ -237,7 +237,7 @@ def trial(photos: Photos, rng: np.random.Generator, known: int, unknown: int, ga
     gallery.descriptors = np.stack(rows)
     shots_taken = rng.permutation(np.array(probes))[:shots]
     truth = names[shots_taken]
-    labels = [gallery.name(photos.descriptors[index][None], name_threshold) for index in shots_taken]
+    labels = [gallery.name(photos.descriptors[index][None], name_threshold, name_margin) for index in shots_taken]
     rates = naming_rates(labels, truth, gallery.people)
     unnamed = [index for index, label in enumerate(labels) if label is None]
     groups = group([photos.descriptors[shots_taken[index]][None] for index in unnamed], cut=group_distance)
@@ -338,13 +338,14 @@ def app_gallery(folder: Path) -> Gallery:
     return load_gallery(folder, confident_faces(detector.detect, high), FaceDescriber(), warn=lambda line: None)
 
 
-def names_at(output: Path, gallery: Gallery, threshold: float) -> dict[tuple[str, int], str | None]:
-    """(video, track id) -> the gallery name :meth:`Gallery.name` gives the track's saved descriptors at ``threshold``."""
+def names_at(output: Path, gallery: Gallery, threshold: float, margin: float = NAME_MARGIN) -> dict[tuple[str, int], str | None]:
+    """(video, track id) -> the gallery name :meth:`Gallery.name` gives the track's saved descriptors at
+    ``threshold`` and ``margin``."""
     names = {}
     for path in output.glob("*/identity.json"):
         for track in json.loads(path.read_text())["tracks"]:
             descriptors = np.array(track["descriptors"], np.float32).reshape(-1, gallery.descriptors.shape[1])
-            names[(path.parent.name, track["id"])] = gallery.name(descriptors, threshold)
+            names[(path.parent.name, track["id"])] = gallery.name(descriptors, threshold, margin)
     return names
 
 
@@ -380,7 +381,7 @@ def slideshow_benchmark(photos: Photos, folder: Path, args: argparse.Namespace) 
     if args.rename_thresholds:
         gallery = app_gallery(folder / "gallery")
         for threshold in args.rename_thresholds:
-            persons = names_at(folder / "identified", gallery, threshold)
+            persons = names_at(folder / "identified", gallery, threshold, args.name_margin)
             rates = naming_rates(shot_labels(folder / "identified", shots, args.shot_frames, persons), truth, known)
             renamed[f"{threshold:g}"] = {key: round(value, 4) for key, value in rates.items()}
     precision, recall, f1 = pairwise_scores(truth, [label or f"none-{index}" for index, label in enumerate(labels)])
@@ -427,6 +428,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--trials", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--name-threshold", type=float, default=NAME_THRESHOLD)
+    parser.add_argument("--name-margin", type=float, default=NAME_MARGIN,
+                        help="a name needs the second-nearest gallery person this much farther (0: the nearest alone)")
     parser.add_argument("--gallery-jitters", type=int, default=GALLERY_JITTERS,
                         help="describe gallery photos as the mean of this many jittered copies (0: the chip alone)")
     parser.add_argument("--group-distance", type=float, default=GROUP_DISTANCE)
@@ -463,7 +466,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         jitter_cache = args.cache.with_name(f"{args.cache.stem}-gallery-jitter{args.gallery_jitters}.npz")
         gallery = describe_gallery_photos(photos, args.gallery_jitters, jitter_cache, args.mirror, args.map_box)
     trials = [trial(photos, rng, args.known, args.unknown, args.gallery_photos, args.shots, args.name_threshold,
-                    args.group_distance, gallery)
+                    args.group_distance, gallery, args.name_margin)
               for _ in range(args.trials)]
     mean = {key: round(float(np.mean([getattr(one, key) for one in trials])), 4) for key in asdict(trials[0])}
     lower_is_better = {"known_named_wrong", "unknown_named"}
@@ -473,7 +476,7 @@ def main(argv: Sequence[str] | None = None) -> None:
              pair_rates(photos, threshold)))) for threshold in (0.5, 0.6, 0.75)}
     report = {"photos": len(photos.names), "faces_found": int((~np.isnan(photos.descriptors[:, 0])).sum()),
               "ms_per_face": round(photos.ms_per_face, 1), "pairs": pairs, "trials": args.trials,
-              "mean": mean, "worst": worst, "name_threshold": args.name_threshold,
+              "mean": mean, "worst": worst, "name_threshold": args.name_threshold, "name_margin": args.name_margin,
               "group_distance": args.group_distance, "mirror": args.mirror, "map_box": args.map_box,
               "gallery_jitters": args.gallery_jitters}
     print(json.dumps(report, indent=2))
