@@ -182,6 +182,21 @@ def test_naming_takes_the_nearest_person_under_the_threshold() -> None:
     assert Gallery().name(unit(1)[None]) is None
 
 
+def test_a_face_about_as_near_two_people_is_not_named() -> None:
+    """The margin: named only when the second-nearest person is at least ``margin`` farther."""
+    ann, bob = unit(0), unit(1)
+    between = (ann + bob) / 2 + 0.001 * unit(7)  # as near one as the other
+    gallery = Gallery(["ann", "bob"], np.stack([ann, bob]))
+    near_ann, near_bob = (float(np.linalg.norm(between - person)) for person in (ann, bob))
+    loose = max(near_ann, near_bob) + 0.01
+    assert abs(near_ann - near_bob) < 0.01
+    assert gallery.name(between[None], threshold=loose, margin=0.0) in {"ann", "bob"}
+    assert gallery.name(between[None], threshold=loose, margin=0.04) is None
+    closer = unit(8, 0.3, base=0)  # clearly ann's
+    assert gallery.name(closer[None], threshold=loose + 1.0, margin=0.04) == "ann"
+    assert Gallery(["ann"], ann[None]).name(closer[None], threshold=loose + 1.0, margin=0.04) == "ann"  # no second person
+
+
 def test_box_in_crop_points_at_the_face_of_a_crop_cut_at_the_frame_edge() -> None:
     frame = np.random.default_rng(0).integers(0, 255, (100, 120, 3), dtype=np.uint8)
     for box in (np.array([2.0, 3.0, 42.0, 53.0]), np.array([60.0, 40.0, 100.0, 90.0])):
