@@ -20,11 +20,10 @@ from apps.descriptors import DESCRIPTOR_SIZE, FaceDescriber, distances
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png"}
 NAME_THRESHOLD = 0.53
 """A track is named after the nearest gallery person only when its distance to that person's nearest
-photo is below this (dlib's usual same-person distance is 0.6) ...
-"""
+photo is below this (dlib's usual same-person distance is 0.6) and :data:`NAME_MARGIN` holds."""
 NAME_MARGIN = 0.04
-"""... and the second-nearest person is at least this much farther (a face that looks a little like
-several gallery people is not named). Chosen on the application's own output (slideshows of 40 known
+"""The second-nearest gallery person must be at least this much farther than the nearest (a face that
+looks a little like several gallery people is not named). Chosen on the application's own output (slideshows of 40 known
 people with 2 gallery photos and 20 unknown, 240 shots in 20 videos; ``benchmarks/identity_selection.md``):
 over seeds 123-125 known shots named right 90.2 / 91.2 / 92.4 % and unknown shots named 3.9 / 2.5 / 9.8 %
 (the nearest photo under 0.51 alone: 86.5 / 90.6 / 89.9 % and 6.5 / 1.2 / 6.1 %); seeds 0-3, not chosen on:
