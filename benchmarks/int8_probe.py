@@ -33,6 +33,7 @@ from detectors import BUILTIN_DETECTORS, load_detector, resolve_model_path  # no
 from detectors.datasets import read_face_folder  # noqa: E402
 from detectors.evaluation.ap import evaluate_detections  # noqa: E402
 from detectors.evaluation.runner import format_ap_row, run_on_samples  # noqa: E402
+from detectors.sessions import session_options  # noqa: E402
 from detectors.verifier.samples import is_held_out  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data" / "faces"
@@ -106,9 +107,7 @@ def network_ms(paths: dict[str, Path], runs: int) -> dict[str, dict[str, float]]
     """Median ms of one network call per model and timed input, the models alternated call by call."""
     import onnxruntime as ort
 
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
-    sessions = {name: ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    sessions = {name: ort.InferenceSession(str(path), session_options(1), providers=["CPUExecutionProvider"])
                 for name, path in paths.items()}
     rng = np.random.default_rng(0)
     timings: dict[str, dict[str, float]] = {name: {} for name in paths}

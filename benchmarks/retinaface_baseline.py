@@ -29,6 +29,7 @@ from detectors.anchors import AnchorLevel
 from detectors.inference import ScalePolicy, detect_frame
 from detectors.postprocess import PostprocessConfig
 from detectors.providers import choose_providers
+from detectors.sessions import session_options
 
 #: RetinaFace-MobileNet0.25 prior boxes (``cfg_mnet`` of Pytorch_Retinaface).
 RETINAFACE_LEVELS = (
@@ -63,9 +64,7 @@ class OnnxBaseline:
     def __init__(self, model: bytes, name: str, threads: int | None, max_side: int | None, upscale: float) -> None:
         import onnxruntime as ort
 
-        options = ort.SessionOptions()
-        if threads:
-            options.intra_op_num_threads = threads
+        options = session_options(threads)
         options.log_severity_level = 3
         providers = choose_providers(ort.get_available_providers(), "auto")
         self.session = ort.InferenceSession(model, sess_options=options, providers=providers)

@@ -13,7 +13,7 @@ from detectors.inference import ScalePolicy, detect_frame
 from detectors.postprocess import PostprocessConfig
 from detectors.preprocess import to_bgr
 from detectors.providers import DeviceError
-from detectors.sessions import open_session
+from detectors.sessions import open_session, session_options
 from detectors.tta import TestTimeAugmentation, detect_with_tta
 from detectors.verification import FaceVerifier
 from detectors.windows import detect_windows
@@ -87,18 +87,13 @@ class OnnxFaceDetector:
         flat_box_guard: bool = True,
         verifier: FaceVerifier | None = None,
     ) -> None:
-        import onnxruntime as ort
-
         path = Path(model_path)
         if not path.exists():
             raise DetectorLoadError(f"model file not found: {path}")
         if not path.is_file():
             raise DetectorLoadError(f"{path} is not a model file (it is a folder or a device)")
-        options = ort.SessionOptions()
-        if threads:
-            options.intra_op_num_threads = threads
         try:
-            self.session, self.device_note = open_session(str(path), options, device, verbose)
+            self.session, self.device_note = open_session(str(path), session_options(threads), device, verbose)
         except DeviceError:
             raise
         except Exception as error:  # onnxruntime raises several unrelated exception types

@@ -76,6 +76,16 @@ def failure_reason(log: str, error: BaseException | None = None) -> str:
     return lines[-1] if lines else "it did not start (ONNX Runtime's log says why: shown with --verbose)"
 
 
+def session_options(threads: int | None = None) -> Any:
+    """ONNX Runtime session options with ``threads`` intra-op threads (None or 0: ONNX Runtime decides)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    if threads:
+        options.intra_op_num_threads = threads
+    return options
+
+
 def _preload_cuda(ort: Any) -> None:
     """Load CUDA and cuDNN from the pip packages of ``onnxruntime-gpu[cuda,cudnn]`` (ONNX Runtime
     1.21+); older versions find them on the system's library path only."""

@@ -17,6 +17,7 @@ import numpy as np
 
 from detectors.boxes import box_sides
 from detectors.preprocess import to_bgr
+from detectors.sessions import session_options
 
 #: Side of the network's square input.
 CROP_SIZE = 32
@@ -83,11 +84,8 @@ class FaceVerifier:
         path = Path(model_path)
         if not path.is_file():
             raise VerifierLoadError(f"face verifier model not found: {path} (reinstall FaceTrack, or run with --no-verify)")
-        options = ort.SessionOptions()
-        if threads:
-            options.intra_op_num_threads = threads
         try:
-            self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+            self.session = ort.InferenceSession(str(path), session_options(threads), providers=["CPUExecutionProvider"])
         except Exception as error:  # onnxruntime raises several unrelated exception types
             raise VerifierLoadError(f"{path} is not a valid ONNX model ({error}): reinstall FaceTrack, or run with "
                                     "--no-verify") from error
