@@ -64,21 +64,37 @@ class Gallery:
         """The distinct names, sorted."""
         return sorted(set(self.names))
 
-    def name(self, track_descriptors: np.ndarray, threshold: float = NAME_THRESHOLD,
-             margin: float = NAME_MARGIN) -> str | None:
-        """The person nearest to a track when nearer than ``threshold`` and the second-nearest person is
-        at least ``margin`` farther, else None: the distance to a person is that of the closest pair of
-        one of their photos and one of the track's descriptors."""
-        if not self.names or len(track_descriptors) == 0:
-            return None
+    def person_distances(self, track_descriptors: np.ndarray) -> np.ndarray:
+        """The distance from a track to each of :attr:`people` (in their order): that of the closest pair
+        of one of the person's photos and one of the track's descriptors."""
         nearest = distances(track_descriptors, self.descriptors).min(axis=0)
         names = np.array(self.names)
-        people = self.people
-        per_person = np.array([nearest[names == person].min() for person in people])
-        order = np.argsort(per_person, kind="stable")
-        best = per_person[order[0]]
-        runner_up = per_person[order[1]] if len(order) > 1 else np.inf
-        return people[order[0]] if best < threshold and runner_up - best >= margin else None
+        return np.array([nearest[names == person].min() for person in self.people])
+
+    def nearest_person(self, person_distances: np.ndarray, threshold: float = NAME_THRESHOLD,
+                       margin: float = NAME_MARGIN) -> str | None:
+        """The person of the smallest of ``person_distances`` (one per person of :attr:`people`) when it is
+        under ``threshold`` and the second-smallest is at least ``margin`` larger, else None."""
+        order = np.argsort(person_distances, kind="stable")
+        best = person_distances[order[0]]
+        runner_up = person_distances[order[1]] if len(order) > 1 else np.inf
+        return self.people[order[0]] if best < threshold and runner_up - best >= margin else None
+
+    def name(self, track_descriptors: np.ndarray, threshold: float = NAME_THRESHOLD,
+             margin: float = NAME_MARGIN) -> str | None:
+        """The person nearest to one track (see :meth:`person_distances`, :meth:`nearest_person`), or None."""
+        if not self.names or len(track_descriptors) == 0:
+            return None
+        return self.nearest_person(self.person_distances(track_descriptors), threshold, margin)
+
+    def name_group(self, tracks: list[np.ndarray], threshold: float = NAME_THRESHOLD,
+                   margin: float = NAME_MARGIN) -> str | None:
+        """The person nearest to a group of tracks of one person, or None: a person's distance to the group
+        is the mean of its distances to the group's tracks (:meth:`person_distances`)."""
+        tracks = [track for track in tracks if len(track)]
+        if not self.names or not tracks:
+            return None
+        return self.nearest_person(np.mean([self.person_distances(track) for track in tracks], axis=0), threshold, margin)
 
 
 def gallery_photos(folder: Path) -> list[tuple[str, Path]]:

@@ -1,5 +1,6 @@
 """Grouping face tracks into people: agglomerative clustering, average linkage, a distance cut and
-cannot-link constraints (two tracks seen at the same time in one video are two people)."""
+cannot-link constraints (two tracks seen at the same time in one video are two people); and a label
+for every track of a batch, naming tight groups after gallery people (:func:`label_tracks`)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,15 @@ from collections.abc import Sequence
 import numpy as np
 
 from apps.descriptors import DESCRIPTOR_SIZE, distances
+from apps.gallery import NAME_MARGIN, NAME_THRESHOLD, Gallery
 
 GROUP_DISTANCE = 0.55
 """Two groups merge while the average distance between their tracks' descriptors is below this
 (on lfw-dev: pairwise F1 0.90 at 0.55, 0.89 at 0.5; see benchmarks/identity.py)."""
+NAMING_GROUP_DISTANCE = 0.45
+"""Tracks are named in groups cut at this distance (tighter than :data:`GROUP_DISTANCE`, so a group is one
+person): a known person's shot just past the naming threshold is named with the rest of the group, an
+unknown look-alike only if the group as a whole is as near (``benchmarks/identity_selection.md``)."""
 
 
 def track_distances(tracks: Sequence[np.ndarray]) -> np.ndarray:
@@ -62,3 +68,31 @@ def group(tracks: Sequence[np.ndarray], cannot_link: np.ndarray | None = None,
         for track in members[key]:
             labels[track] = number
     return labels
+
+
+def label_tracks(tracks: Sequence[np.ndarray], gallery: Gallery | None, cannot_link: np.ndarray | None = None,
+                 threshold: float = NAME_THRESHOLD, margin: float = NAME_MARGIN,
+                 naming_cut: float = NAMING_GROUP_DISTANCE, cut: float = GROUP_DISTANCE) -> list[str]:
+    """A label per track of a batch: a gallery person's name, or ``unknown-N``.
+
+    The tracks (each a (K, 128) array of descriptors, K >= 1) are first grouped at
+    ``naming_cut`` and each group named together at ``threshold`` and ``margin``
+    (:meth:`apps.gallery.Gallery.name_group`; a ``naming_cut`` of 0 names every track alone); the tracks
+    of the groups left unnamed are then grouped at ``cut`` into ``unknown-1``, ``unknown-2``... (numbered
+    in the order of their first track). ``cannot_link`` as for :func:`group`.
+    """
+    count = len(tracks)
+    apart = np.zeros((count, count), bool) if cannot_link is None else np.asarray(cannot_link, bool)
+    labels: list[str | None] = [None] * count
+    if gallery is not None and gallery.names and count:
+        groups = np.array(group(tracks, apart, cut=naming_cut))
+        for number in np.unique(groups):
+            members = np.flatnonzero(groups == number)
+            name = gallery.name_group([tracks[index] for index in members], threshold, margin)
+            for index in members:
+                labels[index] = name
+    unnamed = [index for index, label in enumerate(labels) if label is None]
+    numbers = group([tracks[index] for index in unnamed], apart[np.ix_(unnamed, unnamed)], cut) if unnamed else []
+    for index, number in zip(unnamed, numbers):
+        labels[index] = f"unknown-{number + 1}"
+    return [str(label) for label in labels]

@@ -1,20 +1,21 @@
 """Who is who across a batch (``--identify``): ``OUTPUT/people.json`` and a person per track.
 
 Once every video is done, the tracks of the videos this run completed (their ``identity.json``,
-:mod:`apps.track_descriptors`) are named after the nearest gallery person (``--known-faces``), and
-the unnamed ones are grouped across all videos (:func:`apps.grouping.group`; two tracks seen at
-the same time in one video are never one person) into ``unknown-1``, ``unknown-2``... numbered in
-order of first appearance (video order, then frame). Written::
+:mod:`apps.track_descriptors`) are grouped tightly and each group is named after the nearest gallery
+person (``--known-faces``), and the tracks left unnamed are grouped across all videos into ``unknown-1``,
+``unknown-2``... numbered in order of first appearance (video order, then frame): see
+:func:`apps.grouping.label_tracks`; two tracks seen at the same time in one video are never one person.
+Written::
 
     people.json               {"people": [{"person", "known", "tracks": [{"video", "id", "frames", "best_crop"}]}]}
     <video>/tracks.jsonl      every face gains "person" (the name, or null)
     <video>/summary.json      gains "track_people": [{"id", "person", "frames", "best_crop"}] ("tracks" is the count)
 
 A track's descriptors are all those of its ``identity.json`` entry (several good crops, see
-:mod:`apps.reidentify`): it is named after the person whose photos are nearest to the closest of
-them (:meth:`apps.gallery.Gallery.name`) and grouped by the mean distance over all pairs
-(:func:`apps.grouping.track_distances`). A track without a descriptor (no crop of it could be cut)
-has person null and is in no group.
+:mod:`apps.reidentify`): its distance to a gallery person is that of the closest pair of them and the
+person's photos (:meth:`apps.gallery.Gallery.person_distances`); a group's is the mean over its tracks;
+tracks are grouped by the mean distance over all pairs (:func:`apps.grouping.track_distances`). A track
+without a descriptor (no crop of it could be cut) has person null and is in no group.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import numpy as np
 
 from apps.batch import output_name
 from apps.gallery import Gallery
-from apps.grouping import group
+from apps.grouping import label_tracks
 from apps.run_folder import REPLACING_STATUSES
 from apps.track_descriptors import IDENTITY_FILE
 from apps.video_job import VideoResult
@@ -85,7 +86,7 @@ def read_video(folder: Path, video: str) -> VideoTracks:
     return result
 
 
-def _cannot_link(tracks: list[TrackRecord]) -> np.ndarray:
+def cannot_link(tracks: list[TrackRecord]) -> np.ndarray:
     """(N, N): True for two tracks of one video on screen together (on one frame at least)."""
     apart = np.zeros((len(tracks), len(tracks)), bool)
     for row, track in enumerate(tracks):
@@ -96,15 +97,13 @@ def _cannot_link(tracks: list[TrackRecord]) -> np.ndarray:
 
 
 def assign_people(tracks: list[TrackRecord], gallery: Gallery | None) -> None:
-    """Set ``person``/``known`` of every described track (``tracks`` in order of appearance)."""
+    """Set ``person``/``known`` of every described track (``tracks`` in order of appearance; see
+    :func:`apps.grouping.label_tracks`)."""
     described = [track for track in tracks if track.descriptors is not None]
-    for track in described:
-        track.person = gallery.name(track.descriptors) if gallery is not None else None
-        track.known = track.person is not None
-    unnamed = [track for track in described if track.person is None]
-    labels = group([track.descriptors for track in unnamed], _cannot_link(unnamed)) if unnamed else []
-    for track, label in zip(unnamed, labels):
-        track.person = f"unknown-{label + 1}"
+    labels = label_tracks([track.descriptors for track in described], gallery, cannot_link(described))
+    for track, label in zip(described, labels):
+        track.person = label
+        track.known = gallery is not None and label in gallery.people
 
 
 def people_document(tracks: list[TrackRecord]) -> dict[str, Any]:

@@ -11,9 +11,11 @@ and a cache of another variant is refused; describing all 1,889 photos takes min
 
 * **pairs**: the shares of same- and different-person pairs of photos nearer than 0.5, 0.6 and 0.75;
 * **naming**: the gallery is ``--gallery-photos`` photos of each known person (only photos
-  ``--known-faces`` would accept: one main face); every other photo is a shot (a one-shot track):
-  the share of known shots named right (and wrong), and of unknown shots given a gallery name;
-* **grouping**: the unnamed shots are grouped by :func:`apps.grouping.group` (one shot at a time,
+  ``--known-faces`` would accept: one main face); every other photo is a shot (a one-shot track),
+  labelled as the application labels a batch (:func:`apps.grouping.label_tracks`: tight groups,
+  cut at ``--naming-group-distance``, named together): the share of known shots named right (and
+  wrong), and of unknown shots given a gallery name;
+* **grouping**: the shots left unnamed are grouped at ``--group-distance`` (one shot at a time,
   so no cannot-link constraint applies) and the pairwise precision, recall and F1 of "same
   label" (a gallery name or a group) against "same person" are reported over all shots.
 
@@ -37,7 +39,7 @@ so ``--slideshow`` takes no other ``--mirror`` or ``--map-box`` setting.
 
 Usage: ``python benchmarks/identity.py [--data DIR] [--mirror|--no-mirror] [--map-box|--no-map-box] [--cache PATH]
 [--known 40] [--unknown 20] [--gallery-photos 2] [--shots 240] [--trials 10] [--seed 0] [--name-threshold 0.5]
-[--group-distance 0.5] [--json PATH] [--slideshow OUT [--videos 20] [--shot-frames 15]] [--fit-box-mapping]``
+[--group-distance 0.55] [--naming-group-distance 0.45] [--json PATH] [--slideshow OUT [--videos 20] [--shot-frames 15]] [--fit-box-mapping]``
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ sys.path.insert(0, str(ROOT))
 
 from apps.descriptors import MAP_BOX, MIRROR, FaceDescriber, distances  # noqa: E402
 from apps.gallery import GALLERY_JITTERS, NAME_MARGIN, NAME_THRESHOLD, Gallery, main_face  # noqa: E402
-from apps.grouping import GROUP_DISTANCE, group  # noqa: E402
+from apps.grouping import GROUP_DISTANCE, NAMING_GROUP_DISTANCE, label_tracks  # noqa: E402
 from detectors.boxes import pairwise_iou  # noqa: E402
 from slideshow import BACKGROUND, FRAME_SIZE, Shot, write_slideshow  # noqa: E402
 
@@ -216,10 +218,12 @@ def pair_rates(photos: Photos, threshold: float) -> tuple[float, float]:
 
 def trial(photos: Photos, rng: np.random.Generator, known: int, unknown: int, gallery_photos: int,
           shots: int, name_threshold: float = NAME_THRESHOLD, group_distance: float = GROUP_DISTANCE,
-          gallery_descriptors: np.ndarray | None = None, name_margin: float = NAME_MARGIN) -> Scores:
+          gallery_descriptors: np.ndarray | None = None, name_margin: float = NAME_MARGIN,
+          naming_group_distance: float = NAMING_GROUP_DISTANCE) -> Scores:
     """A gallery of ``gallery_photos`` photos of each of ``known`` people; ``shots`` one-photo shots (one
-    track each) drawn from the other photos of these people and all photos of ``unknown`` others. The
-    gallery photos are described by ``gallery_descriptors`` (rows as ``photos``') when given."""
+    track each) drawn from the other photos of these people and all photos of ``unknown`` others, labelled
+    as the application labels a batch's tracks (:func:`apps.grouping.label_tracks`). The gallery photos
+    are described by ``gallery_descriptors`` (rows as ``photos``') when given."""
     valid = ~np.isnan(photos.descriptors[:, 0])
     names = np.array(photos.names)
     people = rng.permutation(sorted(set(names)))[: known + unknown]
@@ -237,12 +241,9 @@ def trial(photos: Photos, rng: np.random.Generator, known: int, unknown: int, ga
     gallery.descriptors = np.stack(rows)
     shots_taken = rng.permutation(np.array(probes))[:shots]
     truth = names[shots_taken]
-    labels = [gallery.name(photos.descriptors[index][None], name_threshold, name_margin) for index in shots_taken]
-    rates = naming_rates(labels, truth, gallery.people)
-    unnamed = [index for index, label in enumerate(labels) if label is None]
-    groups = group([photos.descriptors[shots_taken[index]][None] for index in unnamed], cut=group_distance)
-    for index, number in zip(unnamed, groups):
-        labels[index] = f"unknown-{number + 1}"
+    labels = label_tracks([photos.descriptors[index][None] for index in shots_taken], gallery, None, name_threshold,
+                          name_margin, naming_group_distance, group_distance)
+    rates = naming_rates([label if label in gallery.people else None for label in labels], truth, gallery.people)
     precision, recall, f1 = pairwise_scores(truth, labels)
     return Scores(**rates, pairwise_precision=precision, pairwise_recall=recall, pairwise_f1=f1)
 
@@ -338,15 +339,17 @@ def app_gallery(folder: Path) -> Gallery:
     return load_gallery(folder, confident_faces(detector.detect, high), FaceDescriber(), warn=lambda line: None)
 
 
-def names_at(output: Path, gallery: Gallery, threshold: float, margin: float = NAME_MARGIN) -> dict[tuple[str, int], str | None]:
-    """(video, track id) -> the gallery name :meth:`Gallery.name` gives the track's saved descriptors at
-    ``threshold`` and ``margin``."""
-    names = {}
-    for path in output.glob("*/identity.json"):
-        for track in json.loads(path.read_text())["tracks"]:
-            descriptors = np.array(track["descriptors"], np.float32).reshape(-1, gallery.descriptors.shape[1])
-            names[(path.parent.name, track["id"])] = gallery.name(descriptors, threshold, margin)
-    return names
+def names_at(output: Path, gallery: Gallery, threshold: float, margin: float = NAME_MARGIN,
+             naming_group_distance: float = NAMING_GROUP_DISTANCE) -> dict[tuple[str, int], str | None]:
+    """(video, track id) -> the label :func:`apps.grouping.label_tracks` gives the tracks of ``output``'s
+    videos, from their saved descriptors, at ``threshold``, ``margin`` and ``naming_group_distance``."""
+    from apps.people import cannot_link, read_video
+
+    videos = [read_video(path.parent, path.parent.name) for path in sorted(output.glob("*/identity.json"))]
+    tracks = [track for video in videos for track in video.tracks.values() if track.descriptors is not None]
+    labels = label_tracks([track.descriptors for track in tracks], gallery, cannot_link(tracks), threshold, margin,
+                          naming_group_distance)
+    return {(track.video, track.track_id): label for track, label in zip(tracks, labels)}
 
 
 def naming_rates(labels: Sequence[str | None], truth: Sequence[str], known: Sequence[str]) -> dict[str, float]:
@@ -381,7 +384,7 @@ def slideshow_benchmark(photos: Photos, folder: Path, args: argparse.Namespace) 
     if args.rename_thresholds:
         gallery = app_gallery(folder / "gallery")
         for threshold in args.rename_thresholds:
-            persons = names_at(folder / "identified", gallery, threshold, args.name_margin)
+            persons = names_at(folder / "identified", gallery, threshold, args.name_margin, args.naming_group_distance)
             rates = naming_rates(shot_labels(folder / "identified", shots, args.shot_frames, persons), truth, known)
             renamed[f"{threshold:g}"] = {key: round(value, 4) for key, value in rates.items()}
     precision, recall, f1 = pairwise_scores(truth, [label or f"none-{index}" for index, label in enumerate(labels)])
@@ -433,6 +436,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--gallery-jitters", type=int, default=GALLERY_JITTERS,
                         help="describe gallery photos as the mean of this many jittered copies (0: the chip alone)")
     parser.add_argument("--group-distance", type=float, default=GROUP_DISTANCE)
+    parser.add_argument("--naming-group-distance", type=float, default=NAMING_GROUP_DISTANCE,
+                        help="name tracks in groups cut at this distance (0: every track alone)")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--slideshow", type=Path, metavar="OUT", help="run start.py on slideshow clips built in OUT")
     parser.add_argument("--videos", type=int, default=20, help="slideshow videos")
@@ -466,7 +471,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         jitter_cache = args.cache.with_name(f"{args.cache.stem}-gallery-jitter{args.gallery_jitters}.npz")
         gallery = describe_gallery_photos(photos, args.gallery_jitters, jitter_cache, args.mirror, args.map_box)
     trials = [trial(photos, rng, args.known, args.unknown, args.gallery_photos, args.shots, args.name_threshold,
-                    args.group_distance, gallery, args.name_margin)
+                    args.group_distance, gallery, args.name_margin, args.naming_group_distance)
               for _ in range(args.trials)]
     mean = {key: round(float(np.mean([getattr(one, key) for one in trials])), 4) for key in asdict(trials[0])}
     lower_is_better = {"known_named_wrong", "unknown_named"}

@@ -16,7 +16,7 @@ import pytest
 
 from apps.descriptors import identity_problem
 from apps.gallery import Gallery, GalleryError, load_gallery, main_face
-from apps.grouping import group
+from apps.grouping import group, label_tracks
 from apps.people import write_people
 from apps.reidentify import box_in_crop
 from apps.video_job import VideoResult
@@ -195,6 +195,32 @@ def test_a_face_about_as_near_two_people_is_not_named() -> None:
     closer = unit(8, 0.3, base=0)  # clearly ann's
     assert gallery.name(closer[None], threshold=loose + 1.0, margin=0.04) == "ann"
     assert Gallery(["ann"], ann[None]).name(closer[None], threshold=loose + 1.0, margin=0.04) == "ann"  # no second person
+
+
+def axis(index: int, length: float) -> np.ndarray:
+    """``length`` times the ``index``-th unit vector of the descriptor space."""
+    vector = np.zeros(128, np.float32)
+    vector[index] = length
+    return vector
+
+
+def test_a_known_persons_far_shot_is_named_with_the_rest_of_its_group() -> None:
+    """Tracks are named in tight groups: a shot just past the threshold is named with its nearer twin."""
+    gallery = Gallery(["ann", "bob"], np.stack([axis(0, 0.0), axis(5, 2.0)]))  # ann's photo at the origin
+    near, far = axis(1, 0.45), axis(1, 0.45) + axis(2, 0.366)  # 0.45 and 0.58 from ann, 0.366 apart
+    assert gallery.name(far[None]) is None  # alone, past NAME_THRESHOLD
+    assert label_tracks([near[None], far[None]], gallery) == ["ann", "ann"]  # mean 0.515
+    assert label_tracks([near[None], far[None]], gallery, naming_cut=0.0) == ["ann", "unknown-1"]  # each alone
+
+
+def test_an_unknown_look_alike_is_named_only_if_its_group_is_as_near() -> None:
+    gallery = Gallery(["ann", "bob"], np.stack([axis(0, 0.0), axis(5, 2.0)]))
+    shots = [axis(1, 0.5), axis(1, 0.5) + axis(2, 0.346), axis(1, 0.5) + axis(3, 0.346)]  # 0.50, 0.61, 0.61 from ann
+    assert gallery.name(shots[0][None]) == "ann"  # one shot alone looks like ann
+    assert label_tracks([shot[None] for shot in shots], gallery) == ["unknown-1"] * 3  # the group does not (mean 0.57)
+    apart = np.array([[False, True, False], [True, False, False], [False, False, False]])  # 0 and 1 seen together
+    labels = label_tracks([shot[None] for shot in shots], gallery, apart)
+    assert labels[0] != labels[1] and not set(labels) & set(gallery.people)
 
 
 def test_box_in_crop_points_at_the_face_of_a_crop_cut_at_the_frame_edge() -> None:
@@ -398,9 +424,10 @@ def test_identity_benchmark_renames_saved_tracks_at_another_threshold(tmp_path: 
     shots = [SlideshowShot("ann", "a.jpg", "v00", 1), SlideshowShot("cid", "c.jpg", "v00", 2)]
     strict = names_at(tmp_path, gallery, distance - 1e-3)
     lenient = names_at(tmp_path, gallery, distance + 1e-3)
-    assert strict == {("v00", 1): None, ("v00", 2): None} and lenient[("v00", 1)] == "ann"
+    assert strict == {("v00", 1): "unknown-1", ("v00", 2): "unknown-2"}  # labelled as the application labels them
+    assert lenient == {("v00", 1): "ann", ("v00", 2): "unknown-1"}
     assert shot_labels(tmp_path, shots, 1) == [None, None]  # the saved names
     labels = shot_labels(tmp_path, shots, 1, lenient)
-    assert labels == ["ann", None]
+    assert labels == ["ann", "unknown-1"]
     rates = naming_rates(labels, ["ann", "cid"], ["ann", "bob"])
     assert rates == {"known_named_right": 1.0, "known_named_wrong": 0.0, "unknown_named": 0.0}
