@@ -101,9 +101,10 @@ def assign_people(tracks: list[TrackRecord], gallery: Gallery | None) -> None:
     :func:`apps.grouping.label_tracks`)."""
     described = [track for track in tracks if track.descriptors is not None]
     labels = label_tracks([track.descriptors for track in described], gallery, cannot_link(described))
+    known_people = set(gallery.people) if gallery is not None else set()
     for track, label in zip(described, labels):
         track.person = label
-        track.known = gallery is not None and label in gallery.people
+        track.known = label in known_people
 
 
 def people_document(tracks: list[TrackRecord]) -> dict[str, Any]:
