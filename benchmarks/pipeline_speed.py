@@ -20,6 +20,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -84,9 +85,11 @@ def loop_video(video: Path, target: Path, times: int) -> Path:
 def pipeline_fps(
     video: Path, output: Path, detector_name: str, options: TrackingOptions, threads: int | None, max_side: int,
 ) -> tuple[int, float, int]:
-    """Frames, frames/s and tracks of the full pipeline on ``video`` (detector at its recommended threshold)."""
+    """Frames, frames/s and tracks of the full pipeline on ``video`` (detector and tracker at the model's
+    recommended scores, as start.py sets them)."""
     detector = load_detector(detector_name, threads=threads, max_side=max_side)
-    prepare_for_tracking(detector)
+    high, low = prepare_for_tracking(detector)
+    options = replace(options, tracker=replace(options.tracker, high_score=high, low_score=low))
     source = VideoFileSource(video)
     started = time.perf_counter()
     result = track_source(source, source.info, output, detector.detect, options, stop=threading.Event())

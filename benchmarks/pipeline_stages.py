@@ -32,6 +32,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -92,7 +93,8 @@ def timed_stages(seconds: dict[str, float]) -> Iterator[None]:
 def stage_costs(video: Path, output: Path, options: TrackingOptions) -> tuple[int, float, dict[str, float]]:
     """Frames, process CPU ms per frame and each stage's thread CPU ms per frame of one run on ``video``."""
     detector = DetectorSpec(threads=1).load()
-    prepare_for_tracking(detector)
+    high, low = prepare_for_tracking(detector)  # the tracker's scores as start.py sets them
+    options = replace(options, tracker=replace(options.tracker, high_score=high, low_score=low))
     source = VideoFileSource(video)
     seconds: dict[str, float] = defaultdict(float)
     with timed_stages(seconds):
