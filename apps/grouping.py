@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from scipy.cluster.hierarchy import fcluster, linkage
+from scipy.spatial.distance import squareform
 
 from apps.descriptors import DESCRIPTOR_SIZE, distances
 from apps.gallery import NAME_MARGIN, NAME_THRESHOLD, Gallery
@@ -20,17 +22,31 @@ person): a known person's shot just past the naming threshold is named with the 
 unknown look-alike only if the group as a whole is as near (``benchmarks/identity_selection.md``)."""
 
 
+#: Descriptor pairs whose distances are computed at once by :func:`track_distances` (a 128 MB block).
+_DISTANCE_BLOCK = 16_000_000
+#: The average-linkage distance of two tracks that may not be together: a group holding such a pair is
+#: at least ``_APART / (n1 * n2)`` from the other (sizes n1, n2), far above any cut for any batch size.
+_APART = 1e15
+
+
 def track_distances(tracks: Sequence[np.ndarray]) -> np.ndarray:
     """(N, N) distances between tracks: the mean distance between their descriptors (each track an
-    (K, 128) array, K >= 1)."""
+    (K, 128) array, K >= 1). Computed a block of tracks at a time, so memory stays O(N^2) whatever K."""
     rows = [np.asarray(track, np.float32).reshape(-1, DESCRIPTOR_SIZE) for track in tracks]
-    owners = np.repeat(np.arange(len(rows)), [len(row) for row in rows])
-    membership = np.zeros((len(rows), len(owners)))
-    membership[owners, np.arange(len(owners))] = 1.0
+    sizes = np.array([len(row) for row in rows])
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     every = np.concatenate(rows)
-    sums = membership @ distances(every, every) @ membership.T
-    counts = membership.sum(axis=1)
-    return sums / np.outer(counts, counts)
+    sums = np.empty((len(rows), len(rows)))
+    first = 0
+    while first < len(rows):
+        last = first + 1  # a block of whole tracks, at least one
+        while last < len(rows) and (starts[last] + sizes[last] - starts[first]) * len(every) <= _DISTANCE_BLOCK:
+            last += 1
+        block = distances(every[starts[first] : starts[last - 1] + sizes[last - 1]], every)
+        per_track = np.add.reduceat(block, starts[first:last] - starts[first], axis=0)
+        sums[first:last] = np.add.reduceat(per_track, starts, axis=1)
+        first = last
+    return sums / np.outer(sizes, sizes)
 
 
 def group(tracks: Sequence[np.ndarray], cannot_link: np.ndarray | None = None,
@@ -40,34 +56,21 @@ def group(tracks: Sequence[np.ndarray], cannot_link: np.ndarray | None = None,
     Average-linkage agglomerative clustering: the two nearest groups merge, the distance from the
     merged group to any other being the mean over all their track pairs, until no two groups are
     nearer than ``cut``. ``cannot_link`` (an (N, N) boolean matrix) forbids merging two groups when
-    any track of one may not be with any track of the other.
+    any track of one may not be with any track of the other. SciPy's average linkage (nearest-neighbour
+    chain, O(N^2) time) builds the tree; a forbidden pair weighs :data:`_APART`, so no group holding one
+    ever comes under the cut.
     """
     count = len(tracks)
-    if count == 0:
-        return []
+    if count < 2:
+        return [0] * count
     between = track_distances(tracks)
-    forbidden = np.zeros((count, count), bool) if cannot_link is None else np.array(cannot_link, bool)
-    sizes = np.ones(count)
-    members: dict[int, list[int]] = {index: [index] for index in range(count)}
-    while len(members) > 1:
-        candidates = np.where(forbidden, np.inf, between)
-        np.fill_diagonal(candidates, np.inf)
-        first, second = np.unravel_index(int(np.argmin(candidates)), candidates.shape)
-        if candidates[first, second] >= cut:
-            break
-        keep, gone = min(first, second), max(first, second)
-        merged = (sizes[keep] * between[keep] + sizes[gone] * between[gone]) / (sizes[keep] + sizes[gone])
-        between[keep, :] = between[:, keep] = merged
-        forbidden[keep, :] = forbidden[:, keep] = forbidden[keep] | forbidden[gone]
-        between[gone, :] = between[:, gone] = np.inf
-        forbidden[gone, :] = forbidden[:, gone] = True
-        sizes[keep] += sizes[gone]
-        members[keep].extend(members.pop(gone))
-    labels = [0] * count
-    for number, key in enumerate(sorted(members)):  # a group's key is its first track (the lower one stays)
-        for track in members[key]:
-            labels[track] = number
-    return labels
+    if cannot_link is not None:
+        between = np.where(np.asarray(cannot_link, bool), _APART, between)
+    np.fill_diagonal(between, 0.0)
+    tree = linkage(squareform(between, checks=False), method="average")
+    clusters = fcluster(tree, t=np.nextafter(cut, -np.inf), criterion="distance")  # merged while nearer than cut
+    numbers: dict[int, int] = {}
+    return [numbers.setdefault(int(cluster), len(numbers)) for cluster in clusters]
 
 
 def label_tracks(tracks: Sequence[np.ndarray], gallery: Gallery | None, cannot_link: np.ndarray | None = None,

@@ -16,7 +16,8 @@ import pytest
 
 from apps.descriptors import identity_problem
 from apps.gallery import Gallery, GalleryError, load_gallery, main_face
-from apps.grouping import group, label_tracks
+from apps import grouping
+from apps.grouping import group, label_tracks, track_distances
 from apps.people import write_people
 from apps.reidentify import box_in_crop
 from apps.video_job import VideoResult
@@ -55,6 +56,51 @@ def test_grouping_never_joins_tracks_that_cannot_link() -> None:
 def test_grouping_of_nothing_and_of_strangers() -> None:
     assert group([]) == []
     assert group([unit(i)[None] for i in range(4)]) == [0, 1, 2, 3]
+
+
+def plain_average_linkage(between: np.ndarray, apart: np.ndarray, cut: float) -> list[int]:
+    """The textbook greedy form of :func:`group` (merge the nearest allowed pair while nearer than ``cut``)."""
+    groups = [[index] for index in range(len(between))]
+    while True:
+        best, pair = cut, None
+        for first in range(len(groups)):
+            for second in range(first + 1, len(groups)):
+                if apart[np.ix_(groups[first], groups[second])].any():
+                    continue
+                mean = between[np.ix_(groups[first], groups[second])].mean()
+                if mean < best:
+                    best, pair = mean, (first, second)
+        if pair is None:
+            break
+        groups[pair[0]] += groups.pop(pair[1])
+    labels = [0] * len(between)
+    for number, members in enumerate(sorted(groups, key=min)):
+        for index in members:
+            labels[index] = number
+    return labels
+
+
+def test_grouping_equals_plain_average_linkage_with_cannot_links() -> None:
+    rng = np.random.default_rng(5)
+    for _ in range(12):
+        count = int(rng.integers(2, 40))
+        people = rng.normal(size=(max(count // 4, 1), 128))
+        people /= np.linalg.norm(people, axis=1, keepdims=True)
+        tracks = [(people[rng.integers(len(people))] + rng.uniform(0.1, 0.6) * rng.normal(size=(int(rng.integers(1, 4)), 128))
+                   / np.sqrt(128)).astype(np.float32) for _ in range(count)]
+        apart = rng.random((count, count)) < 0.05
+        apart = apart | apart.T
+        np.fill_diagonal(apart, False)
+        for cut in (0.3, 0.45, 0.55):
+            assert group(tracks, apart, cut) == plain_average_linkage(track_distances(tracks), apart, cut)
+
+
+def test_track_distances_average_every_descriptor_pair_block_by_block(monkeypatch: pytest.MonkeyPatch) -> None:
+    tracks = [unit(seed)[None].repeat(1 + seed % 3, axis=0) + 0.01 * seed for seed in range(7)]
+    expected = np.array([[np.mean([np.linalg.norm(a - b) for a in left for b in right]) for right in tracks] for left in tracks])
+    assert np.allclose(track_distances(tracks), expected, atol=1e-5)
+    monkeypatch.setattr(grouping, "_DISTANCE_BLOCK", 1)  # one track per block
+    assert np.allclose(track_distances(tracks), expected, atol=1e-5)
 
 
 # ------------------------------------------------------------------------------------ descriptors
@@ -431,3 +477,15 @@ def test_identity_benchmark_renames_saved_tracks_at_another_threshold(tmp_path: 
     assert labels == ["ann", "unknown-1"]
     rates = naming_rates(labels, ["ann", "cid"], ["ann", "bob"])
     assert rates == {"known_named_right": 1.0, "known_named_wrong": 0.0, "unknown_named": 0.0}
+
+
+def test_grouping_speed_benchmark_prints_a_row_per_size(capsys: pytest.CaptureFixture[str]) -> None:
+    import sys
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from grouping_speed import main
+
+    main(["--tracks", "8", "40", "--descriptors", "2"])
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ") and line[2].isdigit()]
+    assert [row.split("|")[1].strip() for row in rows] == ["8", "40"]
+    assert all(int(row.split("|")[4]) == int(row.split("|")[1]) // 4 for row in rows)  # four tracks per person merge
