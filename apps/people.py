@@ -89,10 +89,13 @@ def read_video(folder: Path, video: str) -> VideoTracks:
 def cannot_link(tracks: list[TrackRecord]) -> np.ndarray:
     """(N, N): True for two tracks of one video on screen together (on one frame at least)."""
     apart = np.zeros((len(tracks), len(tracks)), bool)
+    by_video: dict[str, list[int]] = {}
     for row, track in enumerate(tracks):
-        for column in range(row + 1, len(tracks)):
-            other = tracks[column]
-            apart[row, column] = apart[column, row] = track.video == other.video and not track.seen.isdisjoint(other.seen)
+        by_video.setdefault(track.video, []).append(row)
+    for rows in by_video.values():  # only tracks of one video can be on screen together
+        for position, row in enumerate(rows):
+            for column in rows[position + 1 :]:
+                apart[row, column] = apart[column, row] = not tracks[row].seen.isdisjoint(tracks[column].seen)
     return apart
 
 

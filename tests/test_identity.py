@@ -489,3 +489,15 @@ def test_grouping_speed_benchmark_prints_a_row_per_size(capsys: pytest.CaptureFi
     rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ") and line[2].isdigit()]
     assert [row.split("|")[1].strip() for row in rows] == ["8", "40"]
     assert all(int(row.split("|")[4]) == int(row.split("|")[1]) // 4 for row in rows)  # four tracks per person merge
+
+
+def test_only_tracks_of_one_video_on_screen_together_cannot_link() -> None:
+    from apps.people import TrackRecord, cannot_link
+
+    def record(video: str, frames: range) -> TrackRecord:
+        return TrackRecord(video, Path(video), 1, len(frames), set(frames), None, None)
+
+    tracks = [record("a", range(0, 10)), record("b", range(0, 10)), record("a", range(5, 15)), record("a", range(20, 30))]
+    expected = np.zeros((4, 4), bool)
+    expected[0, 2] = expected[2, 0] = True  # same video, frames 5-9 together; "b" shares frame numbers only
+    assert (cannot_link(tracks) == expected).all()
