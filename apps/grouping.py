@@ -64,6 +64,7 @@ def group(tracks: Sequence[np.ndarray], cannot_link: np.ndarray | None = None,
     if count < 2:
         return [0] * count
     between = track_distances(tracks)
+    between[~np.isfinite(between)] = _APART  # a broken descriptor joins nobody
     if cannot_link is not None:
         between = np.where(np.asarray(cannot_link, bool), _APART, between)
     np.fill_diagonal(between, 0.0)

@@ -55,7 +55,10 @@ def test_grouping_never_joins_tracks_that_cannot_link() -> None:
 
 def test_grouping_of_nothing_and_of_strangers() -> None:
     assert group([]) == []
+    assert group([unit(1)[None]]) == [0]
     assert group([unit(i)[None] for i in range(4)]) == [0, 1, 2, 3]
+    broken = np.full((1, 128), np.nan, np.float32)  # e.g. from a hand-edited identity.json
+    assert group([unit(1, 0.05, base=0)[None], broken, unit(2, 0.05, base=0)[None]]) == [0, 1, 0]
 
 
 def plain_average_linkage(between: np.ndarray, apart: np.ndarray, cut: float) -> list[int]:
