@@ -243,7 +243,8 @@ def trial(photos: Photos, rng: np.random.Generator, known: int, unknown: int, ga
     truth = names[shots_taken]
     labels = label_tracks([photos.descriptors[index][None] for index in shots_taken], gallery, None, name_threshold,
                           name_margin, naming_group_distance, group_distance)
-    rates = naming_rates([label if label in gallery.people else None for label in labels], truth, gallery.people)
+    known = gallery.people
+    rates = naming_rates([label if label in known else None for label in labels], truth, known)
     precision, recall, f1 = pairwise_scores(truth, labels)
     return Scores(**rates, pairwise_precision=precision, pairwise_recall=recall, pairwise_f1=f1)
 
