@@ -29,8 +29,8 @@ from typing import Any
 import numpy as np
 
 from apps.batch import output_name
-from apps.gallery import Gallery
-from apps.grouping import label_tracks
+from apps.gallery import NAME_MARGIN, NAME_THRESHOLD, Gallery
+from apps.grouping import NAMING_GROUP_DISTANCE, label_tracks
 from apps.run_folder import REPLACING_STATUSES
 from apps.track_descriptors import IDENTITY_FILE
 from apps.video_job import VideoResult
@@ -99,13 +99,22 @@ def cannot_link(tracks: list[TrackRecord]) -> np.ndarray:
     return apart
 
 
+def described_labels(tracks: list[TrackRecord], gallery: Gallery | None, threshold: float = NAME_THRESHOLD,
+                     margin: float = NAME_MARGIN,
+                     naming_cut: float = NAMING_GROUP_DISTANCE) -> list[tuple[TrackRecord, str]]:
+    """Every described track of ``tracks`` (in order of appearance) with its label: a gallery name or
+    ``unknown-N`` (:func:`apps.grouping.label_tracks`; two tracks on screen together never share a group)."""
+    described = [track for track in tracks if track.descriptors is not None]
+    labels = label_tracks([track.descriptors for track in described], gallery, cannot_link(described), threshold,
+                          margin, naming_cut)
+    return list(zip(described, labels))
+
+
 def assign_people(tracks: list[TrackRecord], gallery: Gallery | None) -> None:
     """Set ``person``/``known`` of every described track (``tracks`` in order of appearance; see
-    :func:`apps.grouping.label_tracks`)."""
-    described = [track for track in tracks if track.descriptors is not None]
-    labels = label_tracks([track.descriptors for track in described], gallery, cannot_link(described))
+    :func:`described_labels`)."""
     known_people = set(gallery.people) if gallery is not None else set()
-    for track, label in zip(described, labels):
+    for track, label in described_labels(tracks, gallery):
         track.person = label
         track.known = label in known_people
 

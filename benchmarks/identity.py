@@ -341,16 +341,16 @@ def app_gallery(folder: Path) -> Gallery:
 
 
 def names_at(output: Path, gallery: Gallery, threshold: float, margin: float = NAME_MARGIN,
-             naming_group_distance: float = NAMING_GROUP_DISTANCE) -> dict[tuple[str, int], str | None]:
-    """(video, track id) -> the label :func:`apps.grouping.label_tracks` gives the tracks of ``output``'s
-    videos, from their saved descriptors, at ``threshold``, ``margin`` and ``naming_group_distance``."""
-    from apps.people import cannot_link, read_video
+             naming_group_distance: float = NAMING_GROUP_DISTANCE) -> dict[tuple[str, int], str]:
+    """(video, track id) -> the label the application gives the tracks of ``output``'s videos
+    (:func:`apps.people.described_labels`), from their saved descriptors, at ``threshold``, ``margin`` and
+    ``naming_group_distance``."""
+    from apps.people import described_labels, read_video
 
     videos = [read_video(path.parent, path.parent.name) for path in sorted(output.glob("*/identity.json"))]
-    tracks = [track for video in videos for track in video.tracks.values() if track.descriptors is not None]
-    labels = label_tracks([track.descriptors for track in tracks], gallery, cannot_link(tracks), threshold, margin,
-                          naming_group_distance)
-    return {(track.video, track.track_id): label for track, label in zip(tracks, labels)}
+    tracks = [track for video in videos for track in video.tracks.values()]
+    return {(track.video, track.track_id): label
+            for track, label in described_labels(tracks, gallery, threshold, margin, naming_group_distance)}
 
 
 def naming_rates(labels: Sequence[str | None], truth: Sequence[str], known: Sequence[str]) -> dict[str, float]:
