@@ -20,7 +20,17 @@ def prepare_for_tracking(detector: Any, mask_score: float | None = None) -> tupl
     faces down to ``low`` (the model's recommended low threshold, never above ``high``), which only
     extend existing tracks (ByteTrack's second association round). With ``mask_score`` (anonymising),
     it returns faces down to that score as well; the tracker ignores those below ``low``.
+
+    When the detector has a face verifier and its model stores thresholds for re-ranked scores
+    (``rescored_thresholds``), its scans are re-ranked by the verifier too and their scores mapped
+    back onto the raw scale (``benchmarks/verifier_selection.md``, trial 7); follow windows keep
+    their raw scores.
     """
+    verifier = getattr(detector, "verifier", None)
+    if verifier is not None and getattr(detector, "rescored_thresholds", None) is not None:
+        from detectors.verification import RANK_EXPONENT
+
+        verifier.rank_exponent = RANK_EXPONENT
     high = float(detector.score_threshold)
     low = min(float(detector.recommended_low_threshold), high)
     detector.score_threshold = low if mask_score is None else min(low, mask_score)

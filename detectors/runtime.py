@@ -15,7 +15,7 @@ from detectors.preprocess import to_bgr
 from detectors.providers import DeviceError
 from detectors.sessions import open_session, session_options
 from detectors.tta import TestTimeAugmentation, detect_with_tta
-from detectors.verification import FaceVerifier
+from detectors.verification import FaceVerifier, to_raw_scale, to_rescored_scale
 from detectors.windows import detect_windows
 
 #: Side in pixels of the square network input of one follow window: a face filling half of its
@@ -44,6 +44,20 @@ def _parse_levels(text: str) -> tuple[AnchorLevel, ...]:
             AnchorLevel(int(stride), tuple(float(size) for size, _ in pairs), tuple(int(d) for _, d in pairs))
         )
     return tuple(levels)
+
+
+def _rescored_thresholds(metadata: dict[str, str]) -> tuple[float, float] | None:
+    """The ``(low, start)`` thresholds for re-ranked scores stored in the metadata, or None.
+
+    Raises:
+        ValueError: If they are present but not numbers with 0 < low <= start < 1.
+    """
+    if "rerank_score_threshold" not in metadata or "rerank_low_score_threshold" not in metadata:
+        return None
+    low, start = float(metadata["rerank_low_score_threshold"]), float(metadata["rerank_score_threshold"])
+    if not 0.0 < low <= start < 1.0:
+        raise ValueError(f"re-ranked thresholds must satisfy 0 < low <= start < 1, got {low} and {start}")
+    return low, start
 
 
 def format_levels(levels: tuple[AnchorLevel, ...]) -> str:
@@ -109,6 +123,11 @@ class OnnxFaceDetector:
             #: the default minimum score, and the weaker score that may still extend a track.
             self.recommended_threshold = float(metadata.get("score_threshold", DEFAULT_THRESHOLD))
             self.recommended_low_threshold = float(metadata.get("low_score_threshold", self.recommended_threshold / 2))
+            #: (low, start) thresholds for re-ranked scores that keep the recall of the two above
+            #: (``rerank_low_score_threshold`` / ``rerank_score_threshold`` metadata, written by
+            #: :mod:`detectors.verifier.thresholds`; None when absent): re-ranked scores are mapped back
+            #: onto the raw scale through them, and tracking re-ranks its scans only when they exist.
+            self.rescored_thresholds = _rescored_thresholds(metadata)
             #: Frames whose long side is shorter are enlarged to this (``min_input_side`` metadata; 0: never).
             self.recommended_min_side = int(metadata.get("min_input_side", "0"))
             #: Box voting for boxes under this size (``vote_max_size`` metadata; None: plain NMS).
@@ -184,7 +203,7 @@ class OnnxFaceDetector:
             ValueError: If the frame is empty or not an image array.
         """
         if self.tta is None:
-            faces = detect_frame(frame, self.run_network, self.levels, self.pad_multiple, self.scale_policy, self.post)
+            faces = detect_frame(frame, self.run_network, self.levels, self.pad_multiple, self.scale_policy, self._scan_post())
             return self._guarded(frame, faces)
         frame = to_bgr(frame)
         normal = self.scale_policy.scale_for(frame.shape[0], frame.shape[1])
@@ -198,9 +217,26 @@ class OnnxFaceDetector:
         if self.verifier is None:
             return faces
         faces = self.verifier.keep(frame, faces)
-        return faces[faces[:, 4] >= self.score_threshold] if self.verifier.rank_exponent else faces
+        if not self.verifier.rank_exponent:
+            return faces
+        if self.rescored_thresholds is not None:
+            faces = faces.copy()
+            faces[:, 4] = to_raw_scale(faces[:, 4], self.rescored_thresholds, self._raw_thresholds())
+        return faces[faces[:, 4] >= self.score_threshold]
+
+    def _raw_thresholds(self) -> tuple[float, float]:
+        """The model's (low, start) thresholds for raw scores."""
+        return self.recommended_low_threshold, self.recommended_threshold
+
+    def _scan_post(self) -> PostprocessConfig:
+        """Post-processing of a scan: when re-ranked scores are mapped back onto the raw scale, the
+        network keeps faces down to the raw score whose re-ranked value can still reach the threshold."""
+        if self.verifier is None or not self.verifier.rank_exponent or self.rescored_thresholds is None:
+            return self.post
+        floor = to_rescored_scale(self.score_threshold, self.rescored_thresholds, self._raw_thresholds())
+        return dataclasses.replace(self.post, score_threshold=min(floor, self.score_threshold))
 
     def _detect_at_scale(self, frame: np.ndarray, scale: float) -> np.ndarray:
         """One TTA pass: ``frame`` scaled by ``scale`` (no size cap) into the network."""
         policy = ScalePolicy(max_side=None, upscale=scale)
-        return detect_frame(frame, self.run_network, self.levels, self.pad_multiple, policy, self.post)
+        return detect_frame(frame, self.run_network, self.levels, self.pad_multiple, policy, self._scan_post())

@@ -29,13 +29,32 @@ MIN_CHECKED_SIDE = 16.0
 #: (track-start scores: FaceBoxes 0.55, AInnoFace 0.40); they only extend tracks and widen masks.
 MIN_CHECKED_SCORE = 0.4
 
-#: With re-ranking (still images: ``detect``, ``evaluate``), every judged box's score is multiplied by
-#: its face probability to this power, so that faces the verifier doubts rank below those it is sure
-#: of (chosen on held-out training images; ``benchmarks/verifier_selection.md``, trials 5 and 6).
+#: With re-ranking (still images: ``detect``, ``evaluate``; in tracking, the scans of a model that
+#: stores re-ranked thresholds), every judged box's score is multiplied by its face probability to
+#: this power, so that faces the verifier doubts rank below those it is sure of (chosen on held-out
+#: training images; ``benchmarks/verifier_selection.md``, trials 5 to 7).
 RANK_EXPONENT = 0.5
 
 #: Where the shipped verifier lives.
 SHIPPED_VERIFIER = Path(__file__).resolve().parent / "weights" / "verifier.onnx"
+
+
+def to_raw_scale(scores: np.ndarray, rescored_thresholds: tuple[float, float], raw_thresholds: tuple[float, float]) -> np.ndarray:
+    """Re-ranked ``scores`` mapped back onto the scale the model's thresholds were chosen for.
+
+    The map is piecewise linear through (0, 0), (low', low), (start', start) and (1, 1), where
+    ``rescored_thresholds`` = (low', start') keep the recall that ``raw_thresholds`` = (low, start)
+    keep of the raw scores (:mod:`detectors.verifier.thresholds`). It is increasing, so the ranking
+    (and the AP) is the re-ranked one, while every threshold keeps its meaning.
+    """
+    (low_rescored, start_rescored), (low, start) = rescored_thresholds, raw_thresholds
+    return np.interp(scores, [0.0, low_rescored, start_rescored, 1.0], [0.0, low, start, 1.0]).astype(np.float32)
+
+
+def to_rescored_scale(score: float, rescored_thresholds: tuple[float, float], raw_thresholds: tuple[float, float]) -> float:
+    """The re-ranked score that :func:`to_raw_scale` maps onto ``score`` (its inverse)."""
+    (low_rescored, start_rescored), (low, start) = rescored_thresholds, raw_thresholds
+    return float(np.interp(score, [0.0, low, start, 1.0], [0.0, low_rescored, start_rescored, 1.0]))
 
 
 class VerifierLoadError(RuntimeError):

@@ -61,10 +61,14 @@ def export_wrapper_onnx(
 
 
 def add_metadata(path: Path, metadata: dict[str, str]) -> Path:
-    """Store ``metadata`` (key -> value) in the ONNX file at ``path``, which the runtime reads back."""
+    """Store ``metadata`` (key -> value) in the ONNX file at ``path``, which the runtime reads back;
+    an entry already stored under one of the keys is replaced."""
     import onnx
 
     proto = onnx.load(str(path))
+    kept = [entry for entry in proto.metadata_props if entry.key not in metadata]
+    del proto.metadata_props[:]
+    proto.metadata_props.extend(kept)
     for key, value in metadata.items():
         entry = proto.metadata_props.add()
         entry.key, entry.value = key, str(value)
