@@ -21,16 +21,17 @@ def prepare_for_tracking(detector: Any, mask_score: float | None = None) -> tupl
     extend existing tracks (ByteTrack's second association round). With ``mask_score`` (anonymising),
     it returns faces down to that score as well; the tracker ignores those below ``low``.
 
-    When the detector has a face verifier and its model stores thresholds for re-ranked scores
-    (``rescored_thresholds``), its scans are re-ranked by the verifier too and their scores mapped
-    back onto the raw scale (``benchmarks/verifier_selection.md``, trial 7); follow windows keep
-    their raw scores.
+    A face verifier, if the detector has one, re-ranks the scans exactly when the model stores
+    thresholds for re-ranked scores (``rescored_thresholds``; the scores are then mapped back onto the
+    model's scale, ``benchmarks/verifier_selection.md``, trial 7); for any other model it only rejects,
+    since the tracker's thresholds were chosen for the network's own scores. Follow windows keep their
+    raw scores.
     """
     verifier = getattr(detector, "verifier", None)
-    if verifier is not None and getattr(detector, "rescored_thresholds", None) is not None:
+    if verifier is not None:
         from detectors.verification import RANK_EXPONENT
 
-        verifier.rank_exponent = RANK_EXPONENT
+        verifier.rank_exponent = RANK_EXPONENT if getattr(detector, "rescored_thresholds", None) is not None else 0.0
     high = float(detector.score_threshold)
     low = min(float(detector.recommended_low_threshold), high)
     detector.score_threshold = low if mask_score is None else min(low, mask_score)
@@ -56,8 +57,8 @@ class DetectorSpec:
         mask_score: Anonymising: also report faces down to this score, to be hidden only (see
             :func:`prepare_for_tracking`).
         verify: Give every face a second look with the shipped face verifier (``detectors.verification``).
-        rerank: With ``verify``, also re-rank faces by the verifier's probability (still images only:
-            tracking's thresholds were chosen for the network's own scores).
+        rerank: With ``verify``, also re-rank faces by the verifier's probability (in tracking only for
+            a model that stores thresholds for re-ranked scores: see :func:`prepare_for_tracking`).
         verbose: Show ONNX Runtime's own log (hidden otherwise).
     """
 
@@ -72,7 +73,7 @@ class DetectorSpec:
     min_side: int | None = None
     mask_score: float | None = None
     verify: bool = True
-    rerank: bool = False
+    rerank: bool = True
     verbose: bool = False
 
     def load(self) -> Any:

@@ -43,7 +43,7 @@ def resolve_model_path(name_or_path: str | Path) -> Path:
 
 def load_detector(
     name_or_path: str | Path = "faceboxes", score_threshold: float | None = None, verify: bool = True,
-    rerank: bool = False, **options
+    rerank: bool = True, **options
 ) -> OnnxFaceDetector:
     """Load a face detector by name (``faceboxes``, ``ainnoface``) or from an ``.onnx`` file.
 
@@ -55,8 +55,11 @@ def load_detector(
             (:mod:`detectors.verification`) and drop those it rejects; False: the network's faces
             (after the flat-box guard) as they are.
         rerank: With ``verify``, also multiply every judged face's score by the square root of its face
-            probability (:data:`detectors.verification.RANK_EXPONENT`): better ranked faces for still
-            images (AP), while tracking keeps the scores its thresholds were chosen for.
+            probability (:data:`detectors.verification.RANK_EXPONENT`): better ranked faces (AP up on
+            every face size). A model that stores thresholds for re-ranked scores (both shipped ones
+            do) reports them mapped back onto its own scale, so its thresholds keep their meaning;
+            tracking re-ranks only such models (:func:`apps.detector_spec.prepare_for_tracking`).
+            False: the verifier only rejects.
         **options: ``nms_threshold``, ``max_side``, ``upscale``, ``threads``, ``device``, ``tta``,
             ``flat_box_guard`` (see :class:`detectors.runtime.OnnxFaceDetector`).
 

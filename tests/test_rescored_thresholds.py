@@ -71,10 +71,10 @@ def test_storing_thresholds_again_replaces_them_and_bad_ones_are_refused(tmp_pat
 
 
 def test_tracking_reranks_scans_only_for_a_model_with_thresholds() -> None:
-    with_thresholds = load_detector("faceboxes")
+    with_thresholds = load_detector("faceboxes", rerank=False)
     prepare_for_tracking(with_thresholds)
     assert with_thresholds.verifier.rank_exponent == RANK_EXPONENT
-    without = load_detector("faceboxes")
+    without = load_detector("faceboxes")  # re-ranking, as load_detector does by default
     without.rescored_thresholds = None  # as a model exported without them
     prepare_for_tracking(without)
     assert without.verifier.rank_exponent == 0.0
