@@ -29,8 +29,8 @@ MIN_CHECKED_SIDE = 16.0
 #: (track-start scores: FaceBoxes 0.55, AInnoFace 0.40); they only extend tracks and widen masks.
 MIN_CHECKED_SCORE = 0.4
 
-#: With re-ranking (still images: ``detect``, ``evaluate``; in tracking, the scans of a model that
-#: stores re-ranked thresholds), every judged box's score is multiplied by its face probability to
+#: With re-ranking (on by default in ``detectors.load_detector``, ``detect`` and ``evaluate``; in
+#: tracking, for the scans of a model that stores re-ranked thresholds), every judged box's score is multiplied by its face probability to
 #: this power, so that faces the verifier doubts rank below those it is sure of (chosen on held-out
 #: training images; ``benchmarks/verifier_selection.md``, trials 5 to 7).
 RANK_EXPONENT = 0.5
@@ -93,7 +93,7 @@ class FaceVerifier:
         threshold: Minimum face probability of a kept box (None: the one stored in the model,
             chosen on held-out training images when it was exported).
         rank_exponent: Judged boxes' scores are multiplied by their face probability to this power
-            (0: scores unchanged, as tracking uses them; :data:`RANK_EXPONENT` to re-rank).
+            (0: scores unchanged, rejection only; :data:`RANK_EXPONENT` to re-rank).
     """
 
     def __init__(self, model_path: str | Path = SHIPPED_VERIFIER, threads: int | None = None,
