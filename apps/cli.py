@@ -387,6 +387,7 @@ def train(
     blur: Annotated[float, typer.Option("--blur", min=0.0, max=1.0, help="Share of training crops blurred by a random motion streak or defocus (faces stay labelled).")] = 0.0,
     masks: Annotated[float, typer.Option("--masks", min=0.0, max=1.0, help="Probability that a face of a training crop gets a face mask painted over its lower half.")] = 0.0,
     blur_ignore_ratio: Annotated[float, typer.Option("--blur-ignore-ratio", min=0.0, help="With --blur: a blurred face smaller than this times the blur's extent (streak length, 3 sigma of defocus) is ignored instead of learnt as a face (0 = off).")] = 0.0,
+    copy_paste: Annotated[float, typer.Option("--copy-paste", min=0.0, max=1.0, help="Share of training crops that get up to 4 small copies (12-32 px) of their own larger faces pasted in, each labelled.")] = 0.0,
 ) -> None:
     """Train (or resume) a detector on folders of labelled images (needs the 'train' extra: torch).
 
@@ -416,7 +417,7 @@ def train(
         ema_decay=ema_decay, eval_every=eval_every, eval_min_side=eval_min_side, eval_vote_max_size=eval_vote_max_size,
         keep_epochs=keep_epochs, seed=seed, negative_fraction=negatives, trainable=list(trainable or []),
         frozen_norms=frozen_norms, distill_weight=distill_weight, blur_probability=blur, mask_probability=masks,
-        smeared_face_ratio=blur_ignore_ratio,
+        smeared_face_ratio=blur_ignore_ratio, copy_paste_probability=copy_paste,
     )
     try:
         with RichTrainingProgress(console) as progress:

@@ -37,6 +37,8 @@ class AugmentConfig:
         mask_probability: Probability that a face of a crop gets a face mask painted on.
         smeared_face_ratio: Blurred faces smaller than this times the blur's extent become ignore
             regions (0: they stay faces).
+        copy_paste_probability: Share of annotated crops that get small copies of their larger faces
+            pasted in (:mod:`detectors.training.copy_paste`).
     """
 
     size: int = 640
@@ -47,6 +49,7 @@ class AugmentConfig:
     blur_probability: float = 0.0
     mask_probability: float = 0.0
     smeared_face_ratio: float = 0.0
+    copy_paste_probability: float = 0.0
 
 
 def distort_colours(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -13,6 +13,7 @@ from detectors.anchors import AnchorLevel, generate_anchors
 from detectors.datasets.sample import FaceSample
 from detectors.training.anchor_sampling import PYRAMIDBOX_ANCHORS, augment_with_das
 from detectors.training.augment import AugmentConfig
+from detectors.training.copy_paste import paste_small_faces
 from detectors.training.degrade import degrade
 from detectors.training.matching import match_anchors
 from detectors.training.negatives import hard_negative, negative_count
@@ -64,6 +65,7 @@ class AugmentedFaceSet(Dataset):
     def augmented(self, index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(image, boxes, ignore)`` of item ``index`` at the training size: the augmented annotated
         image (:func:`detectors.training.anchor_sampling.augment_with_das`, then
+        :func:`detectors.training.copy_paste.paste_small_faces` and
         :func:`detectors.training.degrade.degrade`) or a hard negative
         (no boxes, no ignore regions)."""
         sample, image, rng = self.load(index)
@@ -72,6 +74,7 @@ class AugmentedFaceSet(Dataset):
         image, boxes, ignore = augment_with_das(image, sample.boxes, sample.ignore, rng, self.augment_config,
                                                 self.anchor_sizes)
         config = self.augment_config
+        image, boxes, ignore = paste_small_faces(image, boxes, ignore, rng, config.copy_paste_probability)
         return degrade(image, boxes, ignore, rng, config.blur_probability, config.mask_probability,
                        config.smeared_face_ratio)
 

@@ -78,6 +78,7 @@ class TrainConfig:
     blur_probability: float = 0.0  # share of annotated crops motion- or defocus-blurred (detectors.training.degrade)
     mask_probability: float = 0.0  # probability that a face of a crop gets a face mask painted on
     smeared_face_ratio: float = 0.0  # blurred faces under this times the blur's extent become ignore regions
+    copy_paste_probability: float = 0.0  # share of annotated crops with small copies of their faces pasted in
     bf16: bool = True  # bfloat16 autocast + channels-last: ~1.9x faster on CPUs with AMX/AVX512-BF16
     max_batches: int | None = None  # smoke tests: stop each epoch after this many batches
     dev_limit: int | None = None  # smoke tests: evaluate on the first N dev images
@@ -199,7 +200,7 @@ def train(config: TrainConfig, log: Callable[[str], None] = print, progress: Tra
     augment = AugmentConfig(
         size=config.image_size, das_probability=config.das_probability, negative_fraction=config.negative_fraction,
         blur_probability=config.blur_probability, mask_probability=config.mask_probability,
-        smeared_face_ratio=config.smeared_face_ratio,
+        smeared_face_ratio=config.smeared_face_ratio, copy_paste_probability=config.copy_paste_probability,
     )
     dataset = family.make_dataset(train_samples, model, augment, config.seed)
     loader = DataLoader(
