@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -65,7 +66,7 @@ def with_ignore_regions(annotation: ET.ElementTree, regions: np.ndarray) -> ET.E
 
 
 def write_teacher_set(
-    source: Path, output: Path, detect, min_score: float, match_iou: float
+    source: Path, output: Path, detect: Callable[[np.ndarray], np.ndarray], min_score: float, match_iou: float
 ) -> tuple[int, int]:
     """Write the teacher-labelled copy of ``source`` to ``output``; returns (images, regions added).
 

@@ -28,6 +28,7 @@ import numpy as np
 
 from detectors.boxes import pairwise_iou
 from detectors.datasets.sample import FaceSample
+from detectors.runtime import OnnxFaceDetector
 from detectors.verification import RANK_EXPONENT, SHIPPED_VERIFIER, FaceVerifier
 from detectors.verifier.samples import POSITIVE_IOU, is_held_out
 
@@ -54,7 +55,7 @@ def true_scores(faces: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return faces[pairwise_iou(faces[:, :4], labels).max(axis=1) >= POSITIVE_IOU, 4]
 
 
-def held_out_true_scores(detector, samples: Sequence[FaceSample], verifier_path: Path = SHIPPED_VERIFIER,
+def held_out_true_scores(detector: OnnxFaceDetector, samples: Sequence[FaceSample], verifier_path: Path = SHIPPED_VERIFIER,
                          threads: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Raw and re-scored scores of the true detections of ``detector`` on the held-out ``samples``.
 
