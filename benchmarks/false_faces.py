@@ -63,8 +63,6 @@ from detectors.datasets.folders import read_face_folder  # noqa: E402
 from detectors.featureless import BENCHMARK_KINDS, benchmark_frames  # noqa: E402
 from detectors.flat_boxes import MIN_CONTRAST, box_contrast, drop_flat_boxes  # noqa: E402
 from detectors.inference import ScalePolicy  # noqa: E402
-from detectors.runtime import OnnxFaceDetector  # noqa: E402
-from detectors.verification import RANK_EXPONENT, FaceVerifier, to_raw_scale  # noqa: E402
 from detectors.training.negatives import face_free_window  # noqa: E402
 
 DEV_FACES = ROOT.parent / "shared" / "data" / "faces" / "dev"
@@ -246,23 +244,14 @@ def face_free_photos() -> list[tuple[str, np.ndarray]]:
 FaceFilter = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
-def app_filters(detector: OnnxFaceDetector, threads: int | None = None) -> dict[str, FaceFilter]:
-    """The filters FaceTrack's ``detector`` runs through in tracking, as measured rows: the flat-box
-    guard, then the guard and the face verifier. The verifier rejects; for a model that stores
-    thresholds for re-ranked scores it also re-ranks, mapped back onto the raw scale, as tracking
-    does with its scans (:func:`apps.detector_spec.prepare_for_tracking`)."""
-    rescored = detector.rescored_thresholds
-    verifier = FaceVerifier(threads=threads, rank_exponent=RANK_EXPONENT if rescored is not None else 0.0)
-    raw = (detector.recommended_low_threshold, detector.recommended_threshold)
-
-    def verified(image: np.ndarray, faces: np.ndarray) -> np.ndarray:
-        faces = verifier.keep(image, drop_flat_boxes(image, faces))
-        if rescored is not None:
-            faces = faces.copy()
-            faces[:, 4] = to_raw_scale(faces[:, 4], rescored, raw)
-        return faces
-
-    return {"flat-box guard": drop_flat_boxes, "flat-box guard + verifier": verified}
+def app_filters(name: str, threads: int | None = None) -> dict[str, FaceFilter]:
+    """The filters FaceTrack's detector ``name`` runs a scan's faces through in tracking, as measured
+    rows: the flat-box guard, then the guard and the face verifier exactly as tracking applies them
+    (:meth:`detectors.runtime.OnnxFaceDetector.screened` of the detector loaded and prepared as the
+    app does: rejection and, for a model that stores thresholds for re-ranked scores, re-ranking)."""
+    app = load_detector(name, threads=threads)
+    prepare_for_tracking(app)
+    return {"flat-box guard": drop_flat_boxes, "flat-box guard + verifier": app.screened}
 
 
 def count(found: Detections, start_score: float, keep: FaceFilter | None = None) -> list[SetResult]:
@@ -374,7 +363,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             continue
         found = detect_all(detector, frames, regions, photos)
         variants = [(name, None)] + ([] if name in BASELINES else
-                                     [(f"{name} + {what}", keep) for what, keep in app_filters(detector, args.threads or None).items()])
+                                     [(f"{name} + {what}", keep) for what, keep in app_filters(name, args.threads or None).items()])
         for label, keep in variants:
             rows = count(found, start_score, keep)
             report[label] = {"start_score": start_score, "rows": [asdict(row) for row in rows]}

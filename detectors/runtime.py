@@ -204,14 +204,16 @@ class OnnxFaceDetector:
         """
         if self.tta is None:
             faces = detect_frame(frame, self.run_network, self.levels, self.pad_multiple, self.scale_policy, self._scan_post())
-            return self._guarded(frame, faces)
+            return self.screened(frame, faces)
         frame = to_bgr(frame)
         normal = self.scale_policy.scale_for(frame.shape[0], frame.shape[1])
-        return self._guarded(frame, detect_with_tta(frame, self._detect_at_scale, self.tta, self.post.nms_threshold, normal))
+        return self.screened(frame, detect_with_tta(frame, self._detect_at_scale, self.tta, self.post.nms_threshold, normal))
 
-    def _guarded(self, frame: np.ndarray, faces: np.ndarray) -> np.ndarray:
-        """``faces`` without the flat boxes when the guard is on, and without those the verifier rejects;
-        with re-ranking, the faces whose new score is under :attr:`score_threshold` go too."""
+    def screened(self, frame: np.ndarray, faces: np.ndarray) -> np.ndarray:
+        """A scan's network ``faces`` (N, 5) of ``frame`` as :meth:`detect` returns them: without the
+        flat boxes when the guard is on and without those the verifier rejects; with re-ranking, the
+        scores re-ranked (mapped back onto the raw scale when the model stores re-ranked thresholds)
+        and the faces now under :attr:`score_threshold` dropped."""
         if self.flat_box_guard:
             faces = drop_flat_boxes(frame, faces)
         if self.verifier is None:
