@@ -22,6 +22,7 @@ import threading
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -82,14 +83,20 @@ def loop_video(video: Path, target: Path, times: int) -> Path:
     return target
 
 
+def prepared_for_tracking(detector: Any, options: TrackingOptions) -> TrackingOptions:
+    """Switch ``detector`` to tracking use and return ``options`` with the tracker at its scores, as
+    start.py sets them (:func:`apps.detector_spec.prepare_for_tracking`)."""
+    high, low = prepare_for_tracking(detector)
+    return replace(options, tracker=replace(options.tracker, high_score=high, low_score=low))
+
+
 def pipeline_fps(
     video: Path, output: Path, detector_name: str, options: TrackingOptions, threads: int | None, max_side: int,
 ) -> tuple[int, float, int]:
     """Frames, frames/s and tracks of the full pipeline on ``video`` (detector and tracker at the model's
     recommended scores, as start.py sets them)."""
     detector = load_detector(detector_name, threads=threads, max_side=max_side)
-    high, low = prepare_for_tracking(detector)
-    options = replace(options, tracker=replace(options.tracker, high_score=high, low_score=low))
+    options = prepared_for_tracking(detector, options)
     source = VideoFileSource(video)
     started = time.perf_counter()
     result = track_source(source, source.info, output, detector.detect, options, stop=threading.Event())

@@ -32,21 +32,20 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from apps.detector_spec import DetectorSpec, prepare_for_tracking  # noqa: E402
+from apps.detector_spec import DetectorSpec  # noqa: E402
 from apps.options import TrackingOptions  # noqa: E402
 from apps.pipeline import FrameProcessor  # noqa: E402
 from apps.shot_cuts import ShotCutDetector  # noqa: E402
 from apps.sources import VideoFileSource  # noqa: E402
 from apps.video_job import VideoOutputs, track_source  # noqa: E402
 from apps.video_writers import H264VideoWriter  # noqa: E402
-from benchmarks.pipeline_speed import DEFAULT_VIDEO, loop_video  # noqa: E402
+from benchmarks.pipeline_speed import DEFAULT_VIDEO, loop_video, prepared_for_tracking  # noqa: E402
 from detectors.runtime import OnnxFaceDetector  # noqa: E402
 from detectors.verification import FaceVerifier  # noqa: E402
 from tracker import FaceTracker  # noqa: E402
@@ -93,8 +92,7 @@ def timed_stages(seconds: dict[str, float]) -> Iterator[None]:
 def stage_costs(video: Path, output: Path, options: TrackingOptions) -> tuple[int, float, dict[str, float]]:
     """Frames, process CPU ms per frame and each stage's thread CPU ms per frame of one run on ``video``."""
     detector = DetectorSpec(threads=1).load()
-    high, low = prepare_for_tracking(detector)  # the tracker's scores as start.py sets them
-    options = replace(options, tracker=replace(options.tracker, high_score=high, low_score=low))
+    options = prepared_for_tracking(detector, options)
     source = VideoFileSource(video)
     seconds: dict[str, float] = defaultdict(float)
     with timed_stages(seconds):
