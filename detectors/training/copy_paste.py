@@ -12,6 +12,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from detectors.training.negatives import overlaps_any
+
 #: Faces at least this large (short side, px in the crop) are copied.
 MIN_SOURCE_SIDE = 24.0
 #: Range of the pasted faces' longer side (px).
@@ -24,13 +26,10 @@ PLACE_TRIES = 20
 CLEAR_MARGIN = 0.25
 
 
-def _overlaps(box: np.ndarray, others: np.ndarray, margin: float) -> bool:
-    """Whether ``box`` grown by ``margin`` of its side on every edge touches any of ``others`` (M, 4)."""
-    if len(others) == 0:
-        return False
+def _crowds(box: np.ndarray, others: np.ndarray, margin: float) -> bool:
+    """Whether ``box`` grown by ``margin`` of its side on every edge shares area with any of ``others`` (M, 4)."""
     grow = margin * max(box[2] - box[0], box[3] - box[1])
-    x1, y1, x2, y2 = box[0] - grow, box[1] - grow, box[2] + grow, box[3] + grow
-    return bool(np.any((others[:, 0] < x2) & (others[:, 2] > x1) & (others[:, 1] < y2) & (others[:, 3] > y1)))
+    return overlaps_any(box + np.array([-grow, -grow, grow, grow], np.float32), others)
 
 
 def _feathered_paste(image: np.ndarray, patch: np.ndarray, left: int, top: int) -> None:
@@ -73,7 +72,7 @@ def paste_small_faces(
         for _ in range(PLACE_TRIES):
             left, top = int(rng.integers(0, width - new_w)), int(rng.integers(0, height - new_h))
             box = np.array([left, top, left + new_w, top + new_h], np.float32)
-            if not _overlaps(box, occupied, CLEAR_MARGIN):
+            if not _crowds(box, occupied, CLEAR_MARGIN):
                 _feathered_paste(out, patch, left, top)
                 occupied = np.concatenate([occupied, box[None]])
                 pasted.append(box)
