@@ -436,12 +436,13 @@ def train_verifier(
     output: Annotated[Path, typer.Option("--output", "-o", help="ONNX file to write.")] = Path("runs/verifier/verifier.onnx"),
     epochs: Annotated[int, typer.Option("--epochs", min=1)] = 12,
     featureless_frames: Annotated[int, typer.Option("--featureless-frames", min=0, help="Generated featureless frames mined for negatives.")] = 1500,
+    negative_images: Annotated[Optional[Path], typer.Option("--negative-images", help="Folder of images that hold no face (your empty scenes, objects, animals): the detectors' detections on them and random squares become negatives too (mined once, cached as face_free.npz in the run folder).")] = None,
     seed: Annotated[int, typer.Option("--seed")] = 0,
     threads: Annotated[int, typer.Option("--threads", min=1, help="Torch CPU threads.")] = 2,
 ) -> None:
     """Train the face verifier (the second look at every scan detection) on labelled images (needs the 'train' extra).
 
-    Crops are mined with the shipped detectors: their detections that match a label are faces, those that match none are not, with face-free squares and generated featureless frames. One image in ten is held out and sets the threshold (99.8 % of its true detections scoring 0.4 or more kept).
+    Crops are mined with the shipped detectors: their detections that match a label are faces, those that match none are not, with face-free squares, generated featureless frames and, with --negative-images, their detections on your face-free images. One image in ten is held out and sets the threshold (99.8 % of its true detections scoring 0.4 or more kept).
     """
     try:
         from detectors.verifier.train import VerifierTraining, train_and_export
@@ -451,7 +452,8 @@ def train_verifier(
 
     try:
         path = train_and_export(train_set, run_dir, output, VerifierTraining(epochs=epochs, seed=seed, threads=threads),
-                                featureless_frames, log=lambda line: console.print(line, markup=False, highlight=False))
+                                featureless_frames, log=lambda line: console.print(line, markup=False, highlight=False),
+                                negative_images=negative_images)
     except (LabelError, ValueError) as error:
         _usage_error(str(error))
     console.print(f"wrote {path}; the shipped one is detectors/weights/verifier.onnx", markup=False, highlight=False)

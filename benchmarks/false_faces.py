@@ -8,6 +8,8 @@ Two sets, the same for every detector of the run:
   0 to N-1, 27 frames each);
 * **face-free photos**: the scikit-image sample images without a human face (:data:`SKIMAGE_PHOTOS`;
   skipped without scikit-image), measured only, never trained or chosen on;
+* **a folder of face-free images** (``--face-free DIR``, optional; e.g. the held-out objects of
+  ``benchmarks/object_negatives.py``), each detected whole as the tracker would;
 * **face-free regions of the dev images**: per image and per side of :data:`REGION_SIDES`, one
   square at a seeded random place that overlaps no labelled face and no ``difficult`` region
   (skipped where none fits), detected at the scale its whole dev image is detected at (the region
@@ -36,7 +38,8 @@ mapped back onto the raw scale).
 those folders (the basis of its threshold).
 
 Usage: ``python benchmarks/false_faces.py [--detectors faceboxes,ainnoface,retinaface]
-[--dev DIR] [--limit N] [--seeds N] [--threads 2] [--threshold T] [--json PATH] [--contrast FOLDER ...]``
+[--dev DIR] [--limit N] [--seeds N] [--threads 2] [--threshold T] [--face-free DIR] [--json PATH]
+[--contrast FOLDER ...]``
 """
 from __future__ import annotations
 
@@ -60,6 +63,7 @@ from benchmarks.retinaface_baseline import RetinaFaceBaseline  # noqa: E402
 from detectors import DetectorLoadError, load_detector  # noqa: E402
 from detectors.datasets import FaceSample, read_voc_folder  # noqa: E402
 from detectors.datasets.folders import read_face_folder  # noqa: E402
+from detectors.datasets.images import IMAGE_SUFFIXES  # noqa: E402
 from detectors.featureless import BENCHMARK_KINDS, benchmark_frames  # noqa: E402
 from detectors.flat_boxes import MIN_CONTRAST, box_contrast, drop_flat_boxes  # noqa: E402
 from detectors.inference import ScalePolicy  # noqa: E402
@@ -212,14 +216,25 @@ class Detections:
     frames: list[tuple[str, np.ndarray, np.ndarray]]
     regions: list[tuple[Region, np.ndarray]]
     photos: list[tuple[str, np.ndarray, np.ndarray]] = field(default_factory=list)
+    folder: list[tuple[str, np.ndarray, np.ndarray]] = field(default_factory=list)
 
 
 def detect_all(detector: Detector, frames: Sequence[tuple[str, np.ndarray]], regions: Sequence[Region],
-               photos: Sequence[tuple[str, np.ndarray]] = ()) -> Detections:
-    """Run ``detector`` once on every featureless frame, dev region and photo."""
+               photos: Sequence[tuple[str, np.ndarray]] = (), folder: Sequence[tuple[str, np.ndarray]] = ()) -> Detections:
+    """Run ``detector`` once on every featureless frame, dev region, photo and image of the face-free folder."""
     return Detections([(name, frame, detector.detect(frame)) for name, frame in frames],
                       [(region, detect_region(detector, region)) for region in regions],
-                      [(name, photo, detector.detect(photo)) for name, photo in photos])
+                      [(name, photo, detector.detect(photo)) for name, photo in photos],
+                      [(name, image, detector.detect(image)) for name, image in folder])
+
+
+def face_free_folder(folder: Path | None) -> list[tuple[str, np.ndarray]]:
+    """``(name, BGR image)`` of every readable .jpg/.jpeg/.png/.bmp under ``folder``, sorted by path (none without one)."""
+    if folder is None:
+        return []
+    paths = sorted(path for path in folder.rglob("*") if path.suffix.lower() in IMAGE_SUFFIXES)
+    images = ((path.name, cv2.imread(str(path), cv2.IMREAD_COLOR)) for path in paths)
+    return [(name, image) for name, image in images if image is not None]
 
 
 def face_free_photos() -> list[tuple[str, np.ndarray]]:
@@ -274,11 +289,12 @@ def count(found: Detections, start_score: float, keep: FaceFilter | None = None)
     region_rows = list(sides.values())
     if region_rows:
         rows += region_rows + [_total(region_rows, "dev regions (all)"), audited]
-    if found.photos:
-        photos = SetResult("scikit-image photos")
-        for _, photo, faces in found.photos:
-            photos.add(scores(photo, faces), start_score)
-        rows.append(photos)
+    for title, images in (("scikit-image photos", found.photos), ("face-free folder", found.folder)):
+        if images:
+            result = SetResult(title)
+            for _, image, faces in images:
+                result.add(scores(image, faces), start_score)
+            rows.append(result)
     return rows
 
 
@@ -323,6 +339,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=2, help="onnxruntime intra-op threads (0: its default)")
     parser.add_argument("--threshold", type=float, default=None,
                         help="start score for every detector (default: each model's recommended one)")
+    parser.add_argument("--face-free", type=Path, default=None, metavar="DIR",
+                        help="also count detections on the images of this folder (they must hold no face)")
     parser.add_argument("--json", type=Path, default=None, help="also write the results to this JSON file")
     parser.add_argument("--contrast", type=Path, nargs="+", default=None, metavar="FOLDER",
                         help="instead: the flat-box guard's contrast of every labelled face (16 px and up) "
@@ -351,9 +369,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     samples = read_voc_folder(args.dev)[: args.limit] if (args.dev / "annotations").is_dir() else []
     regions = list(face_free_regions(samples, REGION_SIDES))
     photos = face_free_photos()
+    folder = face_free_folder(args.face_free)
     print(f"{len(frames)} featureless frames; {len(regions)} face-free regions of {len(samples)} dev images"
           + ("" if samples else f" (dev data not found: {args.dev})")
-          + f"; {len(photos)} face-free scikit-image photos" + ("" if photos else " (scikit-image not installed)"))
+          + f"; {len(photos)} face-free scikit-image photos" + ("" if photos else " (scikit-image not installed)")
+          + (f"; {len(folder)} images of {args.face_free}" if args.face_free else ""))
     report: dict[str, dict] = {}
     for name in (part.strip() for part in args.detectors.split(",") if part.strip()):
         try:
@@ -361,7 +381,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except (DetectorLoadError, ImportError, ValueError) as error:
             print(f"\n{name}: not loaded, skipped: {error}")
             continue
-        found = detect_all(detector, frames, regions, photos)
+        found = detect_all(detector, frames, regions, photos, folder)
         variants = [(name, None)] + ([] if name in BASELINES else
                                      [(f"{name} + {what}", keep) for what, keep in app_filters(name, args.threads or None).items()])
         for label, keep in variants:

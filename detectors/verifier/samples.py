@@ -1,8 +1,9 @@
 """Training crops for the face verifier, mined from labelled images and generated featureless frames.
 
 Positives are labelled faces (jittered boxes) and the detectors' own detections that match a label;
-negatives are the detectors' detections that match none, random face-free squares of the same images
-and the detectors' detections on generated featureless frames (plus random squares of them). Every
+negatives are the detectors' detections that match none, random face-free squares of the same images,
+the detectors' detections on generated featureless frames (plus random squares of them) and, when
+given, their detections on a folder of images that hold no face (plus random squares of them). Every
 crop is cut exactly as at run time (:func:`detectors.verification.crop_square`). Images are split by
 name: those whose CRC32 is 0 modulo :data:`HOLDOUT_MODULUS` are held out (they choose the threshold).
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -51,7 +53,8 @@ class CropSet:
 
     Attributes (as arrays after :meth:`arrays`): ``crops`` (N, S, S, 3) uint8 BGR, ``labels`` (N,)
     1 face / 0 not a face, ``held_out`` (N,) bool, ``sources`` (N,) str (``label``, ``detection <name>``,
-    ``free``, ``featureless detection <name>``, ``featureless free``), ``scores`` (N,) detector score (NaN
+    ``free``, ``featureless detection <name>``, ``featureless free``, ``face-free detection <name>``,
+    ``face-free free``), ``scores`` (N,) detector score (NaN
     for crops no detector made).
     """
 
@@ -136,17 +139,37 @@ def mine_labelled(samples: Sequence[FaceSample], detectors: dict[str, Detect], c
         crops.add(image, free_squares(*image.shape[:2], regions, FREE_SQUARES_PER_IMAGE, rng), 0, held_out, "free")
 
 
+def add_face_free(frame: np.ndarray, detectors: dict[str, Detect], crops: CropSet, held_out: bool, kind: str,
+                  rng: np.random.Generator) -> None:
+    """Add every detection (of :data:`MIN_CHECKED_SIDE` and up) of each detector on ``frame``, which
+    holds no face, and :data:`FREE_SQUARES_PER_FRAME` random squares of it, all as non-faces with
+    sources ``<kind> detection <name>`` and ``<kind> free``."""
+    for name, detect in detectors.items():
+        faces = detect(frame)
+        faces = faces[box_sides(faces) >= MIN_CHECKED_SIDE]
+        crops.add(frame, faces, 0, held_out, f"{kind} detection {name}", faces[:, 4])
+    none = np.zeros((0, 4), np.float32)
+    crops.add(frame, free_squares(*frame.shape[:2], none, FREE_SQUARES_PER_FRAME, rng), 0, held_out, f"{kind} free")
+
+
 def mine_featureless(count: int, detectors: dict[str, Detect], crops: CropSet, seed: int = 100_000) -> None:
     """Add the detectors' detections on ``count`` generated featureless frames and random squares of them."""
-    none = np.zeros((0, 4), np.float32)
     for index in range(count):
         rng = np.random.default_rng(seed + index)
         width = int(rng.integers(320, 1921))
         height = int(width * rng.uniform(0.5, 1.0))
         frame = random_featureless_frame(rng, height, width)
-        held_out = index % HOLDOUT_MODULUS == 0
-        for name, detect in detectors.items():
-            faces = detect(frame)
-            faces = faces[box_sides(faces) >= MIN_CHECKED_SIDE]
-            crops.add(frame, faces, 0, held_out, f"featureless detection {name}", faces[:, 4])
-        crops.add(frame, free_squares(height, width, none, FREE_SQUARES_PER_FRAME, rng), 0, held_out, "featureless free")
+        add_face_free(frame, detectors, crops, index % HOLDOUT_MODULUS == 0, "featureless", rng)
+
+
+def mine_face_free_images(paths: Sequence[Path], detectors: dict[str, Detect], crops: CropSet, seed: int = 200_000) -> int:
+    """Add the detectors' detections on every readable image of ``paths`` (images that hold no face)
+    and random squares of them; held out by name as the labelled images. Returns how many were read."""
+    read = 0
+    for index, path in enumerate(paths):
+        frame = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if frame is None:
+            continue
+        read += 1
+        add_face_free(frame, detectors, crops, is_held_out(path.stem), "face-free", np.random.default_rng(seed + index))
+    return read

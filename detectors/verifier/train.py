@@ -9,6 +9,7 @@ held-out split (:func:`choose_threshold`) and writes ``verifier.onnx``.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from torch import nn
 from detectors.training.export import add_metadata
 from detectors.verification import CONTEXT, CROP_SIZE, MIN_CHECKED_SCORE, crops_to_batch
 from detectors.verifier.model import FaceVerifierNet
+from detectors.verifier.samples import CropSet, mine_face_free_images, mine_featureless, mine_labelled
 
 #: The threshold keeps this share of the held-out true detections that the verifier judges ...
 HELD_OUT_KEEP = 0.998
@@ -157,30 +159,72 @@ def export_verifier(model: FaceVerifierNet, path: str | Path, threshold: float, 
                                "threshold": f"{threshold:.6f}", **notes})
 
 
-def mine_or_load(train_folder: Path, cache: Path, featureless_frames: int, log=print) -> dict[str, np.ndarray]:
-    """The mined crops of ``train_folder`` (see :mod:`detectors.verifier.samples`), read from ``cache``
-    when it exists, else mined with the shipped detectors (their verifiers off) and saved there."""
+def shipped_detectors(score_threshold: float) -> dict:
+    """The shipped detectors by name as the verifier is mined with: their verifiers off."""
     import detectors
-    from detectors.datasets import read_face_folder
-    from detectors.verifier.samples import CropSet, mine_featureless, mine_labelled
 
+    return {name: detectors.load_detector(name, score_threshold=score_threshold, verify=False, threads=2)
+            for name in detectors.BUILTIN_DETECTORS}
+
+
+def load_or_mine(cache: Path, mine: Callable[[CropSet], None]) -> dict[str, np.ndarray]:
+    """The crop arrays saved in ``cache``, or those ``mine`` adds to an empty set (then saved there)."""
     if cache.is_file():
         with np.load(cache) as stored:
             return {key: stored[key] for key in stored.files}
     crops = CropSet()
-    found = {name: detectors.load_detector(name, score_threshold=MINED_SCORE, verify=False, threads=2)
-             for name in detectors.BUILTIN_DETECTORS}
-    samples = read_face_folder(train_folder)
-    log(f"mining {len(samples)} labelled images with {', '.join(found)}")
-    mine_labelled(samples, {name: detector.detect for name, detector in found.items()}, crops)
-    for detector in found.values():
-        detector.score_threshold = MINED_FEATURELESS_SCORE
-    log(f"mining {featureless_frames} featureless frames")
-    mine_featureless(featureless_frames, {name: detector.detect for name, detector in found.items()}, crops)
+    mine(crops)
     mined = crops.arrays()
     cache.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(cache, **mined)
     return mined
+
+
+def mine_or_load(train_folder: Path, cache: Path, featureless_frames: int, log=print) -> dict[str, np.ndarray]:
+    """The mined crops of ``train_folder`` and of ``featureless_frames`` generated frames (see
+    :mod:`detectors.verifier.samples`), read from ``cache`` when it exists, else mined with the shipped
+    detectors and saved there."""
+    from detectors.datasets import read_face_folder
+
+    def mine(crops: CropSet) -> None:
+        found = shipped_detectors(MINED_SCORE)
+        samples = read_face_folder(train_folder)
+        log(f"mining {len(samples)} labelled images with {', '.join(found)}")
+        mine_labelled(samples, {name: detector.detect for name, detector in found.items()}, crops)
+        for detector in found.values():
+            detector.score_threshold = MINED_FEATURELESS_SCORE
+        log(f"mining {featureless_frames} featureless frames")
+        mine_featureless(featureless_frames, {name: detector.detect for name, detector in found.items()}, crops)
+
+    return load_or_mine(cache, mine)
+
+
+def face_free_or_load(folder: Path, cache: Path, log=print) -> dict[str, np.ndarray]:
+    """The non-face crops mined from the images of ``folder``, which hold no face (the shipped detectors'
+    detections down to :data:`MINED_FEATURELESS_SCORE` and random squares), read from ``cache`` when it
+    exists, else mined and saved there.
+
+    Raises:
+        ValueError: If ``folder`` holds no readable image.
+    """
+    from detectors.datasets.images import IMAGE_SUFFIXES
+
+    paths = sorted(path for path in Path(folder).rglob("*") if path.suffix.lower() in IMAGE_SUFFIXES)
+    if not paths and not cache.is_file():
+        raise ValueError(f"no image in {folder} (--negative-images): expected .jpg, .jpeg, .png or .bmp files")
+
+    def mine(crops: CropSet) -> None:
+        found = shipped_detectors(MINED_FEATURELESS_SCORE)
+        log(f"mining {len(paths)} face-free images of {folder}")
+        if mine_face_free_images(paths, {name: detector.detect for name, detector in found.items()}, crops) == 0:
+            raise ValueError(f"no readable image in {folder} (--negative-images)")
+
+    return load_or_mine(cache, mine)
+
+
+def concatenated(*parts: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The crop arrays of every part, one after the other."""
+    return {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
 
 
 def held_out_report(mined: dict[str, np.ndarray], probabilities: np.ndarray, threshold: float) -> list[str]:
@@ -197,11 +241,15 @@ def held_out_report(mined: dict[str, np.ndarray], probabilities: np.ndarray, thr
 
 
 def train_and_export(train_folder: Path, run_dir: Path, output: Path, recipe: VerifierTraining = VerifierTraining(),
-                     featureless_frames: int = FEATURELESS_FRAMES, log=print) -> Path:
-    """Mine (or reuse ``run_dir/mined.npz``), train on the fitting split (or reuse ``run_dir/verifier.pt``),
+                     featureless_frames: int = FEATURELESS_FRAMES, log=print, negative_images: Path | None = None) -> Path:
+    """Mine (or reuse ``run_dir/mined.npz``, and ``run_dir/face_free.npz`` for ``negative_images``, a
+    folder of images that hold no face), train on the fitting split (or reuse ``run_dir/verifier.pt``),
     set the threshold on the held-out split (:func:`choose_threshold`), log the held-out keep rates
     and write ``output``."""
+    face_free = None if negative_images is None else face_free_or_load(negative_images, run_dir / "face_free.npz", log)
     mined = mine_or_load(train_folder, run_dir / "mined.npz", featureless_frames, log)
+    if face_free is not None:
+        mined = concatenated(mined, face_free)
     fit = ~mined["held_out"]
     log(f"{int(fit.sum())} crops to fit ({int(mined['labels'][fit].sum())} faces), {int((~fit).sum())} held out")
     weights_path = run_dir / "verifier.pt"
@@ -219,5 +267,7 @@ def train_and_export(train_folder: Path, run_dir: Path, output: Path, recipe: Ve
     log(f"threshold {threshold:.4f}")
     for line in held_out_report(mined, probabilities, threshold):
         log(line)
-    return export_verifier(model, output, threshold, {"trained_on": str(train_folder), "epochs": str(recipe.epochs),
-                                                       "seed": str(recipe.seed)})
+    notes = {"trained_on": str(train_folder), "epochs": str(recipe.epochs), "seed": str(recipe.seed)}
+    if negative_images is not None:
+        notes["negative_images"] = str(negative_images)
+    return export_verifier(model, output, threshold, notes)
