@@ -63,3 +63,21 @@ def test_the_face_free_photos_are_bgr_images() -> None:
     assert len(photos) == len(false_faces.SKIMAGE_PHOTOS)
     for name, photo in photos:
         assert photo.dtype == np.uint8 and photo.ndim == 3 and photo.shape[2] == 3, name
+
+
+def test_the_face_free_folder_is_read_and_counted_in_its_own_row(tmp_path: Path) -> None:
+    import cv2
+
+    cv2.imwrite(str(tmp_path / "a.png"), np.full((40, 50, 3), 90, np.uint8))
+    (tmp_path / "sub").mkdir()
+    cv2.imwrite(str(tmp_path / "sub" / "b.jpg"), np.full((30, 30, 3), 20, np.uint8))
+    (tmp_path / "broken.jpg").write_bytes(b"not an image")
+    (tmp_path / "notes.txt").write_text("skipped")
+    images = false_faces.face_free_folder(tmp_path)
+    assert [name for name, _ in images] == ["a.png", "b.jpg"]
+    assert false_faces.face_free_folder(None) == []
+    face = np.array([[1.0, 1, 20, 20, 0.9]], np.float32)
+    found = Detections(frames=[], regions=[], folder=[(name, image, face) for name, image in images])
+    rows = {row.name: row for row in count(found, start_score=0.5)}
+    assert (rows["face-free folder"].images, rows["face-free folder"].detections) == (2, 2)
+    assert "scikit-image photos" not in rows

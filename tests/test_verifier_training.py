@@ -16,6 +16,7 @@ from detectors.verifier.samples import (  # noqa: E402
     CropSet,
     is_held_out,
     jittered_boxes,
+    mine_face_free_images,
     mine_featureless,
     mine_labelled,
     split_detections,
@@ -25,6 +26,7 @@ from detectors.verifier.train import (  # noqa: E402
     VerifierTraining,
     choose_threshold,
     export_verifier,
+    face_free_or_load,
     shuffle_colours,
     train_verifier,
     true_detection_rows,
@@ -123,4 +125,42 @@ def test_train_verifier_command_reports_a_missing_folder_in_one_line(tmp_path: P
     result = run_cli("train-verifier", "--train-set", tmp_path / "missing", "--run-dir", tmp_path / "run")
     assert result.code == 2
     assert "missing" in result.line("error:") and "Traceback" not in result.stderr + result.stdout
+    assert not (tmp_path / "run").exists()
+
+
+def test_face_free_images_give_only_non_faces_held_out_by_name(tmp_path: Path) -> None:
+    import cv2
+
+    names = [f"empty_{index}" for index in range(12)]
+    for name in names:
+        cv2.imwrite(str(tmp_path / f"{name}.png"), np.full((120, 160, 3), 90, np.uint8))
+    (tmp_path / "broken.jpg").write_bytes(b"not an image")
+    boxes = np.array([[10, 10, 50, 50, 0.7], [60, 60, 70, 70, 0.9]], np.float32)  # the second is too small to judge
+    crops = CropSet()
+    paths = sorted(tmp_path.iterdir())
+    assert mine_face_free_images(paths, {"fake": lambda image: boxes}, crops) == len(names)
+    mined = crops.arrays()
+    assert set(mined["labels"]) == {0}
+    detections = mined["sources"] == "face-free detection fake"
+    assert detections.sum() == len(names) and np.all(mined["scores"][detections] == np.float32(0.7))
+    assert (mined["sources"] == "face-free free").sum() > 0
+    assert sorted(mined["held_out"][detections]) == sorted(is_held_out(name) for name in names)
+
+
+def test_a_negative_image_folder_without_images_is_refused_before_mining(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="no image in"):
+        face_free_or_load(tmp_path / "empty", tmp_path / "run" / "face_free.npz")
+    assert not (tmp_path / "run").exists()
+
+
+def test_train_verifier_command_refuses_an_empty_negative_folder_in_one_line(tmp_path: Path) -> None:
+    from tests.cli_helpers import run_cli
+
+    train_set = write_voc(tmp_path / "voc")
+    (tmp_path / "empty").mkdir()
+    result = run_cli("train-verifier", "--train-set", train_set, "--run-dir", tmp_path / "run",
+                     "--negative-images", tmp_path / "empty")
+    assert result.code == 2
+    assert "--negative-images" in result.line("error:") and "Traceback" not in result.stderr + result.stdout
     assert not (tmp_path / "run").exists()
