@@ -28,6 +28,7 @@ from detectors.verifier.train import (  # noqa: E402
     export_verifier,
     face_free_or_load,
     shuffle_colours,
+    train_and_export,
     train_verifier,
     true_detection_rows,
 )
@@ -164,3 +165,34 @@ def test_train_verifier_command_refuses_an_empty_negative_folder_in_one_line(tmp
     assert result.code == 2
     assert "--negative-images" in result.line("error:") and "Traceback" not in result.stderr + result.stdout
     assert not (tmp_path / "run").exists()
+
+
+def test_negative_images_are_mined_once_and_trained_on(tmp_path: Path) -> None:
+    import cv2
+    import onnx
+
+    rng = np.random.default_rng(0)
+    count = 64
+    faces = np.full((count, 32, 32, 3), 40, np.uint8)
+    faces[:, 8:24, 8:24] = 200
+    cached = {"crops": np.concatenate([faces, rng.integers(0, 80, (count, 32, 32, 3), dtype=np.uint8)]),
+              "labels": np.array([1] * count + [0] * count), "held_out": np.arange(2 * count) % 4 == 0,
+              "sources": np.array(["detection fake"] * (2 * count)), "scores": np.full(2 * count, 0.9, np.float32)}
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    np.savez(run_dir / "mined.npz", **cached)  # the labelled images' crops, as a cache the run reuses
+    negatives = tmp_path / "empty scenes"
+    negatives.mkdir()
+    for index in range(3):
+        cv2.imwrite(str(negatives / f"scene_{index}.png"), rng.integers(0, 255, (200, 240, 3), dtype=np.uint8))
+    lines: list[str] = []
+    output = train_and_export(tmp_path / "unused", run_dir, tmp_path / "verifier.onnx",
+                              VerifierTraining(epochs=1, batch_size=32, threads=1), log=lines.append,
+                              negative_images=negatives)
+    with np.load(run_dir / "face_free.npz") as mined:
+        assert len(mined["labels"]) > 0 and set(mined["labels"]) == {0}
+        assert {"face-free free"} <= set(mined["sources"].tolist())
+    fitted = int(next(line for line in lines if "crops to fit" in line).split()[0])
+    assert fitted > int((~cached["held_out"]).sum())  # the face-free crops joined the fitting split
+    metadata = {entry.key: entry.value for entry in onnx.load(str(output)).metadata_props}
+    assert metadata["negative_images"] == str(negatives)
