@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from detectors.runtime import OnnxFaceDetector
 from detectors.training.export import add_metadata
 from detectors.verification import CONTEXT, CROP_SIZE, MIN_CHECKED_SCORE, crops_to_batch
 from detectors.verifier.model import FaceVerifierNet
@@ -159,7 +160,7 @@ def export_verifier(model: FaceVerifierNet, path: str | Path, threshold: float, 
                                "threshold": f"{threshold:.6f}", **notes})
 
 
-def shipped_detectors(score_threshold: float) -> dict:
+def shipped_detectors(score_threshold: float) -> dict[str, OnnxFaceDetector]:
     """The shipped detectors by name as the verifier is mined with: their verifiers off."""
     import detectors
 
