@@ -11,7 +11,8 @@ Every photo of ``--data`` (``<Name>/<Name>_NNNN.jpg``) gets one box (dlib's fron
 face nearest the centre; the central 110 px square when it finds none) and two descriptors: FaceTrack's
 (:class:`apps.descriptors.FaceDescriber` at its defaults) and SFace's (the photo warped onto the usual
 112 x 112 five-point template through the eye centres, nose tip and mouth corners of dlib's 68-point
-landmarks, fed as RGB 0-255). Distances: Euclidean for dlib, 1 - cosine for SFace.
+landmarks, fed as RGB 0-255). Distances: Euclidean for dlib, 1 - cosine for SFace, and for both
+together the mean of the two, each standardised by its different-person distances.
 
 * Verification over all pairs: ROC AUC, equal error rate, share of same-person pairs accepted at 1e-3
   and 1e-4 of different-person pairs accepted.
@@ -86,6 +87,11 @@ def distances(features: np.ndarray, metric: str) -> np.ndarray:
         return 1.0 - features @ features.T
     squares = (features**2).sum(axis=1)
     return np.sqrt(np.maximum(squares[:, None] + squares[None, :] - 2 * features @ features.T, 0.0))
+
+
+def standardised(matrix: np.ndarray, different: np.ndarray) -> np.ndarray:
+    """``matrix`` in units of the spread of the different-person distances, centred on their mean."""
+    return (matrix - different.mean()) / different.std()
 
 
 def verification(same: np.ndarray, different: np.ndarray) -> dict[str, float]:
@@ -204,9 +210,11 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"threshold set on 0-{args.trials // 2 - 1}\n")
     print("| descriptor | ms / face | AUC | EER | same accepted at 1e-3 / 1e-4 | known named right (worst) | unknown named (worst) |")
     print("|---|---:|---:|---:|---:|---:|---:|")
-    for label, features, metric, key in (("dlib ResNet (FaceTrack)", dlib_features, "euclidean", "dlib"),
-                                         ("SFace", sface_features, "cosine", "sface")):
-        matrix = distances(features, metric)
+    matrices = {"dlib": distances(dlib_features, "euclidean"), "sface": distances(sface_features, "cosine")}
+    matrices["both"] = sum(standardised(matrix, matrix[upper][~same]) for matrix in matrices.values()) / 2
+    milliseconds["both"] = milliseconds["dlib"] + milliseconds["sface"]
+    for label, key in (("dlib ResNet (FaceTrack)", "dlib"), ("SFace", "sface"), ("both, mean of standardised distances", "both")):
+        matrix = matrices[key]
         pairs = matrix[upper]
         checked, named = verification(pairs[same], pairs[~same]), naming(matrix, names, args.trials)
         print(f"| {label} | {milliseconds[key]:.0f} | {checked['auc']:.4f} | {100 * checked['eer']:.2f} % | "
