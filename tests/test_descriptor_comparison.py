@@ -49,7 +49,7 @@ def test_naming_with_a_descriptor_that_separates_people() -> None:
     assert named["unknown_named"] <= 0.1  # the threshold spends up to the 5 % budget set on the first trials
 
 
-def test_sface_feeds_unused_graph_inputs_with_zeros(tmp_path: Path) -> None:
+def test_aligned_networks_get_rgb_and_zeros_for_unused_graph_inputs(tmp_path: Path) -> None:
     onnx = pytest.importorskip("onnx")
     from onnx import TensorProto, helper
 
@@ -64,9 +64,33 @@ def test_sface_feeds_unused_graph_inputs_with_zeros(tmp_path: Path) -> None:
     crop = np.zeros((112, 112, 3), np.uint8)
     crop[..., 0] = 30  # blue
     crop[..., 2] = 90  # red
-    np.testing.assert_allclose(comparison.SFace(tmp_path / "tiny.onnx").describe(crop), [90, 0, 30])  # RGB order
+    np.testing.assert_allclose(comparison.AlignedFaceNet(tmp_path / "tiny.onnx").describe(crop), [90, 0, 30])  # RGB order
 
 
 def test_a_folder_without_photos_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert comparison.main(["--sface", str(tmp_path / "none.onnx"), "--data", str(tmp_path)]) == 2
     assert "no <Name>/<Name>_NNNN.jpg photos" in capsys.readouterr().err
+
+
+def test_arcface_input_is_centred_and_scaled(tmp_path: Path) -> None:
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [helper.make_node("ReduceMean", ["image"], ["feature"], axes=[2, 3], keepdims=0)], "tiny",
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, 112, 112])],
+        [helper.make_tensor_value_info("feature", TensorProto.FLOAT, [1, 3])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    onnx.save(model, tmp_path / "tiny.onnx")
+    crop = np.full((112, 112, 3), 255, np.uint8)
+    crop[..., 1] = 0
+    network = comparison.AlignedFaceNet(tmp_path / "tiny.onnx", mean=127.5, scale=127.5)
+    np.testing.assert_allclose(network.describe(crop), [1, -1, 1])
+
+
+def test_without_any_model_it_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "Ann").mkdir()
+    (tmp_path / "Ann" / "Ann_0001.jpg").write_bytes(b"x")
+    assert comparison.main(["--data", str(tmp_path)]) == 2
+    assert "--sface and / or --arcface" in capsys.readouterr().err
