@@ -8,7 +8,7 @@ face-free square of a labelled training image, or a generated featureless frame)
 cut-out pictures pasted on it at random sizes (24 px to most of the frame), flipped and turned.
 
 Cut-outs are RGBA PNGs from a folder of sticker-like pictures with transparent backgrounds; the ones
-used for the shipped verifier are Debian's ``tuxpaint-stamps-default`` (GPL-2; ``apt-get download
+used in verifier trials 8 and 9 (``benchmarks/verifier_selection.md``) are Debian's ``tuxpaint-stamps-default`` (GPL-2; ``apt-get download
 tuxpaint-stamps-default && dpkg -x tuxpaint-stamps-default_*.deb DIR``, then
 ``DIR/usr/share/tuxpaint/stamps``). Folders that show people or drawn faces are skipped
 (:data:`SKIPPED_FOLDERS`: people, cartoons, smileys, coins with portraits). Animals, fruit, toys and
@@ -47,9 +47,10 @@ from detectors.verifier.samples import is_held_out  # noqa: E402
 SKIPPED_FOLDERS = ("people", "cartoon", "faces", "money")
 #: Share of backgrounds that are generated featureless frames (the rest: training-image squares).
 FEATURELESS_BACKGROUNDS = 0.25
-#: Cut-outs per image, and their longer side relative to the frame's shorter side.
+#: Cut-outs per image, and the range of their longer side: 24 px to 0.9 x the frame's shorter side.
 CUTOUTS_PER_IMAGE = (1, 3)
 CUTOUT_SIDE = (24, 0.9)
+
 
 def read_cutout(path: Path) -> np.ndarray | None:
     """The picture at ``path`` as HxWx4 uint8 BGRA (opaque when it has no alpha), or None if unreadable."""
