@@ -8,9 +8,9 @@ face-free square of a labelled training image, or a generated featureless frame)
 cut-out pictures pasted on it at random sizes (24 px to most of the frame), flipped and turned.
 
 Cut-outs are RGBA PNGs from a folder of sticker-like pictures with transparent backgrounds; the ones
-used in verifier trials 8 and 9 (``benchmarks/verifier_selection.md``) are Debian's ``tuxpaint-stamps-default`` (GPL-2; ``apt-get download
-tuxpaint-stamps-default && dpkg -x tuxpaint-stamps-default_*.deb DIR``, then
-``DIR/usr/share/tuxpaint/stamps``). Folders that show people or drawn faces are skipped
+used in verifier trials 8 and 9 (``benchmarks/verifier_selection.md``) are Debian's
+``tuxpaint-stamps-default`` (GPL-2; ``apt-get download tuxpaint-stamps-default && dpkg -x
+tuxpaint-stamps-default_*.deb DIR``, then ``DIR/usr/share/tuxpaint/stamps``). Folders that show people or drawn faces are skipped
 (:data:`SKIPPED_FOLDERS`: people, cartoons, smileys, coins with portraits). Animals, fruit, toys and
 instruments stay even where a face detector fires on them (RetinaFace and CenterFace both fire at 0.5
 on a gorilla, a lion, an apple and a violin of that set): those are the negatives wanted. Cut-outs are
