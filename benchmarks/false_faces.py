@@ -1,6 +1,6 @@
 """False faces: detections at the tracker's track-start score on images that hold no face.
 
-Two sets, the same for every detector of the run:
+The sets, the same for every detector of the run:
 
 * **featureless frames** generated here (:func:`detectors.featureless.benchmark_frames`: flat
   black, near-black, grey and white, a gradient, dark sensor-like noise, blurred noise, stripes and
