@@ -63,7 +63,7 @@ from benchmarks.retinaface_baseline import RetinaFaceBaseline  # noqa: E402
 from detectors import DetectorLoadError, load_detector  # noqa: E402
 from detectors.datasets import FaceSample, read_voc_folder  # noqa: E402
 from detectors.datasets.folders import read_face_folder  # noqa: E402
-from detectors.datasets.images import IMAGE_SUFFIXES  # noqa: E402
+from detectors.datasets.images import image_files  # noqa: E402
 from detectors.featureless import BENCHMARK_KINDS, benchmark_frames  # noqa: E402
 from detectors.flat_boxes import MIN_CONTRAST, box_contrast, drop_flat_boxes  # noqa: E402
 from detectors.inference import ScalePolicy  # noqa: E402
@@ -232,8 +232,7 @@ def face_free_folder(folder: Path | None) -> list[tuple[str, np.ndarray]]:
     """``(name, BGR image)`` of every readable .jpg/.jpeg/.png/.bmp under ``folder``, sorted by path (none without one)."""
     if folder is None:
         return []
-    paths = sorted(path for path in folder.rglob("*") if path.suffix.lower() in IMAGE_SUFFIXES)
-    images = ((path.name, cv2.imread(str(path), cv2.IMREAD_COLOR)) for path in paths)
+    images = ((path.name, cv2.imread(str(path), cv2.IMREAD_COLOR)) for path in image_files(folder))
     return [(name, image) for name, image in images if image is not None]
 
 

@@ -1,4 +1,4 @@
-"""Where the image of an annotation file is: the suffixes the readers look for."""
+"""Where images are: the suffixes the readers look for, the image of an annotation file, the images of a folder."""
 
 from __future__ import annotations
 
@@ -14,3 +14,8 @@ def find_image(images_dir: Path, stem: str) -> Path | None:
         if candidate.exists():
             return candidate
     return None
+
+
+def image_files(folder: Path) -> list[Path]:
+    """Every file with one of :data:`IMAGE_SUFFIXES` (any case) under ``folder``, sub-folders included, sorted."""
+    return sorted(path for path in Path(folder).rglob("*") if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES)

@@ -208,9 +208,9 @@ def face_free_or_load(folder: Path, cache: Path, log=print) -> dict[str, np.ndar
     Raises:
         ValueError: If ``folder`` holds no readable image.
     """
-    from detectors.datasets.images import IMAGE_SUFFIXES
+    from detectors.datasets.images import image_files
 
-    paths = sorted(path for path in Path(folder).rglob("*") if path.suffix.lower() in IMAGE_SUFFIXES)
+    paths = image_files(folder)
     if not paths and not cache.is_file():
         raise ValueError(f"no image in {folder} (--negative-images): expected .jpg, .jpeg, .png or .bmp files")
 
