@@ -232,14 +232,16 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"{int((~same).sum())} different-person pairs; naming trials {args.trials // 2}-{args.trials - 1}, "
           f"threshold set on 0-{args.trials // 2 - 1}\n")
     matrices = {name: distances(rows, "euclidean" if name == "dlib" else "cosine") for name, rows in features.items()}
-    best = min(networks, key=lambda name: verification(matrices[name][upper][same], matrices[name][upper][~same])["eer"])
-    matrices[f"dlib + {best}"] = sum(standardised(matrices[name], matrices[name][upper][~same]) for name in ("dlib", best)) / 2
-    milliseconds[f"dlib + {best}"] = milliseconds["dlib"] + milliseconds[best]
+    checks = {name: verification(matrix[upper][same], matrix[upper][~same]) for name, matrix in matrices.items()}
+    best = min(networks, key=lambda name: checks[name]["eer"])
+    both = f"dlib + {best}"
+    matrices[both] = sum(standardised(matrices[name], matrices[name][upper][~same]) for name in ("dlib", best)) / 2
+    checks[both] = verification(matrices[both][upper][same], matrices[both][upper][~same])
+    milliseconds[both] = milliseconds["dlib"] + milliseconds[best]
     print("| descriptor | ms / face | AUC | EER | same accepted at 1e-3 / 1e-4 | known named right (worst) | unknown named (worst) |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for name, matrix in matrices.items():
-        pairs = matrix[upper]
-        checked, named = verification(pairs[same], pairs[~same]), naming(matrix, names, args.trials)
+        checked, named = checks[name], naming(matrix, names, args.trials)
         label = "dlib ResNet (FaceTrack)" if name == "dlib" else name
         print(f"| {label} | {milliseconds[name]:.0f} | {checked['auc']:.4f} | {100 * checked['eer']:.2f} % | "
               f"{100 * checked['tar@0.001']:.1f} / {100 * checked['tar@0.0001']:.1f} % | "
