@@ -1,4 +1,4 @@
-"""Training crops for the face verifier, mined from labelled images and generated featureless frames.
+"""Training crops for the face verifier, mined from labelled images, generated featureless frames and face-free images.
 
 Positives are labelled faces (jittered boxes) and the detectors' own detections that match a label;
 negatives are the detectors' detections that match none, random face-free squares of the same images,
