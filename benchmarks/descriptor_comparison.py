@@ -88,13 +88,15 @@ class AlignedFaceNet:
 
 
 def distances(features: np.ndarray, metric: str) -> np.ndarray:
-    """All pairwise distances: Euclidean, or 1 - cosine."""
+    """All pairwise distances: Euclidean (dlib's 128-D descriptors, as FaceTrack measures them:
+    :func:`apps.descriptors.distances`), or 1 - cosine."""
+    if metric == "euclidean":
+        from apps.descriptors import distances as descriptor_distances
+
+        return descriptor_distances(features, features)
     features = features.astype(np.float64)
-    if metric == "cosine":
-        features = features / np.linalg.norm(features, axis=1, keepdims=True)
-        return 1.0 - features @ features.T
-    squares = (features**2).sum(axis=1)
-    return np.sqrt(np.maximum(squares[:, None] + squares[None, :] - 2 * features @ features.T, 0.0))
+    features = features / np.linalg.norm(features, axis=1, keepdims=True)
+    return 1.0 - features @ features.T
 
 
 def standardised(matrix: np.ndarray, different: np.ndarray) -> np.ndarray:

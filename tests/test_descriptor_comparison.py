@@ -37,13 +37,14 @@ def test_verification_of_separated_and_of_mixed_distances() -> None:
 def test_cosine_and_euclidean_distances() -> None:
     features = np.array([[1.0, 0.0], [2.0, 0.0], [0.0, 3.0]])
     np.testing.assert_allclose(comparison.distances(features, "cosine"), [[0, 0, 1], [0, 0, 1], [1, 1, 0]], atol=1e-12)
-    np.testing.assert_allclose(comparison.distances(features, "euclidean")[0], [0, 1, np.sqrt(10)], atol=1e-7)
+    padded = np.pad(features, ((0, 0), (0, 126)))  # Euclidean distances are of dlib's 128-D descriptors
+    np.testing.assert_allclose(comparison.distances(padded, "euclidean")[0], [0, 1, np.sqrt(10)], atol=1e-7)
 
 
 def test_naming_with_a_descriptor_that_separates_people() -> None:
     people = 70  # 40 known + 20 unknown drawn from them
     names = np.repeat([f"p{index:02d}" for index in range(people)], 6)
-    features = np.repeat(np.eye(people), 6, axis=0) + np.random.default_rng(0).normal(0, 0.01, (len(names), people))
+    features = np.repeat(np.eye(people, 128), 6, axis=0) + np.random.default_rng(0).normal(0, 0.01, (len(names), 128))
     named = comparison.naming(comparison.distances(features, "euclidean"), names, trials=4)
     assert named["known_right"] == pytest.approx(1.0)
     assert named["unknown_named"] <= 0.1  # the threshold spends up to the 5 % budget set on the first trials
