@@ -40,6 +40,7 @@ sys.path.insert(0, str(ROOT))
 from detectors.datasets import read_face_folder  # noqa: E402
 from detectors.datasets.sample import FaceSample  # noqa: E402
 from detectors.featureless import random_featureless_frame  # noqa: E402
+from detectors.training.copy_paste import blend_into  # noqa: E402
 from detectors.training.negatives import face_free_crop  # noqa: E402
 from detectors.verifier.samples import is_held_out  # noqa: E402
 
@@ -75,9 +76,7 @@ def paste(background: np.ndarray, cutout: np.ndarray, x0: int, y0: int) -> np.nd
     if x1 <= x0 or y1 <= y0:
         return background
     part = cutout[cy0 : cy0 + y1 - y0, cx0 : cx0 + x1 - x0].astype(np.float32)
-    alpha = part[..., 3:] / 255.0
-    region = background[y0:y1, x0:x1].astype(np.float32)
-    background[y0:y1, x0:x1] = np.round(part[..., :3] * alpha + region * (1 - alpha)).astype(np.uint8)
+    blend_into(background, part[..., :3], part[..., 3:] / 255.0, x0, y0)
     return background
 
 

@@ -32,14 +32,19 @@ def _crowds(box: np.ndarray, others: np.ndarray, margin: float) -> bool:
     return overlaps_any(box + np.array([-grow, -grow, grow, grow], np.float32), others)
 
 
+def blend_into(image: np.ndarray, patch: np.ndarray, alpha: np.ndarray, left: int, top: int) -> None:
+    """Blend ``patch`` (H, W, 3) into ``image`` at (left, top), in place, with ``alpha`` (H, W, 1) in 0..1."""
+    height, width = patch.shape[:2]
+    region = image[top : top + height, left : left + width].astype(np.float32)
+    image[top : top + height, left : left + width] = np.round(alpha * patch + (1 - alpha) * region).astype(np.uint8)
+
+
 def _feathered_paste(image: np.ndarray, patch: np.ndarray, left: int, top: int) -> None:
     """Blend ``patch`` into ``image`` at (left, top) with an alpha that fades over its outer pixels."""
     height, width = patch.shape[:2]
     ramp_y = np.minimum(np.arange(height) + 1, np.arange(height)[::-1] + 1) / max(2.0, height / 6)
     ramp_x = np.minimum(np.arange(width) + 1, np.arange(width)[::-1] + 1) / max(2.0, width / 6)
-    alpha = np.clip(np.minimum.outer(ramp_y, ramp_x), 0.0, 1.0)[..., None]
-    region = image[top : top + height, left : left + width].astype(np.float32)
-    image[top : top + height, left : left + width] = np.round(alpha * patch + (1 - alpha) * region).astype(np.uint8)
+    blend_into(image, patch, np.clip(np.minimum.outer(ramp_y, ramp_x), 0.0, 1.0)[..., None], left, top)
 
 
 def paste_small_faces(
