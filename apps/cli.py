@@ -523,7 +523,7 @@ def _write_report(output: Path, results: list) -> None:
 
 
 def _require_identity() -> None:
-    """Exit with one clear line when the ``identity`` extra (dlib and its face models) is missing."""
+    """Exit with one clear line when the ``identity`` extra (dlib and its landmark model) is missing."""
     from apps.descriptors import identity_problem
 
     problem = identity_problem()

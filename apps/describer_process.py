@@ -1,11 +1,11 @@
 """Face descriptors computed in a child process, so the detect+track thread keeps running meanwhile.
 
-dlib holds Python's GIL while it computes a descriptor (about 90 ms): in a thread of the tracking
-process it would stall every other thread, the detect+track one included (a Python loop made 7 %
-of its progress while a thread described faces). One child process per tracking process (spawned on
-first use, about 0.6 s to start and load the models; shared by every video that process tracks)
-describes the faces it is sent, in order; callers submit a face and later collect its descriptor.
-"""
+A descriptor takes about 30 ms (dlib's landmarks, the alignment, SFace). Descriptors were first
+dlib's, and dlib holds Python's GIL while it computes (a Python loop made 7 % of its progress while a
+thread described faces); a child process keeps the detect+track thread free of whatever the describer
+holds. One child process per tracking process (spawned on first use, about a second to start and load
+the models; shared by every video that process tracks) describes the faces it is sent, in order;
+callers submit a face and later collect its descriptor."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def _serve(requests: multiprocessing.Queue, results: multiprocessing.Queue) -> N
         started = time.perf_counter()
         try:
             descriptor = describer.describe(image, box)
-        except Exception:  # noqa: BLE001 - a face dlib cannot align has no descriptor; the others go on
+        except Exception:  # noqa: BLE001 - a face that cannot be aligned has no descriptor; the others go on
             descriptor = None
         results.put((key, descriptor, time.perf_counter() - started))
 

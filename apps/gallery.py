@@ -18,19 +18,19 @@ import numpy as np
 from apps.descriptors import DESCRIPTOR_SIZE, FaceDescriber, distances
 
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png"}
-NAME_THRESHOLD = 0.53
+NAME_THRESHOLD = 1.126
 """A track is named after the nearest gallery person only when its distance to that person's nearest
-photo is below this (dlib's usual same-person distance is 0.6) and :data:`NAME_MARGIN` holds."""
-NAME_MARGIN = 0.04
+photo is below this and :data:`NAME_MARGIN` holds. On lfw-dev 0.16 % of the pairs of photos of two
+different people are nearer than this and 94.6 % of the pairs of one person's photos
+(``benchmarks/identity.py``)."""
+NAME_MARGIN = 0.085
 """The second-nearest gallery person must be at least this much farther than the nearest (a face that
-looks a little like several gallery people is not named). Chosen on the application's own output (slideshows of 40 known
-people with 2 gallery photos and 20 unknown, 240 shots in 20 videos; ``benchmarks/identity_selection.md``):
-over seeds 123-125 known shots named right 90.2 / 91.2 / 92.4 % and unknown shots named 3.9 / 2.5 / 9.8 %
-(the nearest photo under 0.51 alone: 86.5 / 90.6 / 89.9 % and 6.5 / 1.2 / 6.1 %); seeds 0-3, not chosen on:
-92.3 / 90.2 / 86.8 / 90.1 % and 8.2 / 2.6 / 1.4 / 0.0 % (0.51 alone: 89.7 / 88.4 / 85.0 / 87.0 % and 5.9 / 0 / 0 / 0 %)."""
-GALLERY_JITTERS = 0
-"""Gallery photos are described by dlib's mean over this many jittered copies of the chip (0: the chip
-alone; see :meth:`apps.descriptors.FaceDescriber.describe_chip` and ``benchmarks/identity_selection.md``)."""
+looks a little like several gallery people is not named).
+
+Both were chosen with dlib's descriptor (0.53 and 0.04, on slideshows of the application's own output;
+``benchmarks/identity_selection.md``) and carried over to SFace's by a rule fixed before any slideshow
+was run: the threshold at which the same share of lfw-dev different-person pairs is accepted, the margin
+scaled by the ratio of the two thresholds (``benchmarks/identity.py --match-thresholds``)."""
 BACKGROUND_AREA_RATIO = 0.25
 """A second face smaller than this share of the largest face's area is in the background."""
 
@@ -141,7 +141,7 @@ def load_gallery(folder: Path, find_faces: FaceFinder, describer: FaceDescriber,
             warn(f"--known-faces: {photo}: {problem}; photo skipped")
             continue
         gallery.names.append(name)
-        rows.append(describer.describe(image, face, jitters=GALLERY_JITTERS))
+        rows.append(describer.describe(image, face))
     if not rows:
         raise GalleryError(f"--known-faces {folder}: no usable photo (expected <name>/*.jpg|png or <name>.jpg|png, "
                            "each showing one face)")

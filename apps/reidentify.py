@@ -4,7 +4,7 @@
 bounded number of good crops per track (the crop the track is confirmed with, then a best crop at
 least ``IMPROVEMENT`` times better than the last one described, ``MAX_DESCRIBED`` in all) in the
 describer's child process (:mod:`apps.describer_process`), so the detect+track thread does not wait
-for them. Two rare events wait for a descriptor on that thread (about 0.1 s each):
+for them. Two rare events wait for a descriptor on that thread (about 35 ms each):
 
 * a new track is confirmed while tracks of the video have ended (lost beyond ``--max-age`` or at a
   shot cut): its crop is described and compared with theirs; the nearest one under
@@ -32,16 +32,16 @@ from tracker import FinishedTrack
 from tracker.quality import extract_crop
 from tracker.track import BestCrop
 
-REID_DISTANCE = 0.5
-"""An ended track's id goes to a new track nearer than this. On lfw-dev (benchmarks/identity.py
-``pairs``), 0.05 % of the pairs of photos of two different people are nearer than 0.5 (0.11 % under
-0.52, 1.6 % under 0.6) and 78 % of the pairs of one person's photos: frames of one video differ far
-less than two LFW photos, so a person returning is usually far under it, and a wrong merge (which
-would join two people in every output) is rare."""
-VETO_DISTANCE = 0.75
-"""A lost track refuses a detection farther than this from all its descriptors. On lfw-dev, 0.5 %
-of the pairs of one person's photos are farther than 0.75 and 64 % of the pairs of different
-people: a refusal is almost always right, and most wrong position/colour matches are caught."""
+REID_DISTANCE = 1.097
+"""An ended track's id goes to a new track nearer than this. On lfw-dev (``benchmarks/identity.py``),
+0.05 % of the pairs of photos of two different people are nearer than this and 94 % of the pairs of one
+person's photos: frames of one video differ far less than two LFW photos, so a person returning is
+usually far under it, and a wrong merge (which would join two people in every output) is rare. (dlib's
+0.5 carried over to SFace at the same share of different-person pairs: ``--match-thresholds``.)"""
+VETO_DISTANCE = 1.379
+"""A lost track refuses a detection farther than this from all its descriptors. On lfw-dev, 0.55 %
+of the pairs of one person's photos are farther than this (dlib's 0.75 carried over at that share)
+and 29 % of the pairs of different people: a refusal is almost always right."""
 IMPROVEMENT = 1.25
 """A track's best crop is described again once its quality is this many times the last described one."""
 MAX_DESCRIBED = 3

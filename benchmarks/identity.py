@@ -9,7 +9,8 @@ maps to (``--map-box`` / ``--no-map-box``, default :data:`apps.descriptors.MAP_B
 cached per variant in ``--cache``, by default ``/tmp/facetrack-lfw-dev-descriptors-<variant>.npz``,
 and a cache of another variant is refused; describing all 1,889 photos takes minutes. Then:
 
-* **pairs**: the shares of same- and different-person pairs of photos nearer than 0.5, 0.6 and 0.75;
+* **pairs**: the shares of same- and different-person pairs of photos nearer than each of the
+  application's distance thresholds;
 * **naming**: the gallery is ``--gallery-photos`` photos of each known person (only photos
   ``--known-faces`` would accept: one main face); every other photo is a shot (a one-shot track),
   labelled as the application labels a batch (:func:`apps.grouping.label_tracks`: tight groups,
@@ -61,9 +62,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from apps.descriptors import MAP_BOX, MIRROR, FaceDescriber, distances  # noqa: E402
-from apps.gallery import GALLERY_JITTERS, NAME_MARGIN, NAME_THRESHOLD, Gallery, main_face  # noqa: E402
+from apps.descriptors import DESCRIPTOR_NETWORK, MAP_BOX, MIRROR, FaceDescriber, distances  # noqa: E402
+from apps.gallery import NAME_MARGIN, NAME_THRESHOLD, Gallery, main_face  # noqa: E402
 from apps.grouping import GROUP_DISTANCE, NAMING_GROUP_DISTANCE, label_tracks  # noqa: E402
+from apps.reidentify import REID_DISTANCE, VETO_DISTANCE  # noqa: E402
 from detectors.boxes import pairwise_iou  # noqa: E402
 from slideshow import BACKGROUND, FRAME_SIZE, Shot, write_slideshow  # noqa: E402
 
@@ -83,9 +85,9 @@ class Photos:
 
 
 def cache_path(mirror: bool, map_box: bool = MAP_BOX) -> Path:
-    """The default descriptor cache of one variant (one file per variant, so they never mix)."""
+    """The default descriptor cache of one variant (one file per descriptor network and variant, so they never mix)."""
     variant = ("mirrored" if mirror else "one-chip") + ("-mapped-box" if map_box else "")
-    return Path(f"/tmp/facetrack-lfw-dev-descriptors-{variant}.npz")
+    return Path(f"/tmp/facetrack-lfw-dev-descriptors-{DESCRIPTOR_NETWORK}-{variant}.npz")
 
 
 def central_face(faces: np.ndarray, image: np.ndarray) -> np.ndarray:
@@ -130,30 +132,6 @@ def describe_photos(data: Path, cache: Path, mirror: bool = MIRROR, map_box: boo
     np.savez(cache, names=photos.names, paths=photos.paths, descriptors=photos.descriptors,
              gallery_ok=photos.gallery_ok, ms_per_face=photos.ms_per_face, mirror=mirror, map_box=map_box)
     return photos
-
-
-def describe_gallery_photos(photos: Photos, jitters: int, cache: Path, mirror: bool = MIRROR,
-                            map_box: bool = MAP_BOX) -> np.ndarray:
-    """Descriptors of the photos a gallery would accept, each dlib's mean over ``jitters`` jittered copies
-    (:meth:`apps.descriptors.FaceDescriber.describe_chip`), in ``photos``' order (NaN rows for the other
-    photos); read from ``cache`` when it holds the same photos and setting."""
-    if cache.is_file():
-        stored = np.load(cache, allow_pickle=False)
-        if list(stored["paths"]) == photos.paths and int(stored["jitters"]) == jitters:
-            return stored["descriptors"]
-        sys.exit(f"{cache} holds other gallery descriptors: give another --cache or delete it")
-    from apps.detector_spec import DetectorSpec
-
-    detector = DetectorSpec().load()
-    describer = FaceDescriber(mirror, map_box)
-    rows = np.full_like(photos.descriptors, np.nan)
-    for index in np.flatnonzero(photos.gallery_ok & ~np.isnan(photos.descriptors[:, 0])):
-        image = cv2.imread(photos.paths[index], cv2.IMREAD_COLOR)
-        rows[index] = describer.describe(image, central_face(detector.detect(image), image), jitters)
-        if index % 200 == 0:
-            print(f"gallery photo {index}/{len(photos.paths)}", file=sys.stderr)
-    np.savez(cache, paths=photos.paths, descriptors=rows, jitters=jitters)
-    return rows
 
 
 def fit_box_mapping(data: Path) -> dict:
@@ -206,24 +184,59 @@ class Scores:
     pairwise_f1: float
 
 
-def pair_rates(photos: Photos, threshold: float) -> tuple[float, float]:
-    """Share of same-person photo pairs nearer than ``threshold``, and of different-person pairs."""
+def pair_distances(photos: Photos) -> tuple[np.ndarray, np.ndarray]:
+    """The distances of every same-person pair of described photos, and of every different-person pair."""
     valid = ~np.isnan(photos.descriptors[:, 0])
     names = np.array(photos.names)[valid]
-    near = distances(photos.descriptors[valid], photos.descriptors[valid]) < threshold
+    between = distances(photos.descriptors[valid], photos.descriptors[valid])
     same = names[:, None] == names[None, :]
     upper = np.triu(np.ones_like(same), k=1)
-    return float(near[same & upper].mean()), float(near[~same & upper].mean())
+    return between[same & upper], between[~same & upper]
+
+
+def pair_rates(photos: Photos, threshold: float) -> tuple[float, float]:
+    """Share of same-person photo pairs nearer than ``threshold``, and of different-person pairs."""
+    same, different = pair_distances(photos)
+    return float((same < threshold).mean()), float((different < threshold).mean())
+
+
+#: The application's distance thresholds as chosen with dlib's ResNet descriptor (FaceTrack's until
+#: 2026-12-06; ``benchmarks/identity_selection.md``), from which the current network's are matched.
+DLIB_THRESHOLDS = {"NAME_THRESHOLD": 0.53, "REID_DISTANCE": 0.5, "GROUP_DISTANCE": 0.55, "NAMING_GROUP_DISTANCE": 0.45,
+                   "VETO_DISTANCE": 0.75}
+#: dlib's naming margin; matched by the ratio of the two networks' naming thresholds.
+DLIB_NAME_MARGIN = 0.04
+#: The distance thresholds of the application, each with the kind of pair whose share it is matched on when
+#: the descriptor network changes: "different" (a share of different-person pairs falls under it) or
+#: "same" (a share of same-person pairs falls beyond it).
+MATCHED_THRESHOLDS = {"NAME_THRESHOLD": "different", "REID_DISTANCE": "different", "GROUP_DISTANCE": "different",
+                      "NAMING_GROUP_DISTANCE": "different", "VETO_DISTANCE": "same"}
+
+
+def matched_thresholds(reference: Photos, photos: Photos, values: dict[str, float]) -> dict[str, dict[str, float]]:
+    """For each threshold of ``values`` (a name of :data:`MATCHED_THRESHOLDS` -> its value for the
+    ``reference`` descriptors), the distance of ``photos``' descriptors at which the same share of pairs
+    falls on the same side: under it for different-person pairs, beyond it for same-person pairs."""
+    reference_same, reference_different = pair_distances(reference)
+    same, different = pair_distances(photos)
+    matched = {}
+    for name, value in values.items():
+        if MATCHED_THRESHOLDS[name] == "different":
+            share = float((reference_different < value).mean())
+            new_value = float(np.quantile(different, share))
+        else:
+            share = float((reference_same > value).mean())
+            new_value = float(np.quantile(same, 1.0 - share))
+        matched[name] = {"reference": value, "share": share, "matched": round(new_value, 3)}
+    return matched
 
 
 def trial(photos: Photos, rng: np.random.Generator, known: int, unknown: int, gallery_photos: int,
           shots: int, name_threshold: float = NAME_THRESHOLD, group_distance: float = GROUP_DISTANCE,
-          gallery_descriptors: np.ndarray | None = None, name_margin: float = NAME_MARGIN,
-          naming_group_distance: float = NAMING_GROUP_DISTANCE) -> Scores:
+          name_margin: float = NAME_MARGIN, naming_group_distance: float = NAMING_GROUP_DISTANCE) -> Scores:
     """A gallery of ``gallery_photos`` photos of each of ``known`` people; ``shots`` one-photo shots (one
     track each) drawn from the other photos of these people and all photos of ``unknown`` others, labelled
-    as the application labels a batch's tracks (:func:`apps.grouping.label_tracks`). The gallery photos
-    are described by ``gallery_descriptors`` (rows as ``photos``') when given."""
+    as the application labels a batch's tracks (:func:`apps.grouping.label_tracks`)."""
     valid = ~np.isnan(photos.descriptors[:, 0])
     names = np.array(photos.names)
     people = rng.permutation(sorted(set(names)))[: known + unknown]
@@ -234,8 +247,7 @@ def trial(photos: Photos, rng: np.random.Generator, known: int, unknown: int, ga
         if rank < known:
             chosen = [index for index in mine if photos.gallery_ok[index]][:gallery_photos]
             gallery.names.extend([str(person)] * len(chosen))
-            rows.extend((photos.descriptors if gallery_descriptors is None else gallery_descriptors)[index]
-                        for index in chosen)
+            rows.extend(photos.descriptors[index] for index in chosen)
             mine = np.array([index for index in mine if index not in chosen], int)
         probes.extend(mine)
     gallery.descriptors = np.stack(rows)
@@ -434,8 +446,6 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--name-threshold", type=float, default=NAME_THRESHOLD)
     parser.add_argument("--name-margin", type=float, default=NAME_MARGIN,
                         help="a name needs the second-nearest gallery person this much farther (0: the nearest alone)")
-    parser.add_argument("--gallery-jitters", type=int, default=GALLERY_JITTERS,
-                        help="describe gallery photos as the mean of this many jittered copies (0: the chip alone)")
     parser.add_argument("--group-distance", type=float, default=GROUP_DISTANCE)
     parser.add_argument("--naming-group-distance", type=float, default=NAMING_GROUP_DISTANCE,
                         help="name tracks in groups cut at this distance (0: every track alone)")
@@ -449,6 +459,9 @@ def main(argv: Sequence[str] | None = None) -> None:
                         help="with --slideshow: also name the same tracks at these thresholds (offline, from "
                              "their saved descriptors) and report each")
     parser.add_argument("--fit-box-mapping", action="store_true", help="fit the box mapping and print it")
+    parser.add_argument("--match-thresholds", type=Path, metavar="REFERENCE_CACHE",
+                        help="print the application's thresholds matched from another network's descriptor cache "
+                             "(dlib's, the one they were chosen with) to this one's, by shares of lfw-dev pairs")
     args = parser.parse_args(argv)
     if args.fit_box_mapping:
         print(json.dumps(fit_box_mapping(args.data), indent=2))
@@ -456,10 +469,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     args.cache = args.cache or cache_path(args.mirror, args.map_box)
     if not args.data.is_dir() and not args.cache.is_file():
         sys.exit(f"no data: {args.data} (see ../shared/README.md)")
-    if args.slideshow is not None and (args.mirror, args.map_box, args.gallery_jitters) != (MIRROR, MAP_BOX, GALLERY_JITTERS):
-        sys.exit(f"--slideshow runs the application, whose descriptors use mirror={MIRROR}, map_box={MAP_BOX}, "
-                 f"gallery jitters {GALLERY_JITTERS}: drop --mirror / --map-box / --gallery-jitters")
+    if args.slideshow is not None and (args.mirror, args.map_box) != (MIRROR, MAP_BOX):
+        sys.exit(f"--slideshow runs the application, whose descriptors use mirror={MIRROR}, map_box={MAP_BOX}: "
+                 "drop --mirror / --map-box")
     photos = describe_photos(args.data, args.cache, args.mirror, args.map_box)
+    if args.match_thresholds is not None:
+        reference = describe_photos(args.data, args.match_thresholds, args.mirror, args.map_box)
+        matched = matched_thresholds(reference, photos, DLIB_THRESHOLDS)
+        ratio = matched["NAME_THRESHOLD"]["matched"] / DLIB_THRESHOLDS["NAME_THRESHOLD"]
+        matched["NAME_MARGIN"] = {"reference": DLIB_NAME_MARGIN, "matched": round(DLIB_NAME_MARGIN * ratio, 3)}
+        print(json.dumps(matched, indent=2))
+        return
     if args.slideshow is not None:
         report = slideshow_benchmark(photos, args.slideshow, args)
         print(json.dumps(report, indent=2))
@@ -467,24 +487,19 @@ def main(argv: Sequence[str] | None = None) -> None:
             args.json.write_text(json.dumps(report, indent=2) + "\n")
         return
     rng = np.random.default_rng(args.seed)
-    gallery = None
-    if args.gallery_jitters > 1:
-        jitter_cache = args.cache.with_name(f"{args.cache.stem}-gallery-jitter{args.gallery_jitters}.npz")
-        gallery = describe_gallery_photos(photos, args.gallery_jitters, jitter_cache, args.mirror, args.map_box)
     trials = [trial(photos, rng, args.known, args.unknown, args.gallery_photos, args.shots, args.name_threshold,
-                    args.group_distance, gallery, args.name_margin, args.naming_group_distance)
+                    args.group_distance, args.name_margin, args.naming_group_distance)
               for _ in range(args.trials)]
     mean = {key: round(float(np.mean([getattr(one, key) for one in trials])), 4) for key in asdict(trials[0])}
     lower_is_better = {"known_named_wrong", "unknown_named"}
     worst = {key: round(float((max if key in lower_is_better else min)(getattr(one, key) for one in trials)), 4)
              for key in asdict(trials[0])}
     pairs = {f"{threshold}": dict(zip(("same_accepted", "different_accepted"), map(lambda v: round(v, 4),
-             pair_rates(photos, threshold)))) for threshold in (0.5, 0.6, 0.75)}
+             pair_rates(photos, threshold)))) for threshold in (NAMING_GROUP_DISTANCE, REID_DISTANCE, NAME_THRESHOLD, GROUP_DISTANCE, VETO_DISTANCE)}
     report = {"photos": len(photos.names), "faces_found": int((~np.isnan(photos.descriptors[:, 0])).sum()),
               "ms_per_face": round(photos.ms_per_face, 1), "pairs": pairs, "trials": args.trials,
               "mean": mean, "worst": worst, "name_threshold": args.name_threshold, "name_margin": args.name_margin,
-              "group_distance": args.group_distance, "mirror": args.mirror, "map_box": args.map_box,
-              "gallery_jitters": args.gallery_jitters}
+              "group_distance": args.group_distance, "mirror": args.mirror, "map_box": args.map_box}
     print(json.dumps(report, indent=2))
     if args.json:
         args.json.write_text(json.dumps(report, indent=2) + "\n")

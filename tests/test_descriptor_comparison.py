@@ -14,16 +14,6 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import descriptor_comparison as comparison  # noqa: E402
 
 
-def test_the_similarity_transform_recovers_a_turn_scale_and_shift() -> None:
-    angle, scale, shift = 0.3, 1.7, np.array([12.0, -4.0])
-    rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
-    source = np.random.default_rng(0).uniform(0, 100, (5, 2))
-    target = source @ (scale * rotation).T + shift
-    matrix = comparison.similarity_transform(source, target)
-    np.testing.assert_allclose(matrix[:, :2], scale * rotation, atol=1e-9)
-    np.testing.assert_allclose(matrix[:, 2], shift, atol=1e-9)
-
-
 def test_verification_of_separated_and_of_mixed_distances() -> None:
     rng = np.random.default_rng(0)
     perfect = comparison.verification(rng.uniform(0, 0.4, 500), rng.uniform(0.6, 1.0, 50_000))
@@ -37,7 +27,7 @@ def test_verification_of_separated_and_of_mixed_distances() -> None:
 def test_cosine_and_euclidean_distances() -> None:
     features = np.array([[1.0, 0.0], [2.0, 0.0], [0.0, 3.0]])
     np.testing.assert_allclose(comparison.distances(features, "cosine"), [[0, 0, 1], [0, 0, 1], [1, 1, 0]], atol=1e-12)
-    padded = np.pad(features, ((0, 0), (0, 126)))  # Euclidean distances are of dlib's 128-D descriptors
+    padded = np.pad(features, ((0, 0), (0, 126)))  # Euclidean distances are of 128-D descriptors
     np.testing.assert_allclose(comparison.distances(padded, "euclidean")[0], [0, 1, np.sqrt(10)], atol=1e-7)
 
 
@@ -88,10 +78,3 @@ def test_arcface_input_is_centred_and_scaled(tmp_path: Path) -> None:
     crop[..., 1] = 0
     network = comparison.AlignedFaceNet(tmp_path / "tiny.onnx", mean=127.5, scale=127.5)
     np.testing.assert_allclose(network.describe(crop), [1, -1, 1])
-
-
-def test_without_any_model_it_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    (tmp_path / "Ann").mkdir()
-    (tmp_path / "Ann" / "Ann_0001.jpg").write_bytes(b"x")
-    assert comparison.main(["--data", str(tmp_path)]) == 2
-    assert "--sface and / or --arcface" in capsys.readouterr().err
