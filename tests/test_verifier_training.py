@@ -120,6 +120,17 @@ def test_a_short_training_exports_a_verifier_the_runtime_loads(tmp_path: Path) -
     assert probabilities[0] > probabilities[1]
 
 
+def test_the_recipe_sets_the_verifier_width() -> None:
+    crops = np.random.default_rng(0).integers(0, 255, (8, 32, 32, 3), dtype=np.uint8)
+    labels = np.array([1, 0] * 4)
+    narrow = train_verifier(crops, labels, VerifierTraining(epochs=1, batch_size=8, threads=1), log=lambda line: None)
+    wide = train_verifier(crops, labels, VerifierTraining(epochs=1, batch_size=8, threads=1, stage_channels=(24, 48, 96)),
+                          log=lambda line: None)
+    assert wide.classifier.in_features == 96 and narrow.classifier.in_features == 64
+    count = lambda model: sum(parameter.numel() for parameter in model.parameters())  # noqa: E731
+    assert 2 * count(narrow) < count(wide)  # 0.061 M against 0.136 M (trial 10)
+
+
 def test_train_verifier_command_reports_a_missing_folder_in_one_line(tmp_path: Path) -> None:
     from tests.cli_helpers import run_cli
 

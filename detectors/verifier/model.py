@@ -20,19 +20,20 @@ def conv_stage(inputs: int, outputs: int) -> nn.Sequential:
 
 
 class FaceVerifierNet(nn.Module):
-    """(N, 3, 32, 32) BGR crops in [0, 1] -> (N, 1) face logits. About 0.07 M parameters."""
+    """(N, 3, 32, 32) BGR crops in [0, 1] -> (N, 1) face logits. About 0.06 M parameters with the
+    default ``stage_channels``."""
 
-    def __init__(self) -> None:
+    def __init__(self, stage_channels: tuple[int, ...] = STAGE_CHANNELS) -> None:
         super().__init__()
-        widths = (3, *STAGE_CHANNELS)
+        widths = (3, *stage_channels)
         self.features = nn.Sequential(
-            *(conv_stage(widths[index], widths[index + 1]) for index in range(len(STAGE_CHANNELS))),
-            nn.Conv2d(STAGE_CHANNELS[-1], STAGE_CHANNELS[-1], 3, padding=1),
+            *(conv_stage(widths[index], widths[index + 1]) for index in range(len(stage_channels))),
+            nn.Conv2d(stage_channels[-1], stage_channels[-1], 3, padding=1),
             nn.ReLU(inplace=True),
             nn.AdaptiveAvgPool2d(1),
             nn.Flatten(),
         )
-        self.classifier = nn.Linear(STAGE_CHANNELS[-1], 1)
+        self.classifier = nn.Linear(stage_channels[-1], 1)
 
     def forward(self, crops: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.features(crops))

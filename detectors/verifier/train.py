@@ -20,7 +20,7 @@ from torch import nn
 from detectors.runtime import OnnxFaceDetector
 from detectors.training.export import add_metadata
 from detectors.verification import CONTEXT, CROP_SIZE, MIN_CHECKED_SCORE, crops_to_batch
-from detectors.verifier.model import FaceVerifierNet
+from detectors.verifier.model import STAGE_CHANNELS, FaceVerifierNet
 from detectors.verifier.samples import CropSet, mine_face_free_images, mine_featureless, mine_labelled
 
 #: The threshold keeps this share of the held-out true detections that the verifier judges ...
@@ -44,6 +44,7 @@ class VerifierTraining:
     weight_decay: float = 1e-4
     seed: int = 0
     threads: int = 2
+    stage_channels: tuple[int, ...] = STAGE_CHANNELS
 
 
 #: Share of training crops whose colour channels are randomly permuted, and turned grey: faces
@@ -93,7 +94,7 @@ def train_verifier(crops: np.ndarray, labels: np.ndarray, recipe: VerifierTraini
     torch.set_num_threads(recipe.threads)
     rng = np.random.default_rng(recipe.seed)
     generator = torch.Generator().manual_seed(recipe.seed)
-    model = FaceVerifierNet()
+    model = FaceVerifierNet(recipe.stage_channels)
     optimizer = torch.optim.AdamW(model.parameters(), lr=recipe.learning_rate, weight_decay=recipe.weight_decay)
     steps = recipe.epochs * math.ceil(len(labels) / recipe.batch_size)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps)
@@ -256,7 +257,7 @@ def train_and_export(train_folder: Path, run_dir: Path, output: Path, recipe: Ve
     weights_path = run_dir / "verifier.pt"
     if weights_path.is_file():
         log(f"reusing the trained weights of {weights_path}")
-        model = FaceVerifierNet()
+        model = FaceVerifierNet(recipe.stage_channels)
         model.load_state_dict(torch.load(weights_path, weights_only=True)["weights"])
         model.eval()
     else:
