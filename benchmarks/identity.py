@@ -39,8 +39,13 @@ process, on the shots' photos) and the cost per frame that ``--known-faces`` add
 so ``--slideshow`` takes no other ``--mirror`` or ``--map-box`` setting.
 
 Usage: ``python benchmarks/identity.py [--data DIR] [--mirror|--no-mirror] [--map-box|--no-map-box] [--cache PATH]
-[--known 40] [--unknown 20] [--gallery-photos 2] [--shots 240] [--trials 10] [--seed 0] [--name-threshold 0.5]
-[--group-distance 0.55] [--naming-group-distance 0.45] [--json PATH] [--slideshow OUT [--videos 20] [--shot-frames 15]] [--fit-box-mapping]``
+[--known 40] [--unknown 20] [--gallery-photos 2] [--shots 240] [--trials 10] [--seed 0] [--name-threshold T]
+[--group-distance D] [--naming-group-distance D] [--json PATH] [--slideshow OUT [--videos 20] [--shot-frames 15]]
+[--fit-box-mapping] [--match-thresholds REFERENCE_CACHE]`` (thresholds default to the application's).
+
+``--match-thresholds REFERENCE_CACHE`` prints the application's thresholds carried over from the
+descriptors of ``REFERENCE_CACHE`` (dlib's, with which they were chosen) to this network's, by shares of
+lfw-dev pairs (:func:`matched_thresholds`).
 """
 
 from __future__ import annotations

@@ -413,6 +413,25 @@ def test_identity_benchmark_scores_well_separated_people_perfectly() -> None:
     assert scores.known_named_right == 1.0 and scores.unknown_named == 0.0 and scores.pairwise_f1 == 1.0
 
 
+def test_identity_benchmark_carries_thresholds_over_by_shares_of_pairs() -> None:
+    import sys
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from identity import Photos, matched_thresholds, pair_distances
+
+    names = [f"p{person}" for person in range(30) for _ in range(5)]
+    descriptors = np.stack([unit(index, 0.6, base=int(name[1:])) for index, name in enumerate(names)])
+    reference = Photos(names, names, descriptors, np.ones(len(names), bool), 1.0)
+    halved = Photos(names, names, descriptors / 2, np.ones(len(names), bool), 1.0)  # every distance halved
+    same, different = pair_distances(reference)
+    values = {"NAME_THRESHOLD": float(np.quantile(different, 0.01)), "VETO_DISTANCE": float(np.quantile(same, 0.9))}
+    matched = matched_thresholds(reference, halved, values)
+    assert matched["NAME_THRESHOLD"]["share"] == pytest.approx(0.01, abs=1e-3)
+    assert matched["VETO_DISTANCE"]["share"] == pytest.approx(0.1, abs=1e-2)  # same-person pairs beyond it
+    for name, value in values.items():
+        assert matched[name]["matched"] == pytest.approx(value / 2, abs=2e-3)
+
+
 def test_identity_benchmark_refuses_a_cache_of_the_other_descriptor_variant(tmp_path: Path) -> None:
     import sys
 
