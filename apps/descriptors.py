@@ -62,6 +62,10 @@ def _models_folder() -> Path:
 
 def identity_problem() -> str | None:
     """Why descriptors cannot be computed here (one line naming the fix), or None when they can."""
+    from apps import sface_weights
+
+    if not sface_weights.SFACE_FILE.is_file():
+        return f"face identity needs the descriptor network {sface_weights.SFACE_FILE}, missing from this installation"
     try:
         _models_folder()
         import dlib  # noqa: F401
@@ -85,7 +89,7 @@ class FaceDescriber:
         import dlib
         import onnxruntime
 
-        from apps.sface_weights import SFACE_FILE
+        from apps import sface_weights
 
         self.mirror = mirror
         self.map_box = map_box
@@ -94,7 +98,7 @@ class FaceDescriber:
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = 1  # one face at a time, beside the detector's threads
         options.log_severity_level = 3
-        self._network = onnxruntime.InferenceSession(str(SFACE_FILE), options, providers=["CPUExecutionProvider"])
+        self._network = onnxruntime.InferenceSession(str(sface_weights.SFACE_FILE), options, providers=["CPUExecutionProvider"])
         self._input = self._network.get_inputs()[0].name
 
     def chip(self, image: np.ndarray, box: np.ndarray) -> np.ndarray:

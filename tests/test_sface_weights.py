@@ -41,6 +41,15 @@ def test_a_pip_install_carries_the_descriptor_and_its_licence() -> None:
         assert any(fnmatch.fnmatch(relative, pattern) for pattern in patterns), relative
 
 
+def test_identity_without_the_descriptor_file_is_one_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from apps import sface_weights
+    from apps.descriptors import identity_problem
+
+    monkeypatch.setattr(sface_weights, "SFACE_FILE", tmp_path / "missing.onnx")
+    problem = identity_problem()
+    assert problem is not None and "missing.onnx" in problem and "\n" not in problem
+
+
 def tiny_model(path: Path) -> np.ndarray:
     """A one-Gemm float32 model with a weight large enough to be halved (written to ``path``); returns the weight."""
     onnx = pytest.importorskip("onnx")
