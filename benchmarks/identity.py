@@ -199,10 +199,12 @@ def pair_distances(photos: Photos) -> tuple[np.ndarray, np.ndarray]:
     return between[same & upper], between[~same & upper]
 
 
-def pair_rates(photos: Photos, threshold: float) -> tuple[float, float]:
-    """Share of same-person photo pairs nearer than ``threshold``, and of different-person pairs."""
+def pair_rates(photos: Photos, thresholds: Sequence[float]) -> dict[str, dict[str, float]]:
+    """Per threshold, the share of same-person photo pairs nearer than it, and of different-person pairs."""
     same, different = pair_distances(photos)
-    return float((same < threshold).mean()), float((different < threshold).mean())
+    return {f"{threshold}": {"same_accepted": round(float((same < threshold).mean()), 4),
+                             "different_accepted": round(float((different < threshold).mean()), 4)}
+            for threshold in thresholds}
 
 
 #: The application's distance thresholds as chosen with dlib's ResNet descriptor (FaceTrack's until
@@ -499,8 +501,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     lower_is_better = {"known_named_wrong", "unknown_named"}
     worst = {key: round(float((max if key in lower_is_better else min)(getattr(one, key) for one in trials)), 4)
              for key in asdict(trials[0])}
-    pairs = {f"{threshold}": dict(zip(("same_accepted", "different_accepted"), map(lambda v: round(v, 4),
-             pair_rates(photos, threshold)))) for threshold in (NAMING_GROUP_DISTANCE, REID_DISTANCE, NAME_THRESHOLD, GROUP_DISTANCE, VETO_DISTANCE)}
+    pairs = pair_rates(photos, (NAMING_GROUP_DISTANCE, REID_DISTANCE, NAME_THRESHOLD, GROUP_DISTANCE, VETO_DISTANCE))
     report = {"photos": len(photos.names), "faces_found": int((~np.isnan(photos.descriptors[:, 0])).sum()),
               "ms_per_face": round(photos.ms_per_face, 1), "pairs": pairs, "trials": args.trials,
               "mean": mean, "worst": worst, "name_threshold": args.name_threshold, "name_margin": args.name_margin,
