@@ -17,6 +17,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 DESCRIPTOR_NETWORK = "sface-2021dec"
@@ -90,22 +91,20 @@ class FaceDescriber:
         import onnxruntime
 
         from apps import sface_weights
+        from detectors.sessions import QUIET_SEVERITY, session_options
 
         self.mirror = mirror
         self.map_box = map_box
         self._dlib = dlib
         self._landmarks = dlib.shape_predictor(str(_models_folder() / LANDMARKS_FILE))
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = 1  # one face at a time, beside the detector's threads
-        options.log_severity_level = 3
+        options = session_options(threads=1)  # one face at a time, beside the detector's threads
+        options.log_severity_level = QUIET_SEVERITY
         self._network = onnxruntime.InferenceSession(str(sface_weights.SFACE_FILE), options, providers=["CPUExecutionProvider"])
         self._input = self._network.get_inputs()[0].name
 
     def chip(self, image: np.ndarray, box: np.ndarray) -> np.ndarray:
         """The face of ``box`` (``[x1, y1, x2, y2]`` in ``image``, a BGR or grey uint8 array) as an
         RGB ``CHIP_SIZE`` square, its eye centres, nose tip and mouth corners on :data:`TEMPLATE`."""
-        import cv2
-
         rgb = _rgb(image)
         x1, y1, x2, y2 = dlib_like_box(box) if self.map_box else (int(round(float(value))) for value in box[:4])
         shape = self._landmarks(rgb, self._dlib.rectangle(x1, y1, x2, y2))
