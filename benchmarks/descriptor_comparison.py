@@ -63,8 +63,12 @@ class DlibResNet:
         self._landmarks = dlib.shape_predictor(str(folder / "shape_predictor_5_face_landmarks.dat"))
         self._network = dlib.face_recognition_model_v1(str(folder / "dlib_face_recognition_resnet_model_v1.dat"))
 
-    def describe(self, rgb: np.ndarray, box: np.ndarray) -> np.ndarray:
-        """The descriptor of the face of ``box`` in the RGB image ``rgb``."""
+    def describe(self, image: np.ndarray, box: np.ndarray) -> np.ndarray:
+        """The descriptor of the face of ``box`` in ``image`` (BGR or grey, as
+        :meth:`apps.descriptors.FaceDescriber.describe` takes it)."""
+        from apps.descriptors import _rgb
+
+        rgb = _rgb(image)
         shape = self._landmarks(rgb, self._dlib.rectangle(*(int(round(float(value))) for value in box[:4])))
         chip = self._dlib.get_face_chip(rgb, shape, size=150, padding=0.25)
         return np.asarray(self._network.compute_face_descriptor(chip), dtype=np.float32)
@@ -199,7 +203,7 @@ def describe_all(paths: Sequence[Path], networks: dict[str, AlignedFaceNet]) -> 
             centre = np.array(image.shape[1::-1]) / 2
             box = boxes[np.argmin(np.hypot(*((boxes[:, :2] + boxes[:, 2:]) / 2 - centre).T))]
         start = time.perf_counter()
-        features["dlib"].append(reference.describe(rgb, box))
+        features["dlib"].append(reference.describe(image, box))
         times["dlib"].append(time.perf_counter() - start)
         start = time.perf_counter()
         chip = describer.chip(image, box)

@@ -74,6 +74,10 @@ from apps.reidentify import REID_DISTANCE, VETO_DISTANCE  # noqa: E402
 from detectors.boxes import pairwise_iou  # noqa: E402
 from slideshow import BACKGROUND, FRAME_SIZE, Shot, write_slideshow  # noqa: E402
 
+#: The name of dlib's ResNet descriptor in descriptor caches (FaceTrack's descriptor is
+#: :data:`apps.descriptors.DESCRIPTOR_NETWORK`).
+DLIB_NETWORK = "dlib-resnet"
+
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "identity" / "lfw-dev"
 
 
@@ -102,21 +106,31 @@ def central_face(faces: np.ndarray, image: np.ndarray) -> np.ndarray:
     return faces[int(np.argmin(offsets))]
 
 
-def describe_photos(data: Path, cache: Path, mirror: bool = MIRROR, map_box: bool = MAP_BOX) -> Photos:
+def describe_photos(data: Path, cache: Path, mirror: bool = MIRROR, map_box: bool = MAP_BOX,
+                    network: str = DESCRIPTOR_NETWORK) -> Photos:
     """Describe every photo of ``data`` (or read the descriptors from ``cache``, which must hold the
-    same variant: ``mirror`` and ``map_box`` or not; a cache without ``map_box`` has unmapped boxes)."""
+    same variant: ``mirror`` and ``map_box`` or not; a cache without ``map_box`` has unmapped boxes) with
+    FaceTrack's descriptor, or with dlib's ResNet when ``network`` is :data:`DLIB_NETWORK` (the
+    reference of ``--match-thresholds``; caches written before networks were recorded are taken as is)."""
     if cache.is_file():
         stored = np.load(cache, allow_pickle=False)
         stored_map_box = bool(stored["map_box"]) if "map_box" in stored else False
         if "mirror" not in stored or bool(stored["mirror"]) != mirror or stored_map_box != map_box:
             sys.exit(f"{cache} holds descriptors of another variant than mirror={mirror}, map_box={map_box}: "
                      "give another --cache")
+        if "network" in stored and str(stored["network"]) != network:
+            sys.exit(f"{cache} holds descriptors of {stored['network']}, not {network}: give another cache")
         return Photos(list(stored["names"]), list(stored["paths"]), stored["descriptors"], stored["gallery_ok"],
                       float(stored["ms_per_face"]))
     from apps.detector_spec import DetectorSpec
 
     detector = DetectorSpec().load()
-    describer = FaceDescriber(mirror, map_box)
+    if network == DLIB_NETWORK:
+        from descriptor_comparison import DlibResNet
+
+        describer = DlibResNet()
+    else:
+        describer = FaceDescriber(mirror, map_box)
     paths = sorted(data.glob("*/*.jpg"))
     rows, gallery_ok, seconds = [], [], []
     for index, path in enumerate(paths):
@@ -135,7 +149,8 @@ def describe_photos(data: Path, cache: Path, mirror: bool = MIRROR, map_box: boo
                     np.array(gallery_ok), 1000 * float(np.median(seconds)))
     cache.parent.mkdir(parents=True, exist_ok=True)
     np.savez(cache, names=photos.names, paths=photos.paths, descriptors=photos.descriptors,
-             gallery_ok=photos.gallery_ok, ms_per_face=photos.ms_per_face, mirror=mirror, map_box=map_box)
+             gallery_ok=photos.gallery_ok, ms_per_face=photos.ms_per_face, mirror=mirror, map_box=map_box,
+             network=network)
     return photos
 
 
@@ -467,8 +482,9 @@ def main(argv: Sequence[str] | None = None) -> None:
                              "their saved descriptors) and report each")
     parser.add_argument("--fit-box-mapping", action="store_true", help="fit the box mapping and print it")
     parser.add_argument("--match-thresholds", type=Path, metavar="REFERENCE_CACHE",
-                        help="print the application's thresholds matched from another network's descriptor cache "
-                             "(dlib's, the one they were chosen with) to this one's, by shares of lfw-dev pairs")
+                        help="print the application's thresholds carried over from dlib's descriptors (the ones they "
+                             "were chosen with; described into this cache first when it does not exist) to this "
+                             "network's, by shares of lfw-dev pairs")
     args = parser.parse_args(argv)
     if args.fit_box_mapping:
         print(json.dumps(fit_box_mapping(args.data), indent=2))
@@ -481,7 +497,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                  "drop --mirror / --map-box")
     photos = describe_photos(args.data, args.cache, args.mirror, args.map_box)
     if args.match_thresholds is not None:
-        reference = describe_photos(args.data, args.match_thresholds, args.mirror, args.map_box)
+        reference = describe_photos(args.data, args.match_thresholds, args.mirror, args.map_box, DLIB_NETWORK)
         matched = matched_thresholds(reference, photos, DLIB_THRESHOLDS)
         ratio = matched["NAME_THRESHOLD"]["matched"] / DLIB_THRESHOLDS["NAME_THRESHOLD"]
         matched["NAME_MARGIN"] = {"reference": DLIB_NAME_MARGIN, "matched": round(DLIB_NAME_MARGIN * ratio, 3)}

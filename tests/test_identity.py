@@ -436,7 +436,7 @@ def test_identity_benchmark_refuses_a_cache_of_the_other_descriptor_variant(tmp_
     import sys
 
     sys.path.insert(0, str(ROOT / "benchmarks"))
-    from identity import cache_path, describe_photos
+    from identity import DLIB_NETWORK, cache_path, describe_photos
 
     assert len({cache_path(mirror, map_box) for mirror in (False, True) for map_box in (False, True)}) == 4
     cache = tmp_path / "descriptors.npz"
@@ -447,6 +447,12 @@ def test_identity_benchmark_refuses_a_cache_of_the_other_descriptor_variant(tmp_
         describe_photos(tmp_path, cache, mirror=True)
     with pytest.raises(SystemExit, match="another variant"):  # a cache without map_box has unmapped boxes
         describe_photos(tmp_path, cache, mirror=False, map_box=True)
+    dlib_cache = tmp_path / "dlib.npz"
+    np.savez(dlib_cache, names=["p0"], paths=["p0.jpg"], descriptors=unit(1)[None], gallery_ok=[True], ms_per_face=1.0,
+             mirror=False, map_box=False, network=DLIB_NETWORK)
+    assert describe_photos(tmp_path, dlib_cache, network=DLIB_NETWORK).names == ["p0"]
+    with pytest.raises(SystemExit, match="dlib-resnet"):  # dlib's descriptors are not FaceTrack's
+        describe_photos(tmp_path, dlib_cache)
 
 
 def test_identity_benchmark_renames_saved_tracks_at_another_threshold(tmp_path: Path) -> None:
