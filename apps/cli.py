@@ -437,6 +437,8 @@ def train_verifier(
     epochs: Annotated[int, typer.Option("--epochs", min=1)] = 12,
     featureless_frames: Annotated[int, typer.Option("--featureless-frames", min=0, help="Generated featureless frames mined for negatives.")] = 1500,
     negative_images: Annotated[Optional[Path], typer.Option("--negative-images", help="Folder of images that hold no face (your empty scenes, objects, animals): the detectors' detections on them and random squares become negatives too (mined once, cached as face_free.npz in the run folder).")] = None,
+    extra_positives: Annotated[Optional[Path], typer.Option("--extra-positives", help="Folder of labelled images whose labels are trusted only as faces (machine-labelled images, where a missed face must not become a negative): their faces become faces too, nothing else of them is used (mined once, cached as extra_positives.npz).")] = None,
+    large_face_weight: Annotated[float, typer.Option("--large-face-weight", min=1.0, help="Draw faces of 64 px or more this many times as often as smaller ones (large faces are few in most training sets).")] = 1.0,
     seed: Annotated[int, typer.Option("--seed")] = 0,
     threads: Annotated[int, typer.Option("--threads", min=1, help="Torch CPU threads.")] = 2,
 ) -> None:
@@ -451,9 +453,10 @@ def train_verifier(
     from detectors.datasets import LabelError
 
     try:
-        path = train_and_export(train_set, run_dir, output, VerifierTraining(epochs=epochs, seed=seed, threads=threads),
-                                featureless_frames, log=lambda line: console.print(line, markup=False, highlight=False),
-                                negative_images=negative_images)
+        recipe = VerifierTraining(epochs=epochs, seed=seed, threads=threads, large_face_weight=large_face_weight)
+        path = train_and_export(train_set, run_dir, output, recipe, featureless_frames,
+                                log=lambda line: console.print(line, markup=False, highlight=False),
+                                negative_images=negative_images, extra_positives=extra_positives)
     except (LabelError, ValueError) as error:
         _usage_error(str(error))
     console.print(f"wrote {path}; the shipped one is detectors/weights/verifier.onnx", markup=False, highlight=False)

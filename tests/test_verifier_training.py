@@ -19,14 +19,18 @@ from detectors.verifier.samples import (  # noqa: E402
     mine_face_free_images,
     mine_featureless,
     mine_labelled,
+    mine_positives,
     split_detections,
 )
 from detectors.verifier.train import (  # noqa: E402
+    LARGE_FACE_SIDE,
     MAX_THRESHOLD,
     VerifierTraining,
+    balanced_order,
     choose_threshold,
     export_verifier,
     face_free_or_load,
+    positive_weights,
     shuffle_colours,
     train_and_export,
     train_verifier,
@@ -207,3 +211,72 @@ def test_negative_images_are_mined_once_and_trained_on(tmp_path: Path) -> None:
     assert fitted > int((~cached["held_out"]).sum())  # the face-free crops joined the fitting split
     metadata = {entry.key: entry.value for entry in onnx.load(str(output)).metadata_props}
     assert metadata["negative_images"] == str(negatives)
+
+
+def test_crops_keep_the_size_of_their_box(tmp_path: Path) -> None:
+    crops = CropSet()
+    frame = np.zeros((200, 200, 3), np.uint8)
+    crops.add(frame, np.array([[0, 0, 40, 40], [10, 10, 110, 74]], np.float32), 1, False, "label")
+    crops.add(frame, np.zeros((0, 4), np.float32), 0, False, "free")
+    np.testing.assert_allclose(crops.arrays()["sides"], [40, 80])
+
+
+def test_extra_positives_give_only_faces_with_their_sizes(tmp_path: Path) -> None:
+    samples = read_face_folder(write_voc(tmp_path / "voc"))
+    far_from_faces = np.array([[150, 120, 190, 158, 0.9]], np.float32)
+    crops = CropSet()
+    mine_positives(samples, {"fake": lambda image: far_from_faces}, crops)
+    mined = crops.arrays()
+    labelled = [np.sqrt((x2 - x1) * (y2 - y1)) for faces in FACES.values() for x1, y1, x2, y2 in faces
+                if (x2 - x1) * (y2 - y1) >= 16**2]
+    assert set(mined["labels"]) == {1} and set(mined["sources"]) == {"extra label"}  # the false face is left out
+    assert len(mined["sides"]) == JITTERED_COPIES * len(labelled)
+    assert mined["sides"].min() >= 0.85 * min(labelled) - 1e-3 and mined["sides"].max() <= 1.15 * max(labelled) + 1e-3
+
+
+def test_large_faces_are_drawn_as_often_as_their_weight_says() -> None:
+    labels = np.array([1] * 200 + [0] * 200)
+    sides = np.array([32.0] * 100 + [LARGE_FACE_SIDE] * 50 + [np.nan] * 50 + [300.0] * 200)
+    weights = positive_weights(sides, 4.0)
+    assert set(weights[:100]) == {1.0} and set(weights[100:150]) == {4.0} and set(weights[150:200]) == {1.0}
+    rng = np.random.default_rng(0)
+    drawn = np.concatenate([balanced_order(labels, rng, weights) for _ in range(50)])
+    faces = drawn[drawn < 200]
+    assert len(faces) == len(drawn) // 2  # still half faces, half non-faces
+    large_share = np.isin(faces, np.arange(100, 150)).mean()
+    assert abs(large_share - 200 / 350) < 0.02  # 50 large faces x 4 against 150 others x 1
+    uniform = np.concatenate([balanced_order(labels, rng) for _ in range(50)])
+    assert abs(np.isin(uniform, np.arange(100, 150)).mean() * 2 - 0.25) < 0.02
+
+
+def test_weighting_large_faces_needs_the_crop_sizes() -> None:
+    crops = np.zeros((4, 32, 32, 3), np.uint8)
+    with pytest.raises(ValueError, match="sizes"):
+        train_verifier(crops, np.array([1, 0, 1, 0]), VerifierTraining(epochs=1, large_face_weight=4.0), log=lambda line: None)
+
+
+def test_extra_positives_join_training_and_are_named_in_the_model(tmp_path: Path) -> None:
+    import onnx
+
+    from tests.cli_helpers import run_cli
+
+    rng = np.random.default_rng(1)
+    count = 64
+    faces = np.full((count, 32, 32, 3), 40, np.uint8)
+    faces[:, 8:24, 8:24] = 200
+    cached = {"crops": np.concatenate([faces, rng.integers(0, 80, (count, 32, 32, 3), dtype=np.uint8)]),
+              "labels": np.array([1] * count + [0] * count), "held_out": np.arange(2 * count) % 4 == 0,
+              "sources": np.array(["detection fake"] * (2 * count)), "scores": np.full(2 * count, 0.9, np.float32),
+              "sides": rng.uniform(16, 128, 2 * count).astype(np.float32)}
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    np.savez(run_dir / "mined.npz", **cached)
+    extra = write_voc(tmp_path / "machine labelled")
+    result = run_cli("train-verifier", "--train-set", tmp_path / "unused", "--run-dir", run_dir,
+                     "--output", tmp_path / "verifier.onnx", "--epochs", "1", "--featureless-frames", "0",
+                     "--extra-positives", extra, "--large-face-weight", "4", "--threads", "1")
+    assert result.code == 0, result.stderr + result.stdout
+    with np.load(run_dir / "extra_positives.npz") as mined:
+        assert len(mined["labels"]) > 0 and set(mined["labels"]) == {1}
+    metadata = {entry.key: entry.value for entry in onnx.load(str(tmp_path / "verifier.onnx")).metadata_props}
+    assert metadata["extra_positives"] == str(extra) and metadata["large_face_weight"] == "4"

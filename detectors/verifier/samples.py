@@ -1,6 +1,7 @@
 """Training crops for the face verifier, mined from labelled images, generated featureless frames and face-free images.
 
-Positives are labelled faces (jittered boxes) and the detectors' own detections that match a label;
+Positives are labelled faces (jittered boxes) and the detectors' own detections that match a label
+(also from a folder whose labels are trusted only as faces, such as machine-labelled images);
 negatives are the detectors' detections that match none, random face-free squares of the same images,
 the detectors' detections on generated featureless frames (plus random squares of them) and, when
 given, their detections on a folder of images that hold no face (plus random squares of them). Every
@@ -54,8 +55,9 @@ class CropSet:
     Attributes (as arrays after :meth:`arrays`): ``crops`` (N, S, S, 3) uint8 BGR, ``labels`` (N,)
     1 face / 0 not a face, ``held_out`` (N,) bool, ``sources`` (N,) str (``label``, ``detection <name>``,
     ``free``, ``featureless detection <name>``, ``featureless free``, ``face-free detection <name>``,
-    ``face-free free``), ``scores`` (N,) detector score (NaN
-    for crops no detector made).
+    ``face-free free``, ``extra label``, ``extra detection <name>``), ``scores`` (N,) detector score
+    (NaN for crops no detector made), ``sides`` (N,) the box's size in its image, px (the square
+    root of its area, as the AP buckets measure faces).
     """
 
     crops: list[np.ndarray] = field(default_factory=list)
@@ -63,6 +65,7 @@ class CropSet:
     held_out: list[bool] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
     scores: list[float] = field(default_factory=list)
+    sides: list[float] = field(default_factory=list)
 
     def add(self, frame: np.ndarray, boxes: np.ndarray, label: int, held_out: bool, source: str,
             scores: np.ndarray | None = None) -> None:
@@ -73,6 +76,7 @@ class CropSet:
             self.held_out.append(held_out)
             self.sources.append(source)
             self.scores.append(float("nan") if scores is None else float(scores[index]))
+        self.sides.extend(box_sides(boxes).tolist() if len(boxes) else [])
 
     def arrays(self) -> dict[str, np.ndarray]:
         """The set as arrays (see the class docstring), ready for ``np.savez``."""
@@ -82,6 +86,7 @@ class CropSet:
             "held_out": np.array(self.held_out, bool),
             "sources": np.array(self.sources),
             "scores": np.array(self.scores, np.float32),
+            "sides": np.array(self.sides, np.float32),
         }
 
 
@@ -137,6 +142,21 @@ def mine_labelled(samples: Sequence[FaceSample], detectors: dict[str, Detect], c
             crops.add(image, misses, 0, held_out, f"detection {name}", misses[:, 4])
         regions = np.concatenate([sample.boxes.reshape(-1, 4), sample.ignore.reshape(-1, 4)])
         crops.add(image, free_squares(*image.shape[:2], regions, FREE_SQUARES_PER_IMAGE, rng), 0, held_out, "free")
+
+
+def mine_positives(samples: Sequence[FaceSample], detectors: dict[str, Detect], crops: CropSet, seed: int = 300_000) -> None:
+    """Add only the faces of every labelled image (jittered labels and the detectors' matches, sources
+    ``extra label`` and ``extra detection <name>``): for images whose unlabelled regions may hold faces."""
+    for index, sample in enumerate(samples):
+        image = cv2.imread(str(sample.image_path), cv2.IMREAD_COLOR)
+        if image is None:
+            continue
+        held_out = is_held_out(sample.stem)
+        labels = sample.boxes[box_sides(sample.boxes) >= MIN_CHECKED_SIDE]
+        crops.add(image, jittered_boxes(labels, np.random.default_rng(seed + index)), 1, held_out, "extra label")
+        for name, detect in detectors.items():
+            matches, _ = split_detections(detect(image), sample.boxes, sample.ignore)
+            crops.add(image, matches, 1, held_out, f"extra detection {name}", matches[:, 4])
 
 
 def add_face_free(frame: np.ndarray, detectors: dict[str, Detect], crops: CropSet, held_out: bool, kind: str,

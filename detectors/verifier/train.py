@@ -21,7 +21,7 @@ from detectors.runtime import OnnxFaceDetector
 from detectors.training.export import add_metadata
 from detectors.verification import CONTEXT, CROP_SIZE, MIN_CHECKED_SCORE, crops_to_batch
 from detectors.verifier.model import STAGE_CHANNELS, FaceVerifierNet
-from detectors.verifier.samples import CropSet, mine_face_free_images, mine_featureless, mine_labelled
+from detectors.verifier.samples import CropSet, mine_face_free_images, mine_featureless, mine_labelled, mine_positives
 
 #: The threshold keeps this share of the held-out true detections that the verifier judges ...
 HELD_OUT_KEEP = 0.998
@@ -32,6 +32,9 @@ MINED_SCORE = 0.3
 MINED_FEATURELESS_SCORE = 0.1
 #: Generated featureless frames mined by default.
 FEATURELESS_FRAMES = 1500
+#: Faces of at least this size (px, as the AP buckets measure them) are the large ones
+#: :attr:`VerifierTraining.large_face_weight` draws more often.
+LARGE_FACE_SIDE = 64.0
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,8 @@ class VerifierTraining:
     seed: int = 0
     threads: int = 2
     stage_channels: tuple[int, ...] = STAGE_CHANNELS
+    #: How much more often a face of :data:`LARGE_FACE_SIDE` px or more is drawn than a smaller one.
+    large_face_weight: float = 1.0
 
 
 #: Share of training crops whose colour channels are randomly permuted, and turned grey: faces
@@ -79,17 +84,28 @@ def jitter_batch(batch: torch.Tensor, generator: torch.Generator) -> torch.Tenso
     return ((batch - mean) * contrast + mean + brightness).clamp(0.0, 1.0)
 
 
-def balanced_order(labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """One epoch's sample indices: as many draws as samples, faces and non-faces equally often."""
+def positive_weights(sides: np.ndarray, large_face_weight: float) -> np.ndarray:
+    """Relative draw weight of each face crop of size ``sides``: ``large_face_weight`` from
+    :data:`LARGE_FACE_SIDE` px up (a crop of unknown size, NaN, counts as small), 1 below."""
+    return np.where(np.nan_to_num(sides, nan=0.0) >= LARGE_FACE_SIDE, large_face_weight, 1.0)
+
+
+def balanced_order(labels: np.ndarray, rng: np.random.Generator, face_weights: np.ndarray | None = None) -> np.ndarray:
+    """One epoch's sample indices: as many draws as samples, faces and non-faces equally often; faces
+    in proportion to ``face_weights`` (one per sample, only the faces' are read; default: uniform)."""
     positives, negatives = np.flatnonzero(labels == 1), np.flatnonzero(labels == 0)
     half = len(labels) // 2
-    order = np.concatenate([rng.choice(positives, half), rng.choice(negatives, len(labels) - half)])
+    chances = None
+    if face_weights is not None:
+        chances = face_weights[positives] / face_weights[positives].sum()
+    order = np.concatenate([rng.choice(positives, half, p=chances), rng.choice(negatives, len(labels) - half)])
     return rng.permutation(order)
 
 
 def train_verifier(crops: np.ndarray, labels: np.ndarray, recipe: VerifierTraining = VerifierTraining(),
-                   log=print) -> FaceVerifierNet:
-    """Train a verifier on (N, S, S, 3) uint8 BGR ``crops`` with 1/0 ``labels``; returns it in eval mode."""
+                   log=print, sides: np.ndarray | None = None) -> FaceVerifierNet:
+    """Train a verifier on (N, S, S, 3) uint8 BGR ``crops`` with 1/0 ``labels`` (and box ``sides`` in
+    px, needed when the recipe draws large faces more often); returns it in eval mode."""
     torch.manual_seed(recipe.seed)
     torch.set_num_threads(recipe.threads)
     rng = np.random.default_rng(recipe.seed)
@@ -100,9 +116,14 @@ def train_verifier(crops: np.ndarray, labels: np.ndarray, recipe: VerifierTraini
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps)
     inputs, targets = torch.from_numpy(crops_to_batch(crops)), torch.from_numpy(labels.astype(np.float32))
     loss_function = nn.BCEWithLogitsLoss()
+    face_weights = None
+    if recipe.large_face_weight != 1.0:
+        if sides is None:
+            raise ValueError("drawing large faces more often needs the crops' sizes")
+        face_weights = positive_weights(sides, recipe.large_face_weight)
     for epoch in range(recipe.epochs):
         model.train()
-        order = torch.from_numpy(balanced_order(labels, rng))
+        order = torch.from_numpy(balanced_order(labels, rng, face_weights))
         total = 0.0
         for start in range(0, len(order), recipe.batch_size):
             rows = order[start : start + recipe.batch_size]
@@ -173,7 +194,10 @@ def load_or_mine(cache: Path, mine: Callable[[CropSet], None]) -> dict[str, np.n
     """The crop arrays saved in ``cache``, or those ``mine`` adds to an empty set (then saved there)."""
     if cache.is_file():
         with np.load(cache) as stored:
-            return {key: stored[key] for key in stored.files}
+            mined = {key: stored[key] for key in stored.files}
+        if "sides" not in mined:  # mined before crops kept their sizes
+            mined["sides"] = np.full(len(mined["labels"]), np.nan, np.float32)
+        return mined
     crops = CropSet()
     mine(crops)
     mined = crops.arrays()
@@ -224,6 +248,20 @@ def face_free_or_load(folder: Path, cache: Path, log=print) -> dict[str, np.ndar
     return load_or_mine(cache, mine)
 
 
+def extra_positives_or_load(folder: Path, cache: Path, log=print) -> dict[str, np.ndarray]:
+    """The face crops of the labelled images of ``folder`` (jittered labels and the shipped detectors'
+    matches; nothing there becomes a negative), read from ``cache`` when it exists, else mined and saved there."""
+    from detectors.datasets import read_face_folder
+
+    def mine(crops: CropSet) -> None:
+        found = shipped_detectors(MINED_SCORE)
+        samples = read_face_folder(folder)
+        log(f"mining the faces of {len(samples)} labelled images of {folder}")
+        mine_positives(samples, {name: detector.detect for name, detector in found.items()}, crops)
+
+    return load_or_mine(cache, mine)
+
+
 def concatenated(*parts: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """The crop arrays of every part, one after the other."""
     return {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
@@ -243,15 +281,20 @@ def held_out_report(mined: dict[str, np.ndarray], probabilities: np.ndarray, thr
 
 
 def train_and_export(train_folder: Path, run_dir: Path, output: Path, recipe: VerifierTraining = VerifierTraining(),
-                     featureless_frames: int = FEATURELESS_FRAMES, log=print, negative_images: Path | None = None) -> Path:
-    """Mine (or reuse ``run_dir/mined.npz``, and ``run_dir/face_free.npz`` for ``negative_images``, a
-    folder of images that hold no face), train on the fitting split (or reuse ``run_dir/verifier.pt``),
-    set the threshold on the held-out split (:func:`choose_threshold`), log the held-out keep rates
-    and write ``output``."""
+                     featureless_frames: int = FEATURELESS_FRAMES, log=print, negative_images: Path | None = None,
+                     extra_positives: Path | None = None) -> Path:
+    """Mine (or reuse ``run_dir/mined.npz``; ``run_dir/face_free.npz`` for ``negative_images``, a
+    folder of images that hold no face; ``run_dir/extra_positives.npz`` for ``extra_positives``, a
+    labelled folder whose faces only are used), train on the fitting split (or reuse
+    ``run_dir/verifier.pt``), set the threshold on the held-out split of ``train_folder``
+    (:func:`choose_threshold`), log the held-out keep rates and write ``output``."""
     face_free = None if negative_images is None else face_free_or_load(negative_images, run_dir / "face_free.npz", log)
-    mined = mine_or_load(train_folder, run_dir / "mined.npz", featureless_frames, log)
+    parts = [mine_or_load(train_folder, run_dir / "mined.npz", featureless_frames, log)]
     if face_free is not None:
-        mined = concatenated(mined, face_free)
+        parts.append(face_free)
+    if extra_positives is not None:
+        parts.append(extra_positives_or_load(extra_positives, run_dir / "extra_positives.npz", log))
+    mined = concatenated(*parts)
     fit = ~mined["held_out"]
     log(f"{int(fit.sum())} crops to fit ({int(mined['labels'][fit].sum())} faces), {int((~fit).sum())} held out")
     weights_path = run_dir / "verifier.pt"
@@ -261,7 +304,7 @@ def train_and_export(train_folder: Path, run_dir: Path, output: Path, recipe: Ve
         model.load_state_dict(torch.load(weights_path, weights_only=True)["weights"])
         model.eval()
     else:
-        model = train_verifier(mined["crops"][fit], mined["labels"][fit], recipe, log)
+        model = train_verifier(mined["crops"][fit], mined["labels"][fit], recipe, log, mined["sides"][fit])
         torch.save({"weights": model.state_dict(), "recipe": recipe.__dict__}, weights_path)
     probabilities = np.zeros(len(fit), np.float32)
     probabilities[~fit] = face_probabilities(model, mined["crops"][~fit])
@@ -272,4 +315,8 @@ def train_and_export(train_folder: Path, run_dir: Path, output: Path, recipe: Ve
     notes = {"trained_on": str(train_folder), "epochs": str(recipe.epochs), "seed": str(recipe.seed)}
     if negative_images is not None:
         notes["negative_images"] = str(negative_images)
+    if extra_positives is not None:
+        notes["extra_positives"] = str(extra_positives)
+    if recipe.large_face_weight != 1.0:
+        notes["large_face_weight"] = f"{recipe.large_face_weight:g}"
     return export_verifier(model, output, threshold, notes)
