@@ -39,6 +39,21 @@ from detectors.verifier.train import (  # noqa: E402
 from tests.label_layouts import FACES, write_voc  # noqa: E402
 
 
+def write_mined_cache(run_dir: Path, rng: np.random.Generator, with_sides: bool, count: int = 64) -> dict[str, np.ndarray]:
+    """Write ``run_dir/mined.npz`` as a run reuses it: ``count`` "faces" (a bright square) and as many
+    dark noise crops, a quarter held out; returns the arrays."""
+    faces = np.full((count, 32, 32, 3), 40, np.uint8)
+    faces[:, 8:24, 8:24] = 200
+    cached = {"crops": np.concatenate([faces, rng.integers(0, 80, (count, 32, 32, 3), dtype=np.uint8)]),
+              "labels": np.array([1] * count + [0] * count), "held_out": np.arange(2 * count) % 4 == 0,
+              "sources": np.array(["detection fake"] * (2 * count)), "scores": np.full(2 * count, 0.9, np.float32)}
+    if with_sides:
+        cached["sides"] = rng.uniform(16, 128, 2 * count).astype(np.float32)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    np.savez(run_dir / "mined.npz", **cached)
+    return cached
+
+
 def test_split_detections_by_overlap_with_labels_and_ignore_regions() -> None:
     labels = np.array([[0, 0, 40, 40]], np.float32)
     ignore = np.array([[100, 100, 140, 140]], np.float32)
@@ -187,15 +202,8 @@ def test_negative_images_are_mined_once_and_trained_on(tmp_path: Path) -> None:
     import onnx
 
     rng = np.random.default_rng(0)
-    count = 64
-    faces = np.full((count, 32, 32, 3), 40, np.uint8)
-    faces[:, 8:24, 8:24] = 200
-    cached = {"crops": np.concatenate([faces, rng.integers(0, 80, (count, 32, 32, 3), dtype=np.uint8)]),
-              "labels": np.array([1] * count + [0] * count), "held_out": np.arange(2 * count) % 4 == 0,
-              "sources": np.array(["detection fake"] * (2 * count)), "scores": np.full(2 * count, 0.9, np.float32)}
     run_dir = tmp_path / "run"
-    run_dir.mkdir()
-    np.savez(run_dir / "mined.npz", **cached)  # the labelled images' crops, as a cache the run reuses
+    cached = write_mined_cache(run_dir, rng, with_sides=False)  # as mined before crops kept their sizes
     negatives = tmp_path / "empty scenes"
     negatives.mkdir()
     for index in range(3):
@@ -260,17 +268,8 @@ def test_extra_positives_join_training_and_are_named_in_the_model(tmp_path: Path
 
     from tests.cli_helpers import run_cli
 
-    rng = np.random.default_rng(1)
-    count = 64
-    faces = np.full((count, 32, 32, 3), 40, np.uint8)
-    faces[:, 8:24, 8:24] = 200
-    cached = {"crops": np.concatenate([faces, rng.integers(0, 80, (count, 32, 32, 3), dtype=np.uint8)]),
-              "labels": np.array([1] * count + [0] * count), "held_out": np.arange(2 * count) % 4 == 0,
-              "sources": np.array(["detection fake"] * (2 * count)), "scores": np.full(2 * count, 0.9, np.float32),
-              "sides": rng.uniform(16, 128, 2 * count).astype(np.float32)}
     run_dir = tmp_path / "run"
-    run_dir.mkdir()
-    np.savez(run_dir / "mined.npz", **cached)
+    write_mined_cache(run_dir, np.random.default_rng(1), with_sides=True)
     extra = write_voc(tmp_path / "machine labelled")
     result = run_cli("train-verifier", "--train-set", tmp_path / "unused", "--run-dir", run_dir,
                      "--output", tmp_path / "verifier.onnx", "--epochs", "1", "--featureless-frames", "0",
