@@ -215,6 +215,7 @@ def test_negative_images_are_mined_once_and_trained_on(tmp_path: Path) -> None:
     with np.load(run_dir / "face_free.npz") as mined:
         assert len(mined["labels"]) > 0 and set(mined["labels"]) == {0}
         assert {"face-free free"} <= set(mined["sources"].tolist())
+    assert not any("have no size" in line for line in lines)  # said only when large faces are weighted
     fitted = int(next(line for line in lines if "crops to fit" in line).split()[0])
     assert fitted > int((~cached["held_out"]).sum())  # the face-free crops joined the fitting split
     metadata = {entry.key: entry.value for entry in onnx.load(str(output)).metadata_props}
@@ -279,3 +280,12 @@ def test_extra_positives_join_training_and_are_named_in_the_model(tmp_path: Path
         assert len(mined["labels"]) > 0 and set(mined["labels"]) == {1}
     metadata = {entry.key: entry.value for entry in onnx.load(str(tmp_path / "verifier.onnx")).metadata_props}
     assert metadata["extra_positives"] == str(extra) and metadata["large_face_weight"] == "4"
+
+
+def test_weighting_large_faces_says_when_cached_faces_have_no_size(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    write_mined_cache(run_dir, np.random.default_rng(2), with_sides=False)
+    lines: list[str] = []
+    train_and_export(tmp_path / "unused", run_dir, tmp_path / "verifier.onnx",
+                     VerifierTraining(epochs=1, batch_size=32, threads=1, large_face_weight=4.0), log=lines.append)
+    assert any(line.startswith("64 face crops have no size") for line in lines)

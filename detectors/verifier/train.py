@@ -296,6 +296,10 @@ def train_and_export(train_folder: Path, run_dir: Path, output: Path, recipe: Ve
         parts.append(extra_positives_or_load(extra_positives, run_dir / "extra_positives.npz", log))
     mined = concatenated(*parts)
     fit = ~mined["held_out"]
+    unsized = int(np.isnan(mined["sides"][mined["labels"] == 1]).sum())
+    if recipe.large_face_weight != 1.0 and unsized:
+        log(f"{unsized} face crops have no size (cached before crops kept theirs; delete the run folder's .npz "
+            "files to mine again): they are drawn as small faces")
     log(f"{int(fit.sum())} crops to fit ({int(mined['labels'][fit].sum())} faces), {int((~fit).sum())} held out")
     weights_path = run_dir / "verifier.pt"
     if weights_path.is_file():
