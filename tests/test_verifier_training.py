@@ -19,7 +19,6 @@ from detectors.verifier.samples import (  # noqa: E402
     mine_face_free_images,
     mine_featureless,
     mine_labelled,
-    mine_positives,
     split_detections,
 )
 from detectors.verifier.train import (  # noqa: E402
@@ -234,7 +233,7 @@ def test_extra_positives_give_only_faces_with_their_sizes(tmp_path: Path) -> Non
     samples = read_face_folder(write_voc(tmp_path / "voc"))
     far_from_faces = np.array([[150, 120, 190, 158, 0.9]], np.float32)
     crops = CropSet()
-    mine_positives(samples, {"fake": lambda image: far_from_faces}, crops)
+    mine_labelled(samples, {"fake": lambda image: far_from_faces}, crops, faces_only=True)
     mined = crops.arrays()
     labelled = [np.sqrt((x2 - x1) * (y2 - y1)) for faces in FACES.values() for x1, y1, x2, y2 in faces
                 if (x2 - x1) * (y2 - y1) >= 16**2]

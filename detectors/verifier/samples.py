@@ -126,8 +126,14 @@ def free_squares(height: int, width: int, regions: np.ndarray, count: int, rng: 
     return np.array(squares, np.float32).reshape(-1, 4)
 
 
-def mine_labelled(samples: Sequence[FaceSample], detectors: dict[str, Detect], crops: CropSet, seed: int = 0) -> None:
-    """Add the crops of every labelled image: jittered labels, the detectors' matches and misses, free squares."""
+def mine_labelled(samples: Sequence[FaceSample], detectors: dict[str, Detect], crops: CropSet, seed: int = 0,
+                  faces_only: bool = False) -> None:
+    """Add the crops of every labelled image: jittered labels, the detectors' matches and misses, free squares.
+
+    With ``faces_only`` (images whose unlabelled regions may hold faces, such as machine-labelled ones)
+    only the faces are added, with sources ``extra label`` and ``extra detection <name>``.
+    """
+    prefix = "extra " if faces_only else ""
     for index, sample in enumerate(samples):
         image = cv2.imread(str(sample.image_path), cv2.IMREAD_COLOR)
         if image is None:
@@ -135,28 +141,15 @@ def mine_labelled(samples: Sequence[FaceSample], detectors: dict[str, Detect], c
         rng = np.random.default_rng((seed, index))
         held_out = is_held_out(sample.stem)
         labels = sample.boxes[box_sides(sample.boxes) >= MIN_CHECKED_SIDE]
-        crops.add(image, jittered_boxes(labels, rng), 1, held_out, "label")
+        crops.add(image, jittered_boxes(labels, rng), 1, held_out, f"{prefix}label")
         for name, detect in detectors.items():
             matches, misses = split_detections(detect(image), sample.boxes, sample.ignore)
-            crops.add(image, matches, 1, held_out, f"detection {name}", matches[:, 4])
-            crops.add(image, misses, 0, held_out, f"detection {name}", misses[:, 4])
-        regions = np.concatenate([sample.boxes.reshape(-1, 4), sample.ignore.reshape(-1, 4)])
-        crops.add(image, free_squares(*image.shape[:2], regions, FREE_SQUARES_PER_IMAGE, rng), 0, held_out, "free")
-
-
-def mine_positives(samples: Sequence[FaceSample], detectors: dict[str, Detect], crops: CropSet, seed: int = 300_000) -> None:
-    """Add only the faces of every labelled image (jittered labels and the detectors' matches, sources
-    ``extra label`` and ``extra detection <name>``): for images whose unlabelled regions may hold faces."""
-    for index, sample in enumerate(samples):
-        image = cv2.imread(str(sample.image_path), cv2.IMREAD_COLOR)
-        if image is None:
-            continue
-        held_out = is_held_out(sample.stem)
-        labels = sample.boxes[box_sides(sample.boxes) >= MIN_CHECKED_SIDE]
-        crops.add(image, jittered_boxes(labels, np.random.default_rng(seed + index)), 1, held_out, "extra label")
-        for name, detect in detectors.items():
-            matches, _ = split_detections(detect(image), sample.boxes, sample.ignore)
-            crops.add(image, matches, 1, held_out, f"extra detection {name}", matches[:, 4])
+            crops.add(image, matches, 1, held_out, f"{prefix}detection {name}", matches[:, 4])
+            if not faces_only:
+                crops.add(image, misses, 0, held_out, f"detection {name}", misses[:, 4])
+        if not faces_only:
+            regions = np.concatenate([sample.boxes.reshape(-1, 4), sample.ignore.reshape(-1, 4)])
+            crops.add(image, free_squares(*image.shape[:2], regions, FREE_SQUARES_PER_IMAGE, rng), 0, held_out, "free")
 
 
 def add_face_free(frame: np.ndarray, detectors: dict[str, Detect], crops: CropSet, held_out: bool, kind: str,

@@ -21,7 +21,7 @@ from detectors.runtime import OnnxFaceDetector
 from detectors.training.export import add_metadata
 from detectors.verification import CONTEXT, CROP_SIZE, MIN_CHECKED_SCORE, crops_to_batch
 from detectors.verifier.model import STAGE_CHANNELS, FaceVerifierNet
-from detectors.verifier.samples import CropSet, mine_face_free_images, mine_featureless, mine_labelled, mine_positives
+from detectors.verifier.samples import CropSet, mine_face_free_images, mine_featureless, mine_labelled
 
 #: The threshold keeps this share of the held-out true detections that the verifier judges ...
 HELD_OUT_KEEP = 0.998
@@ -257,7 +257,7 @@ def extra_positives_or_load(folder: Path, cache: Path, log=print) -> dict[str, n
         found = shipped_detectors(MINED_SCORE)
         samples = read_face_folder(folder)
         log(f"mining the faces of {len(samples)} labelled images of {folder}")
-        mine_positives(samples, {name: detector.detect for name, detector in found.items()}, crops)
+        mine_labelled(samples, {name: detector.detect for name, detector in found.items()}, crops, seed=1, faces_only=True)
 
     return load_or_mine(cache, mine)
 
