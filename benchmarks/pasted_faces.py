@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.object_negatives import background, paste  # noqa: E402
 from benchmarks.synthetic import crop_face_sprite, elliptical_alpha  # noqa: E402
-from detectors.boxes import box_sides  # noqa: E402
+from detectors.boxes import box_sides, mirror_boxes  # noqa: E402
 from detectors.datasets import read_face_folder  # noqa: E402
 from detectors.datasets.sample import FaceSample  # noqa: E402
 from detectors.training.negatives import overlaps_any  # noqa: E402
@@ -70,7 +70,7 @@ def face_cutout(image: np.ndarray, box: np.ndarray, side: float, rng: np.random.
     face = face * ([cutout.shape[1] / width, cutout.shape[0] / height] * 2)
     if rng.random() < 0.5:
         cutout = np.ascontiguousarray(cutout[:, ::-1])
-        face = np.array([cutout.shape[1] - face[2], face[1], cutout.shape[1] - face[0], face[3]])
+        face = mirror_boxes(face[None], cutout.shape[1])[0]
     return cutout, face
 
 
@@ -82,9 +82,11 @@ def compose(sources: Sequence[Source], samples: Sequence[FaceSample], rng: np.ra
     boxes, covered = [], []
     for _ in range(int(rng.integers(FACES_PER_IMAGE[0], FACES_PER_IMAGE[1] + 1))):
         path, box = sources[int(rng.integers(len(sources)))]
-        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
         largest = min(PASTED_SIDE[1] * min(height, width), MAX_ENLARGEMENT * box_sides(box[None])[0])
-        if image is None or largest <= PASTED_SIDE[0]:
+        if largest <= PASTED_SIDE[0]:
+            continue
+        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if image is None:
             continue
         side = math.exp(rng.uniform(math.log(PASTED_SIDE[0]), math.log(largest)))
         cutout, face = face_cutout(image, box, side, rng)
