@@ -170,3 +170,79 @@ def test_still_image_commands_verify_and_rerank_unless_told_not_to(tmp_path: Pat
     target = [folder / "images", "-o", tmp_path / "out"] if command == "detect" else [folder]
     assert run_cli(command, *target, *flags).code == 0
     assert asked == [(verify, True)]
+
+
+class SwitchableVerifier:
+    """Accepts every face until ``rejecting`` is set, then rejects every face (no re-ranking)."""
+
+    rank_exponent = 0.0
+
+    def __init__(self) -> None:
+        self.rejecting = False
+
+    def judge(self, frame: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return faces, np.full(len(faces), not self.rejecting)
+
+
+def _astronaut() -> np.ndarray:
+    skimage_data = pytest.importorskip("skimage.data")
+    return np.ascontiguousarray(skimage_data.astronaut()[:, :, ::-1])
+
+
+def _tracking_detector(verifier: SwitchableVerifier, demote: bool = True) -> tuple[object, float, float]:
+    from apps.detector_spec import prepare_for_tracking
+
+    detector = load_detector("faceboxes", threads=1)
+    detector.rescored_thresholds = None  # scores stay raw, so the stub's verdicts are all that changes them
+    detector.verifier = verifier
+    high, low = prepare_for_tracking(detector)
+    if not demote:
+        detector.rejected_face_score = None
+    return detector, high, low
+
+
+def test_tracking_keeps_a_rejected_scan_face_at_the_low_score_and_still_images_drop_it() -> None:
+    photo = _astronaut()
+    verifier = SwitchableVerifier()
+    verifier.rejecting = True
+    detector, high, low = _tracking_detector(verifier)
+    assert detector.rejected_face_score == low < high
+    found = detector.detect(photo)
+    face = load_detector("faceboxes", verify=False).detect(photo)[0]
+    same = found[np.all(found[:, :4] == face[:4], axis=1)]
+    assert len(same) == 1 and same[0, 4] == pytest.approx(low)
+    assert found[:, 4].max() < high  # nothing it rejected can start a track
+    still = load_detector("faceboxes", threads=1)
+    still.verifier = verifier
+    assert (still.detect(photo)[:, 4] >= low).sum() == 0  # detect and evaluate drop rejected faces
+
+
+def test_rejected_faces_are_dropped_when_the_start_score_is_the_low_score() -> None:
+    from apps.detector_spec import prepare_for_tracking
+
+    detector = load_detector("faceboxes", threads=1)
+    detector.score_threshold = detector.recommended_low_threshold
+    high, low = prepare_for_tracking(detector)
+    assert high == low and detector.rejected_face_score is None
+
+
+@pytest.mark.parametrize("demote", [True, False])
+def test_a_rejected_scan_face_extends_its_confirmed_track_but_never_starts_one(demote: bool) -> None:
+    from tracker import FaceTracker, TrackerConfig
+
+    photo = _astronaut()
+    verifier = SwitchableVerifier()
+    detector, high, low = _tracking_detector(verifier, demote)
+    tracker = FaceTracker(TrackerConfig(high_score=high, low_score=low), fps=25.0)
+    for _ in range(5):
+        faces = tracker.update(detector.detect(photo), photo)
+    assert [face.track_id for face in faces] == [1] and faces[0].detected
+    verifier.rejecting = True
+    for _ in range(5):
+        faces = tracker.update(detector.detect(photo), photo)
+        # with demotion the face keeps being measured; without, its track is missed on every scan
+        measured = [face.detected for face in faces if face.track_id == 1]
+        assert measured == [True] if demote else not any(measured)
+    fresh = FaceTracker(TrackerConfig(high_score=high, low_score=low), fps=25.0)
+    for _ in range(10):
+        assert fresh.update(detector.detect(photo), photo) == []
