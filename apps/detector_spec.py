@@ -24,19 +24,16 @@ def prepare_for_tracking(detector: Any, mask_score: float | None = None) -> tupl
     A face verifier, if the detector has one, re-ranks the scans exactly when the model stores
     thresholds for re-ranked scores (``rescored_thresholds``; the scores are then mapped back onto the
     model's scale, ``benchmarks/verifier_selection.md``, trial 7); for any other model it only rejects,
-    since the tracker's thresholds were chosen for the network's own scores. A scan face the verifier
-    rejects is kept at ``low`` at most (``rejected_face_score``): like a follow window's face, it can
-    extend a confirmed track but never start or confirm one (``benchmarks/verifier_selection.md``,
-    trial 13). Follow windows keep their raw scores.
+    since the tracker's thresholds were chosen for the network's own scores. Follow windows keep their
+    raw scores.
     """
     verifier = getattr(detector, "verifier", None)
-    high = float(detector.score_threshold)
-    low = min(float(detector.recommended_low_threshold), high)
     if verifier is not None:
         from detectors.verification import RANK_EXPONENT
 
         verifier.rank_exponent = RANK_EXPONENT if getattr(detector, "rescored_thresholds", None) is not None else 0.0
-        detector.rejected_face_score = low if low < high else None
+    high = float(detector.score_threshold)
+    low = min(float(detector.recommended_low_threshold), high)
     detector.score_threshold = low if mask_score is None else min(low, mask_score)
     return high, low
 

@@ -15,7 +15,7 @@ from detectors.preprocess import to_bgr
 from detectors.providers import DeviceError
 from detectors.sessions import open_session, session_options
 from detectors.tta import TestTimeAugmentation, detect_with_tta
-from detectors.verification import FaceVerifier, by_descending_score, to_raw_scale, to_rescored_scale
+from detectors.verification import FaceVerifier, to_raw_scale, to_rescored_scale
 from detectors.windows import detect_windows
 
 #: Side in pixels of the square network input of one follow window: a face filling half of its
@@ -148,10 +148,6 @@ class OnnxFaceDetector:
         self.flat_box_guard = flat_box_guard
         #: Second look at every face's crop (None: off).
         self.verifier = verifier
-        #: None: scan faces the verifier rejects are dropped. A score: they are kept with their score
-        #: capped at it instead (tracking sets the tracker's low score, so such a face can only extend
-        #: a confirmed track, as a follow window's face does; :func:`apps.detector_spec.prepare_for_tracking`).
-        self.rejected_face_score: float | None = None
 
     @property
     def score_threshold(self) -> float:
@@ -215,26 +211,20 @@ class OnnxFaceDetector:
 
     def screened(self, frame: np.ndarray, faces: np.ndarray) -> np.ndarray:
         """A scan's network ``faces`` (N, 5) of ``frame`` as :meth:`detect` returns them: without the
-        flat boxes when the guard is on and without those the verifier rejects (or with their scores
-        capped at :attr:`rejected_face_score` when it is set); with re-ranking, the
+        flat boxes when the guard is on and without those the verifier rejects; with re-ranking, the
         scores re-ranked (mapped back onto the raw scale when the model stores re-ranked thresholds)
         and the faces now under :attr:`score_threshold` dropped."""
         if self.flat_box_guard:
             faces = drop_flat_boxes(frame, faces)
         if self.verifier is None:
             return faces
-        faces, accepted = self.verifier.judge(frame, faces)
-        if self.verifier.rank_exponent and self.rescored_thresholds is not None:
+        faces = self.verifier.keep(frame, faces)
+        if not self.verifier.rank_exponent:
+            return faces
+        if self.rescored_thresholds is not None:
             faces = faces.copy()
             faces[:, 4] = to_raw_scale(faces[:, 4], self.rescored_thresholds, self._raw_thresholds())
-        if self.rejected_face_score is None:
-            faces = faces[accepted]
-        else:
-            faces = faces.copy()
-            faces[~accepted, 4] = np.minimum(faces[~accepted, 4], self.rejected_face_score)
-        if self.verifier.rank_exponent:
-            faces = faces[faces[:, 4] >= self.score_threshold]
-        return by_descending_score(faces)
+        return faces[faces[:, 4] >= self.score_threshold]
 
     def _raw_thresholds(self) -> tuple[float, float]:
         """The model's (low, start) thresholds for raw scores."""

@@ -127,17 +127,15 @@ class FaceVerifier:
         (logits,) = self.session.run(None, {self._input_name: crops_to_batch(crops)})
         return (1.0 / (1.0 + np.exp(-logits.reshape(-1).astype(np.float64)))).astype(np.float32)
 
-    def judge(self, frame: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``faces`` (N, 5+: box, score, ...) with their scores re-ranked, and the (N,) mask of those the
-        verifier accepts, in the input order.
+    def keep(self, frame: np.ndarray, faces: np.ndarray) -> np.ndarray:
+        """The rows of ``faces`` (N, 5+: box, score, ...) the verifier accepts, by descending score.
 
         Every box of :data:`MIN_CHECKED_SIDE` or more gets the score ``score * p ** rank_exponent``
         (p: its face probability), and those that scored :data:`MIN_CHECKED_SCORE` or more before
-        it are rejected when p is under the threshold. Smaller boxes and rows with a value that is not
-        a finite number keep their score and are accepted (the tracker drops the latter)."""
-        accepted = np.ones(len(faces), dtype=bool)
+        it are dropped when p is under the threshold. Smaller boxes and rows with a value that is not
+        a finite number keep their score (the tracker drops the latter)."""
         if len(faces) == 0:
-            return faces, accepted
+            return faces
         with np.errstate(invalid="ignore"):
             sides = box_sides(faces)
         looked = np.isfinite(faces[:, :5]).all(axis=1) & np.isfinite(sides)
@@ -146,18 +144,10 @@ class FaceVerifier:
             looked[looked] = faces[looked, 4] >= MIN_CHECKED_SCORE
         rows = np.flatnonzero(looked)
         probabilities = self.face_probabilities(frame, faces[rows])
-        accepted[rows] = (faces[rows, 4] < MIN_CHECKED_SCORE) | (probabilities >= self.threshold)
+        keep = np.ones(len(faces), dtype=bool)
+        keep[rows] = (faces[rows, 4] < MIN_CHECKED_SCORE) | (probabilities >= self.threshold)
         if self.rank_exponent:
             faces = faces.copy()
             faces[rows, 4] *= probabilities ** self.rank_exponent
-        return faces, accepted
-
-    def keep(self, frame: np.ndarray, faces: np.ndarray) -> np.ndarray:
-        """The rows of ``faces`` (N, 5+) the verifier accepts (:meth:`judge`), by descending score."""
-        faces, accepted = self.judge(frame, faces)
-        return by_descending_score(faces[accepted])
-
-
-def by_descending_score(faces: np.ndarray) -> np.ndarray:
-    """The rows of ``faces`` (N, 5+) sorted by descending score (column 4; ties keep their order)."""
-    return faces[np.argsort(-faces[:, 4], kind="stable")]
+        kept = faces[keep]
+        return kept[np.argsort(-kept[:, 4], kind="stable")]
