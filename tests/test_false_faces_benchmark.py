@@ -89,14 +89,20 @@ def test_the_face_free_folder_is_read_and_counted_in_its_own_row(tmp_path: Path)
 PHOTO_FALSE_FACES = {"faceboxes": 6, "ainnoface": 6}
 
 
-@pytest.mark.parametrize("name", sorted(PHOTO_FALSE_FACES))
-def test_the_shipped_detectors_find_no_more_faces_on_the_face_free_photos_than_the_readme_says(name: str) -> None:
-    pytest.importorskip("skimage")
+def _as_tracking_runs(name: str) -> tuple[object, float]:
+    """Shipped detector ``name`` loaded and prepared as tracking runs it, and its track-start score."""
     from apps.detector_spec import prepare_for_tracking
     from detectors import load_detector
 
     detector = load_detector(name, threads=1, max_side=1024)
     start_score, _ = prepare_for_tracking(detector)
+    return detector, start_score
+
+
+@pytest.mark.parametrize("name", sorted(PHOTO_FALSE_FACES))
+def test_the_shipped_detectors_find_no_more_faces_on_the_face_free_photos_than_the_readme_says(name: str) -> None:
+    pytest.importorskip("skimage")
+    detector, start_score = _as_tracking_runs(name)
     found = sum(int((detector.detect(photo)[:, 4] >= start_score).sum()) for _, photo in false_faces.face_free_photos())
     assert found <= PHOTO_FALSE_FACES[name]
 
@@ -111,14 +117,11 @@ RETINAFACE_AUDITED_REGION_FALSE_FACES = 11
 def test_the_shipped_detectors_find_no_more_faces_on_audited_dev_regions_than_the_readme_says(name: str) -> None:
     if not (DEV / "annotations").is_dir():
         pytest.skip(f"dev data not found: {DEV}")
-    from apps.detector_spec import prepare_for_tracking
-    from detectors import load_detector
     from detectors.datasets import read_voc_folder
 
     regions = [region for region in false_faces.face_free_regions(read_voc_folder(DEV), false_faces.REGION_SIDES)
                if not region.holds_unlabelled_face]
-    detector = load_detector(name, threads=1, max_side=1024)
-    start_score, _ = prepare_for_tracking(detector)
+    detector, start_score = _as_tracking_runs(name)
     found = sum(int((false_faces.detect_region(detector, region)[:, 4] >= start_score).sum()) for region in regions)
     assert len(regions) == 273
     assert found <= AUDITED_REGION_FALSE_FACES[name] <= RETINAFACE_AUDITED_REGION_FALSE_FACES
