@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -34,6 +35,7 @@ from benchmarks.synthetic import crop_face_sprite, elliptical_alpha  # noqa: E40
 from detectors.boxes import box_sides, mirror_boxes  # noqa: E402
 from detectors.datasets import read_face_folder  # noqa: E402
 from detectors.datasets.sample import FaceSample  # noqa: E402
+from detectors.datasets.voc import append_face_objects  # noqa: E402
 from detectors.training.negatives import overlaps_any  # noqa: E402
 from detectors.verifier.samples import is_held_out  # noqa: E402
 
@@ -115,13 +117,6 @@ def free_place(size: tuple[int, int], frame: tuple[int, int], covered: Sequence[
     return None
 
 
-def voc_annotation(boxes: np.ndarray) -> str:
-    """A Pascal VOC annotation naming every (N, 4) box a face."""
-    objects = "".join(f"<object><name>face</name><difficult>0</difficult><bndbox><xmin>{x1:.1f}</xmin><ymin>{y1:.1f}</ymin>"
-                      f"<xmax>{x2:.1f}</xmax><ymax>{y2:.1f}</ymax></bndbox></object>" for x1, y1, x2, y2 in boxes)
-    return f"<annotation>{objects}</annotation>\n"
-
-
 def write_folder(out: Path, count: int, sources: Sequence[Source], samples: Sequence[FaceSample], seed: int) -> int:
     """Write ``count`` images as ``out/images/pasted_NNNNN.jpg`` + ``out/annotations/pasted_NNNNN.xml``;
     returns how many faces they hold."""
@@ -132,7 +127,9 @@ def write_folder(out: Path, count: int, sources: Sequence[Source], samples: Sequ
         frame, boxes = compose(sources, samples, np.random.default_rng((seed, index)))
         stem = f"pasted_{index:05d}"
         cv2.imwrite(str(out / "images" / f"{stem}.jpg"), frame, [cv2.IMWRITE_JPEG_QUALITY, 90])
-        (out / "annotations" / f"{stem}.xml").write_text(voc_annotation(boxes))
+        annotation = ET.Element("annotation")
+        append_face_objects(annotation, boxes)
+        ET.ElementTree(annotation).write(out / "annotations" / f"{stem}.xml")
         faces += len(boxes)
     return faces
 

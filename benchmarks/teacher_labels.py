@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.centerface_baseline import CenterFaceBaseline  # noqa: E402
 from benchmarks.retinaface_baseline import RetinaFaceBaseline  # noqa: E402
 from detectors.boxes import pairwise_iou  # noqa: E402
-from detectors.datasets.voc import read_voc_folder  # noqa: E402
+from detectors.datasets.voc import append_face_objects, read_voc_folder  # noqa: E402
 
 TEACHERS = {"centerface": CenterFaceBaseline, "retinaface": RetinaFaceBaseline}
 
@@ -53,15 +53,7 @@ def unlabelled_faces(teacher_faces: np.ndarray, labelled: np.ndarray, min_score:
 
 def with_ignore_regions(annotation: ET.ElementTree, regions: np.ndarray) -> ET.ElementTree:
     """The annotation with one ``difficult`` face object appended per region (x1, y1, x2, y2)."""
-    root = annotation.getroot()
-    for x1, y1, x2, y2 in regions:
-        obj = ET.SubElement(root, "object")
-        ET.SubElement(obj, "name").text = "face"
-        ET.SubElement(obj, "difficult").text = "1"
-        ET.SubElement(obj, "source").text = "teacher"
-        box = ET.SubElement(obj, "bndbox")
-        for key, value in zip(("xmin", "ymin", "xmax", "ymax"), (x1, y1, x2, y2)):
-            ET.SubElement(box, key).text = f"{value:.1f}"
+    append_face_objects(annotation.getroot(), regions, difficult=True, source="teacher")
     return annotation
 
 

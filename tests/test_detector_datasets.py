@@ -128,3 +128,18 @@ def test_voc_reader_skips_non_numeric_coordinates(tmp_path: Path) -> None:
     )
     (sample,) = read_voc_folder(tmp_path)
     np.testing.assert_array_equal(sample.boxes, [[10, 10, 30, 30]])
+
+
+def test_appended_face_objects_read_back_as_faces_and_ignore_regions(tmp_path: Path) -> None:
+    import xml.etree.ElementTree as ET
+
+    from detectors.datasets.voc import append_face_objects, parse_voc_xml
+
+    root = ET.Element("annotation")
+    append_face_objects(root, np.array([[1.5, 2.5, 11.5, 12.5], [20, 20, 40, 44]]))
+    append_face_objects(root, np.array([[50, 5, 60, 15]]), difficult=True, source="teacher")
+    ET.ElementTree(root).write(tmp_path / "a.xml")
+    sample = parse_voc_xml(tmp_path / "a.xml", tmp_path / "a.jpg")
+    np.testing.assert_allclose(sample.boxes, [[1.5, 2.5, 11.5, 12.5], [20, 20, 40, 44]])
+    np.testing.assert_allclose(sample.ignore, [[50, 5, 60, 15]])
+    assert root.findall("object")[2].findtext("source") == "teacher"

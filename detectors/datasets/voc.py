@@ -1,4 +1,4 @@
-"""Pascal VOC reader: ``images/<stem>.jpg`` + ``annotations/<stem>.xml`` with class ``face``."""
+"""Pascal VOC reader (and face-object writer): ``images/<stem>.jpg`` + ``annotations/<stem>.xml`` with class ``face``."""
 
 from __future__ import annotations
 
@@ -61,3 +61,17 @@ def read_voc_folder(folder: str | Path, stems: list[str] | None = None) -> list[
         if image_path is not None:
             samples.append(parse_voc_xml(xml_path, image_path))
     return samples
+
+
+def append_face_objects(root: ET.Element, boxes: np.ndarray, difficult: bool = False, source: str | None = None) -> None:
+    """Append one ``face`` object per (N, 4) box (x1, y1, x2, y2) to the VOC annotation ``root``;
+    ``difficult`` ones are ignore regions to :func:`parse_voc_xml`, ``source`` (if given) says who found them."""
+    for x1, y1, x2, y2 in np.asarray(boxes, np.float64).reshape(-1, 4):
+        obj = ET.SubElement(root, "object")
+        ET.SubElement(obj, "name").text = "face"
+        ET.SubElement(obj, "difficult").text = "1" if difficult else "0"
+        if source is not None:
+            ET.SubElement(obj, "source").text = source
+        box = ET.SubElement(obj, "bndbox")
+        for key, value in zip(("xmin", "ymin", "xmax", "ymax"), (x1, y1, x2, y2)):
+            ET.SubElement(box, key).text = f"{value:.1f}"
