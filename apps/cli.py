@@ -429,10 +429,21 @@ def train(
                   f"next: python start.py export {run_dir / 'best.pt'}", markup=False, highlight=False)
 
 
+def _stage_channels(text: str) -> tuple[int, int, int]:
+    """``--stage-channels``' three positive integers, or a usage error."""
+    try:
+        channels = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        channels = ()
+    if len(channels) != 3 or min(channels) < 1:
+        _usage_error(f"--stage-channels {text!r}: expected three positive integers such as 16,32,64")
+    return channels
+
+
 @app.command("train-verifier")
 def train_verifier(
     train_set: Annotated[Path, typer.Option("--train-set", help="Folder of labelled training images (Pascal VOC, YOLO or WIDER FACE).")],
-    run_dir: Annotated[Path, typer.Option("--run-dir", help="Folder for the mined crops (mined.npz, reused when present) and verifier.pt.")] = Path("runs/verifier"),
+    run_dir: Annotated[Path, typer.Option("--run-dir", help="Folder for the mined crops (mined.npz, reused when present) and the trained networks (verifier-seedN.pt, reused when present).")] = Path("runs/verifier"),
     output: Annotated[Path, typer.Option("--output", "-o", help="ONNX file to write.")] = Path("runs/verifier/verifier.onnx"),
     epochs: Annotated[int, typer.Option("--epochs", min=1)] = 12,
     featureless_frames: Annotated[int, typer.Option("--featureless-frames", min=0, help="Generated featureless frames mined for negatives.")] = 1500,
@@ -440,6 +451,8 @@ def train_verifier(
     extra_positives: Annotated[Optional[Path], typer.Option("--extra-positives", help="Folder of labelled images whose labels are trusted only as faces (machine-labelled images, where a missed face must not become a negative): their faces become faces too, nothing else of them is used (mined once, cached as extra_positives.npz).")] = None,
     large_face_weight: Annotated[float, typer.Option("--large-face-weight", min=1.0, help="Draw faces of 64 px or more this many times as often as smaller ones (large faces are few in most training sets).")] = 1.0,
     seed: Annotated[int, typer.Option("--seed")] = 0,
+    members: Annotated[int, typer.Option("--members", min=1, help="Train this many verifiers (seeds SEED, SEED+1, ...) and write the mean of their logits as one (steadier than one training; costs as many times the time a face).")] = 1,
+    stage_channels: Annotated[str, typer.Option("--stage-channels", help="Channels of the network's three stages, comma-separated (24,48,96 is twice as wide).")] = "16,32,64",
     threads: Annotated[int, typer.Option("--threads", min=1, help="Torch CPU threads.")] = 2,
 ) -> None:
     """Train the face verifier (the second look at every scan detection) on labelled images (needs the 'train' extra).
@@ -453,7 +466,8 @@ def train_verifier(
     from detectors.datasets import LabelError
 
     try:
-        recipe = VerifierTraining(epochs=epochs, seed=seed, threads=threads, large_face_weight=large_face_weight)
+        recipe = VerifierTraining(epochs=epochs, seed=seed, threads=threads, large_face_weight=large_face_weight,
+                                  members=members, stage_channels=_stage_channels(stage_channels))
         path = train_and_export(train_set, run_dir, output, recipe, featureless_frames,
                                 log=lambda line: console.print(line, markup=False, highlight=False),
                                 negative_images=negative_images, extra_positives=extra_positives)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from detectors.datasets import read_face_folder  # noqa: E402
-from detectors.verification import FaceVerifier  # noqa: E402
+from detectors.verification import FaceVerifier, crops_to_batch  # noqa: E402
 from detectors.verifier.samples import (  # noqa: E402
     JITTERED_COPIES,
     CropSet,
@@ -288,3 +289,69 @@ def test_weighting_large_faces_says_when_cached_faces_have_no_size(tmp_path: Pat
     train_and_export(tmp_path / "unused", run_dir, tmp_path / "verifier.onnx",
                      VerifierTraining(epochs=1, batch_size=32, threads=1, large_face_weight=4.0), log=lines.append)
     assert any(line.startswith("64 face crops have no size") for line in lines)
+
+
+def test_an_averaged_verifier_gives_the_mean_of_its_members_logits() -> None:
+    from detectors.verifier.model import AveragedVerifier, FaceVerifierNet
+
+    torch.manual_seed(0)
+    members = [FaceVerifierNet((8, 8, 8)).eval() for _ in range(3)]
+    crops = torch.rand(5, 3, 32, 32)
+    with torch.no_grad():
+        expected = torch.cat([member(crops) for member in members], dim=1).mean(dim=1, keepdim=True)
+        np.testing.assert_allclose(AveragedVerifier(members).eval()(crops).numpy(), expected.numpy(), rtol=1e-6, atol=1e-6)
+    with pytest.raises(ValueError, match="at least one"):
+        AveragedVerifier([])
+
+
+def test_members_are_trained_with_their_own_seeds_reused_and_exported_as_their_mean(tmp_path: Path) -> None:
+    import onnx
+
+    from detectors.verifier.model import FaceVerifierNet
+
+    run_dir = tmp_path / "run"
+    cached = write_mined_cache(run_dir, np.random.default_rng(3), with_sides=True)
+    recipe = VerifierTraining(epochs=1, batch_size=32, threads=1, stage_channels=(8, 8, 8), members=2, seed=5)
+    output = train_and_export(tmp_path / "unused", run_dir, tmp_path / "verifier.onnx", recipe, log=lambda line: None)
+    saved = [torch.load(run_dir / f"verifier-seed{seed}.pt", weights_only=True) for seed in (5, 6)]
+    assert [entry["recipe"]["seed"] for entry in saved] == [5, 6]
+    assert not torch.equal(saved[0]["weights"]["classifier.weight"], saved[1]["weights"]["classifier.weight"])
+    metadata = {entry.key: entry.value for entry in onnx.load(str(output)).metadata_props}
+    assert metadata["members"] == "2" and metadata["stage_channels"] == "8,8,8"
+    members = []
+    for entry in saved:
+        member = FaceVerifierNet((8, 8, 8))
+        member.load_state_dict(entry["weights"])
+        members.append(member.eval())
+    crops = cached["crops"][:6]
+    with torch.no_grad():
+        batch = torch.from_numpy(crops_to_batch(crops))
+        expected = torch.sigmoid(torch.stack([member(batch) for member in members]).mean(dim=0)).squeeze(1).numpy()
+    session = FaceVerifier(output).session
+    (logits,) = session.run(None, {session.get_inputs()[0].name: crops_to_batch(crops)})
+    np.testing.assert_allclose(1.0 / (1.0 + np.exp(-logits.reshape(-1))), expected, rtol=1e-4, atol=1e-5)
+    lines: list[str] = []
+    train_and_export(tmp_path / "unused", run_dir, tmp_path / "again.onnx", recipe, log=lines.append)
+    assert sum(line.startswith("reusing the trained weights") for line in lines) == 2
+    with pytest.raises(ValueError, match="stage channels"):
+        train_and_export(tmp_path / "unused", run_dir, tmp_path / "other.onnx", replace(recipe, stage_channels=(16, 32, 64)),
+                         log=lambda line: None)
+
+
+def test_train_verifier_command_trains_members_of_the_width_asked_for(tmp_path: Path) -> None:
+    import onnx
+
+    from tests.cli_helpers import run_cli
+
+    run_dir = tmp_path / "run"
+    write_mined_cache(run_dir, np.random.default_rng(4), with_sides=True)
+    common = ("train-verifier", "--train-set", tmp_path / "unused", "--run-dir", run_dir, "--output",
+              tmp_path / "verifier.onnx", "--epochs", "1", "--featureless-frames", "0", "--threads", "1")
+    refused = run_cli(*common, "--stage-channels", "8,8")
+    assert refused.code == 2 and "--stage-channels" in refused.line("error:")
+    assert "Traceback" not in refused.stderr + refused.stdout
+    result = run_cli(*common, "--stage-channels", "8,12,16", "--members", "2")
+    assert result.code == 0, result.stderr + result.stdout
+    assert sorted(path.name for path in run_dir.glob("*.pt")) == ["verifier-seed0.pt", "verifier-seed1.pt"]
+    metadata = {entry.key: entry.value for entry in onnx.load(str(tmp_path / "verifier.onnx")).metadata_props}
+    assert metadata["members"] == "2" and metadata["stage_channels"] == "8,12,16"

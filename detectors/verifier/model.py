@@ -1,4 +1,5 @@
-"""The face verifier network: a small CNN from a 32 x 32 crop to one face logit (needs torch)."""
+"""The face verifier network: a small CNN from a 32 x 32 crop to one face logit, and the mean of
+several such networks (needs torch)."""
 
 from __future__ import annotations
 
@@ -37,3 +38,17 @@ class FaceVerifierNet(nn.Module):
 
     def forward(self, crops: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.features(crops))
+
+
+class AveragedVerifier(nn.Module):
+    """Several :class:`FaceVerifierNet` (trained with different seeds) as one: (N, 3, 32, 32) crops ->
+    (N, 1) the mean of their logits. One training is one noisy draw; the mean of several is steadier."""
+
+    def __init__(self, members: list[FaceVerifierNet]) -> None:
+        super().__init__()
+        if not members:
+            raise ValueError("an averaged verifier needs at least one member")
+        self.members = nn.ModuleList(members)
+
+    def forward(self, crops: torch.Tensor) -> torch.Tensor:
+        return torch.stack([member(crops) for member in self.members]).mean(dim=0)

@@ -2,7 +2,8 @@
 
 ``python start.py train-verifier`` runs it: it mines crops from a labelled folder with the shipped
 detectors (:mod:`detectors.verifier.samples`, cached in the run folder), trains
-:class:`~detectors.verifier.model.FaceVerifierNet` on the fitting split, sets the threshold on the
+:class:`~detectors.verifier.model.FaceVerifierNet` on the fitting split (with ``members`` > 1, one per
+seed, averaged by :class:`~detectors.verifier.model.AveragedVerifier`), sets the threshold on the
 held-out split (:func:`choose_threshold`) and writes ``verifier.onnx``.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,7 @@ from torch import nn
 from detectors.runtime import OnnxFaceDetector
 from detectors.training.export import add_metadata
 from detectors.verification import CONTEXT, CROP_SIZE, MIN_CHECKED_SCORE, crops_to_batch
-from detectors.verifier.model import STAGE_CHANNELS, FaceVerifierNet
+from detectors.verifier.model import STAGE_CHANNELS, AveragedVerifier, FaceVerifierNet
 from detectors.verifier.samples import CropSet, mine_face_free_images, mine_featureless, mine_labelled
 
 #: The threshold keeps this share of the held-out true detections that the verifier judges ...
@@ -50,6 +51,12 @@ class VerifierTraining:
     stage_channels: tuple[int, ...] = STAGE_CHANNELS
     #: How much more often a face of :data:`LARGE_FACE_SIDE` px or more is drawn than a smaller one.
     large_face_weight: float = 1.0
+    #: How many verifiers are trained (seeds ``seed``, ``seed + 1``, ...) and averaged into one.
+    members: int = 1
+
+    def member_seeds(self) -> list[int]:
+        """The seed of each member."""
+        return [self.seed + index for index in range(self.members)]
 
 
 #: Share of training crops whose colour channels are randomly permuted, and turned grey: faces
@@ -138,7 +145,7 @@ def train_verifier(crops: np.ndarray, labels: np.ndarray, recipe: VerifierTraini
     return model.eval()
 
 
-def face_probabilities(model: FaceVerifierNet, crops: np.ndarray, batch_size: int = 4096) -> np.ndarray:
+def face_probabilities(model: nn.Module, crops: np.ndarray, batch_size: int = 4096) -> np.ndarray:
     """(N,) face probability of each (N, S, S, 3) uint8 crop."""
     outputs = []
     with torch.no_grad():
@@ -168,7 +175,7 @@ def true_detection_rows(mined: dict[str, np.ndarray]) -> np.ndarray:
     return np.flatnonzero(mined["held_out"] & (mined["labels"] == 1) & detections & judged)
 
 
-def export_verifier(model: FaceVerifierNet, path: str | Path, threshold: float, notes: dict[str, str]) -> Path:
+def export_verifier(model: nn.Module, path: str | Path, threshold: float, notes: dict[str, str]) -> Path:
     """Write ``model`` as ONNX (``crops`` (N, 3, S, S) -> ``logits`` (N, 1), dynamic batch axis) with
     the metadata :class:`detectors.verification.FaceVerifier` reads."""
     path = Path(path)
@@ -280,13 +287,42 @@ def held_out_report(mined: dict[str, np.ndarray], probabilities: np.ndarray, thr
     return lines
 
 
+def member_checkpoint(run_dir: Path, seed: int) -> Path:
+    """Where the verifier trained with ``seed`` is saved in ``run_dir``."""
+    return run_dir / f"verifier-seed{seed}.pt"
+
+
+def trained_member(mined: dict[str, np.ndarray], recipe: VerifierTraining, run_dir: Path, log=print) -> FaceVerifierNet:
+    """The verifier ``recipe`` (its ``seed``) trains on the fitting split of ``mined``: reused from
+    :func:`member_checkpoint` when saved there, else trained and saved.
+
+    Raises:
+        ValueError: If the saved one has other stage channels than ``recipe``.
+    """
+    path = member_checkpoint(run_dir, recipe.seed)
+    if path.is_file():
+        saved = torch.load(path, weights_only=True)
+        channels = tuple(saved["recipe"]["stage_channels"])
+        if channels != tuple(recipe.stage_channels):
+            raise ValueError(f"{path} was trained with stage channels {channels}, not {tuple(recipe.stage_channels)}: "
+                             "delete it to train again, or ask for its channels")
+        log(f"reusing the trained weights of {path}")
+        model = FaceVerifierNet(channels)
+        model.load_state_dict(saved["weights"])
+        return model.eval()
+    fit = ~mined["held_out"]
+    model = train_verifier(mined["crops"][fit], mined["labels"][fit], recipe, log, mined["sides"][fit])
+    torch.save({"weights": model.state_dict(), "recipe": recipe.__dict__}, path)
+    return model
+
+
 def train_and_export(train_folder: Path, run_dir: Path, output: Path, recipe: VerifierTraining = VerifierTraining(),
                      featureless_frames: int = FEATURELESS_FRAMES, log=print, negative_images: Path | None = None,
                      extra_positives: Path | None = None) -> Path:
     """Mine (or reuse ``run_dir/mined.npz``; ``run_dir/face_free.npz`` for ``negative_images``, a
     folder of images that hold no face; ``run_dir/extra_positives.npz`` for ``extra_positives``, a
     labelled folder whose faces only are used), train on the fitting split (or reuse
-    ``run_dir/verifier.pt``), set the threshold on the held-out split of ``train_folder``
+    ``run_dir/verifier-seed*.pt``: :func:`trained_member`), set the threshold on the held-out split of ``train_folder``
     (:func:`choose_threshold`), log the held-out keep rates and write ``output``."""
     face_free = None if negative_images is None else face_free_or_load(negative_images, run_dir / "face_free.npz", log)
     parts = [mine_or_load(train_folder, run_dir / "mined.npz", featureless_frames, log)]
@@ -301,22 +337,18 @@ def train_and_export(train_folder: Path, run_dir: Path, output: Path, recipe: Ve
         log(f"{unsized} face crops have no size (cached before crops kept theirs; delete the run folder's .npz "
             "files to mine again): they are drawn as small faces")
     log(f"{int(fit.sum())} crops to fit ({int(mined['labels'][fit].sum())} faces), {int((~fit).sum())} held out")
-    weights_path = run_dir / "verifier.pt"
-    if weights_path.is_file():
-        log(f"reusing the trained weights of {weights_path}")
-        model = FaceVerifierNet(recipe.stage_channels)
-        model.load_state_dict(torch.load(weights_path, weights_only=True)["weights"])
-        model.eval()
-    else:
-        model = train_verifier(mined["crops"][fit], mined["labels"][fit], recipe, log, mined["sides"][fit])
-        torch.save({"weights": model.state_dict(), "recipe": recipe.__dict__}, weights_path)
+    members = [trained_member(mined, replace(recipe, seed=seed), run_dir, log) for seed in recipe.member_seeds()]
+    model = members[0] if len(members) == 1 else AveragedVerifier(members).eval()
     probabilities = np.zeros(len(fit), np.float32)
     probabilities[~fit] = face_probabilities(model, mined["crops"][~fit])
     threshold = choose_threshold(probabilities[true_detection_rows(mined)])
     log(f"threshold {threshold:.4f}")
     for line in held_out_report(mined, probabilities, threshold):
         log(line)
-    notes = {"trained_on": str(train_folder), "epochs": str(recipe.epochs), "seed": str(recipe.seed)}
+    notes = {"trained_on": str(train_folder), "epochs": str(recipe.epochs), "seed": str(recipe.seed),
+             "stage_channels": ",".join(map(str, recipe.stage_channels))}
+    if recipe.members != 1:
+        notes["members"] = str(recipe.members)
     if negative_images is not None:
         notes["negative_images"] = str(negative_images)
     if extra_positives is not None:
