@@ -83,6 +83,11 @@ def client_auth_hint(address: str | None) -> str:
 #: starts (Ray issue 63202, a gRPC race at fork; "Starting Ray client server failed"), and a new try
 #: gets a new one. Seen here once in about five connections.
 CLIENT_CONNECT_TRIES = 3
+#: What the head's answer holds when starting the per-client server failed there: the failure above,
+#: or an exception raised while the head started it (seen here: ``psutil.ZombieProcess`` as it read
+#: an exited server's command line, a traceback through ``start_specific_server``), or no channel to it.
+CLIENT_SERVER_START_FAILURES = ("Starting Ray client server failed", "start_specific_server",
+                                "Proxy failed to Connect to backend")
 
 
 def connect(ray: Any, address: str | None) -> None:
@@ -99,7 +104,7 @@ def connect(ray: Any, address: str | None) -> None:
                 ray.init(address=address or "local", include_dashboard=False, configure_logging=False)
             return
         except Exception as error:  # noqa: BLE001 - ConnectionError, RuntimeError, ValueError...
-            if attempt < tries and "Starting Ray client server failed" in str(error):
+            if attempt < tries and any(failure in str(error) for failure in CLIENT_SERVER_START_FAILURES):
                 continue
             where = f"the Ray cluster at {address}" if address else "a local Ray instance"
             raise RayUnavailable(f"cannot start or reach {where}: {error}{client_auth_hint(address)}") from error

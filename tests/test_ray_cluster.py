@@ -85,6 +85,20 @@ def test_a_ray_client_server_that_failed_to_start_is_tried_again() -> None:
     assert broken.calls == CLIENT_CONNECT_TRIES
 
 
+ZOMBIE_SERVER = """Traceback (most recent call last):
+  File "ray/util/client/server/proxier.py", line 765, in Datapath
+    if not self.proxy_manager.start_specific_server(
+  File "ray/thirdparty_files/psutil/_pslinux.py", line 1648, in _raise_if_zombie
+psutil.ZombieProcess: PID still exists but it's a zombie (pid=31936)"""
+
+
+@pytest.mark.parametrize("message", [ZOMBIE_SERVER, "Proxy failed to Connect to backend! Check the logs."])
+def test_other_failures_of_the_heads_client_server_start_are_tried_again(message: str) -> None:
+    flaky = FlakyRay(failures=CLIENT_CONNECT_TRIES - 1, message=message)
+    connect(flaky, "ray://10.0.0.5:10001")
+    assert flaky.calls == CLIENT_CONNECT_TRIES
+
+
 def test_other_connection_errors_and_local_starts_are_not_retried() -> None:
     refused = FlakyRay(failures=1, message="authentication failed")
     with pytest.raises(RayUnavailable, match="authentication failed"):
