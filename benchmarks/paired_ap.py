@@ -72,26 +72,23 @@ def detect_in(checkout: Path, data: Path, subset: Path | None, verifier_held_out
 def paired_bootstrap(samples: Sequence, baseline: Sequence[np.ndarray], candidate: Sequence[np.ndarray],
                      resamples: int, seed: int = 0) -> dict[str, tuple[float, float, float, float, float]]:
     """Per size bucket: baseline AP, candidate AP, their difference, and the 5th and 95th percentile of
-    the difference over ``resamples`` draws of the images with replacement (the same draw for both)."""
-    from detectors.evaluation import SIZE_BUCKETS, evaluate_detections
+    the difference over ``resamples`` draws of the images with replacement (the same draw for both).
+    Each image is matched once; a draw pools the drawn images' matches."""
+    from detectors.evaluation import SIZE_BUCKETS
+    from detectors.evaluation.ap import bucket_matches, matches_ap
 
-    first, second = evaluate_detections(samples, baseline), evaluate_detections(samples, candidate)
     rng = np.random.default_rng(seed)
-    differences = {bucket: [] for bucket in SIZE_BUCKETS}
-    for _ in range(resamples):
-        rows = rng.integers(0, len(samples), len(samples))
-        drawn = [samples[row] for row in rows]
-        before = evaluate_detections(drawn, [baseline[row] for row in rows])
-        after = evaluate_detections(drawn, [candidate[row] for row in rows])
-        for bucket in SIZE_BUCKETS:
-            differences[bucket].append(after[bucket]["ap"] - before[bucket]["ap"])
+    draws = [rng.integers(0, len(samples), len(samples)) for _ in range(resamples)]
     results = {}
-    for bucket in SIZE_BUCKETS:
-        drawn_differences = np.array(differences[bucket], np.float64)
-        drawn_differences = drawn_differences[np.isfinite(drawn_differences)]
-        low, high = (np.quantile(drawn_differences, [0.05, 0.95]) if len(drawn_differences) else (np.nan, np.nan))
-        results[bucket] = (first[bucket]["ap"], second[bucket]["ap"], second[bucket]["ap"] - first[bucket]["ap"],
-                           float(low), float(high))
+    for bucket, (low, high) in SIZE_BUCKETS.items():
+        before = [bucket_matches(sample, found, low, high) for sample, found in zip(samples, baseline)]
+        after = [bucket_matches(sample, found, low, high) for sample, found in zip(samples, candidate)]
+        first, second = matches_ap(before), matches_ap(after)
+        differences = np.array([matches_ap([after[row] for row in rows]) - matches_ap([before[row] for row in rows])
+                                for rows in draws], np.float64)
+        differences = differences[np.isfinite(differences)]
+        low_end, high_end = np.quantile(differences, [0.05, 0.95]) if len(differences) else (np.nan, np.nan)
+        results[bucket] = (first, second, second - first, float(low_end), float(high_end))
     return results
 
 

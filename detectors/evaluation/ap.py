@@ -60,6 +60,40 @@ def match_image(
     return labels
 
 
+def bucket_matches(
+    sample: FaceSample, detections: np.ndarray, low: float, high: float, iou_threshold: float = 0.5
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """One image's part of the size bucket ``[low, high)``: the scores and 1 / 0 (true / false positive)
+    labels of its counted detections, and its number of faces in the bucket."""
+    dets = detections[np.argsort(-detections[:, 4], kind="stable")] if len(detections) else np.zeros((0, 5), np.float32)
+    sizes = box_sides(sample.boxes)
+    inside = (sizes >= low) & (sizes < high)
+    faces = sample.boxes[inside]
+    ignore = np.concatenate([sample.ignore, sample.boxes[~inside]], axis=0)
+    image_labels = match_image(dets, faces, ignore, iou_threshold)
+    det_sizes = box_sides(dets[:, :4])
+    outside = (det_sizes < low) | (det_sizes >= high)
+    image_labels[(image_labels == 0) & outside] = -1
+    keep = image_labels >= 0
+    return dets[keep, 4], image_labels[keep], len(faces)
+
+
+def pooled_curve(
+    matches: Sequence[tuple[np.ndarray, np.ndarray, int]]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """``scores``, ``recall``, ``precision`` and the number of faces of images' :func:`bucket_matches`
+    pooled by descending score."""
+    all_scores = np.concatenate([scores for scores, _, _ in matches]) if matches else np.zeros(0)
+    all_labels = np.concatenate([labels for _, labels, _ in matches]) if matches else np.zeros(0)
+    num_faces = sum(count for _, _, count in matches)
+    order = np.argsort(-all_scores, kind="stable")
+    true_positives = np.cumsum(all_labels[order] == 1)
+    false_positives = np.cumsum(all_labels[order] == 0)
+    recall = true_positives / max(num_faces, 1)
+    precision = true_positives / np.maximum(true_positives + false_positives, 1)
+    return all_scores[order], recall, precision, num_faces
+
+
 def precision_recall_curve(
     samples: Sequence[FaceSample], detections: Sequence[np.ndarray], low: float, high: float, iou_threshold: float = 0.5
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
@@ -69,39 +103,13 @@ def precision_recall_curve(
         ``scores``, ``recall``, ``precision`` (one entry per counted detection, in that order) and
         the number of faces in the bucket.
     """
-    scores, labels = [], []
-    num_faces = 0
-    for sample, dets in zip(samples, detections):
-        dets = dets[np.argsort(-dets[:, 4], kind="stable")] if len(dets) else np.zeros((0, 5), np.float32)
-        sizes = box_sides(sample.boxes)
-        inside = (sizes >= low) & (sizes < high)
-        faces = sample.boxes[inside]
-        ignore = np.concatenate([sample.ignore, sample.boxes[~inside]], axis=0)
-        image_labels = match_image(dets, faces, ignore, iou_threshold)
-        det_sizes = box_sides(dets[:, :4])
-        outside = (det_sizes < low) | (det_sizes >= high)
-        image_labels[(image_labels == 0) & outside] = -1
-        keep = image_labels >= 0
-        scores.append(dets[keep, 4])
-        labels.append(image_labels[keep])
-        num_faces += len(faces)
-    all_scores = np.concatenate(scores) if scores else np.zeros(0)
-    all_labels = np.concatenate(labels) if labels else np.zeros(0)
-    order = np.argsort(-all_scores, kind="stable")
-    true_positives = np.cumsum(all_labels[order] == 1)
-    false_positives = np.cumsum(all_labels[order] == 0)
-    recall = true_positives / max(num_faces, 1)
-    precision = true_positives / np.maximum(true_positives + false_positives, 1)
-    return all_scores[order], recall, precision, num_faces
+    return pooled_curve([bucket_matches(sample, dets, low, high, iou_threshold) for sample, dets in zip(samples, detections)])
 
 
-def _bucket_ap(
-    samples: Sequence[FaceSample], detections: Sequence[np.ndarray], low: float, high: float, iou_threshold: float
-) -> tuple[float, int]:
-    _, recall, precision, num_faces = precision_recall_curve(samples, detections, low, high, iou_threshold)
-    if num_faces == 0:
-        return float("nan"), 0
-    return average_precision(recall, precision), num_faces
+def matches_ap(matches: Sequence[tuple[np.ndarray, np.ndarray, int]]) -> float:
+    """AP of images' :func:`bucket_matches` pooled (NaN without faces)."""
+    _, recall, precision, num_faces = pooled_curve(matches)
+    return average_precision(recall, precision) if num_faces else float("nan")
 
 
 def evaluate_detections(
@@ -121,6 +129,6 @@ def evaluate_detections(
         raise ValueError("one detection array per sample is required")
     results = {}
     for name, (low, high) in SIZE_BUCKETS.items():
-        ap, count = _bucket_ap(samples, detections, low, high, iou_threshold)
-        results[name] = {"ap": ap, "faces": count}
+        matches = [bucket_matches(sample, dets, low, high, iou_threshold) for sample, dets in zip(samples, detections)]
+        results[name] = {"ap": matches_ap(matches), "faces": sum(count for _, _, count in matches)}
     return results
