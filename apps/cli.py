@@ -321,7 +321,7 @@ def evaluate(
     from rich.table import Table
 
     from detectors.datasets import LabelError, read_face_folder
-    from detectors.evaluation.ap import SIZE_BUCKETS, evaluate_detections
+    from detectors.evaluation.ap import EVALUATION_SCORE_FLOOR, SIZE_BUCKETS, evaluate_detections
     from detectors.evaluation.runner import format_ap_row, run_on_samples
 
     try:
@@ -338,7 +338,7 @@ def evaluate(
         table.add_column(escape(column))
     detections = {}
     for name in [detector, *(compare or [])]:
-        loaded = _load(DetectorSpec(name, 0.05, threads, device, max_side=max_side if upscale == 1.0 else None,
+        loaded = _load(DetectorSpec(name, EVALUATION_SCORE_FLOOR, threads, device, max_side=max_side if upscale == 1.0 else None,
                                     upscale=upscale, accurate=accurate, min_side=min_side, verify=verify,
                                     rerank=True))
         label = _detector_label(name, loaded)

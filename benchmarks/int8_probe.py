@@ -31,7 +31,7 @@ import numpy as np  # noqa: E402
 
 from detectors import BUILTIN_DETECTORS, load_detector, resolve_model_path  # noqa: E402
 from detectors.datasets import read_face_folder  # noqa: E402
-from detectors.evaluation.ap import evaluate_detections  # noqa: E402
+from detectors.evaluation.ap import EVALUATION_SCORE_FLOOR, evaluate_detections  # noqa: E402
 from detectors.evaluation.runner import format_ap_row, run_on_samples  # noqa: E402
 from detectors.sessions import session_options  # noqa: E402
 from detectors.verifier.samples import is_held_out  # noqa: E402
@@ -152,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
         print("|---|" + "---:|" * len(TIMED_INPUTS) + "---|---|")
         subsets = {"dev": None, "dev-clean": (SHARED / "dev-clean.txt").read_text().split()}
         for name, path in paths.items():
-            model = load_detector(str(path), score_threshold=0.05, threads=2, verify=False)
+            model = load_detector(str(path), score_threshold=EVALUATION_SCORE_FLOOR, threads=2, verify=False)
             cells = []
             for stems in subsets.values():
                 samples = read_face_folder(SHARED / "dev", None, stems)

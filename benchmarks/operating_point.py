@@ -19,6 +19,7 @@ sys.path.insert(0, str(ROOT))
 
 from detectors import load_detector  # noqa: E402
 from detectors.datasets import read_voc_folder  # noqa: E402
+from detectors.evaluation import EVALUATION_SCORE_FLOOR  # noqa: E402
 from detectors.evaluation.operating_point import best_f1_point, point_at  # noqa: E402
 from detectors.evaluation.runner import run_on_samples  # noqa: E402
 
@@ -34,7 +35,7 @@ def main() -> None:
         print(f"skipping: {args.data} not found")
         return
     samples = read_voc_folder(args.data)
-    detector = load_detector(args.detector, score_threshold=0.05, threads=args.threads)
+    detector = load_detector(args.detector, score_threshold=EVALUATION_SCORE_FLOOR, threads=args.threads)
     detections, _ = run_on_samples(detector.detect, samples)
     print(f"\n{detector.name} on {args.data} ({len(samples)} images), faces >= {args.min_size:g} px\n")
     print("| threshold | precision | recall | F1 |")

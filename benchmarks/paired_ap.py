@@ -5,7 +5,8 @@
 
 BASELINE and CANDIDATE are FaceTrack checkouts (e.g. git worktrees that hold different weights). Each
 checkout's detectors run in a subprocess that imports that checkout, as ``start.py evaluate`` runs them
-(score floor 0.05, long side at most 1024, verifier and re-ranking on), over the labelled folder DATA:
+(this checkout's ``EVALUATION_SCORE_FLOOR``, long side at most 1024, verifier and re-ranking on), over the
+labelled folder DATA:
 all of it, the image stems listed in ``--subset``, or the face verifier's held-out training images
 (``--verifier-held-out``). Printed per detector and size bucket: both APs, their difference, and the
 5th-95th percentile of that difference over ``--resamples`` draws of the images with replacement, the
@@ -26,8 +27,6 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-DETECTION_FLOOR = 0.05
-MAX_SIDE = 1024
 
 
 def chosen_samples(data: Path, subset: Path | None, verifier_held_out: bool) -> list:
@@ -40,24 +39,29 @@ def chosen_samples(data: Path, subset: Path | None, verifier_held_out: bool) -> 
     return [sample for sample in samples if is_held_out(sample.stem)] if verifier_held_out else samples
 
 
-def detect_here(data: Path, subset: Path | None, verifier_held_out: bool, names: Sequence[str]) -> dict[str, list[np.ndarray]]:
-    """Detections per image of every detector of ``names``, from the checkout this process imports."""
+def detect_here(data: Path, subset: Path | None, verifier_held_out: bool, names: Sequence[str],
+                score_floor: float) -> dict[str, list[np.ndarray]]:
+    """Detections per image (scores down to ``score_floor``) of every detector of ``names``, from the
+    checkout this process imports, as ``start.py evaluate`` runs them."""
     from apps.detector_spec import DetectorSpec
     from detectors.evaluation.runner import run_on_samples
 
     samples = chosen_samples(data, subset, verifier_held_out)
     found = {}
     for name in names:
-        detector = DetectorSpec(name, DETECTION_FLOOR, 2, "auto", max_side=MAX_SIDE, verify=True, rerank=True).load()
+        detector = DetectorSpec(name, score_floor, 2, "auto", verify=True, rerank=True).load()
         found[name] = run_on_samples(detector.detect, samples)[0]
     return found
 
 
 def detect_in(checkout: Path, data: Path, subset: Path | None, verifier_held_out: bool,
               names: Sequence[str]) -> dict[str, list[np.ndarray]]:
-    """:func:`detect_here` run by a subprocess that imports ``checkout``'s FaceTrack."""
+    """:func:`detect_here` run by a subprocess that imports ``checkout``'s FaceTrack, with this
+    checkout's score floor (older checkouts may not define it)."""
+    from detectors.evaluation import EVALUATION_SCORE_FLOOR
+
     command = [sys.executable, str(Path(__file__).resolve()), str(checkout), str(checkout), str(data.resolve()),
-               "--detect-only", "--detectors", ",".join(names)]
+               "--detect-only", "--detectors", ",".join(names), "--score-floor", str(EVALUATION_SCORE_FLOOR)]
     if subset is not None:
         command += ["--subset", str(subset.resolve())]
     if verifier_held_out:
@@ -113,6 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     # detect_in's subprocess: the detections of BASELINE's checkout, pickled to stdout
     parser.add_argument("--detect-only", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--score-floor", type=float, help=argparse.SUPPRESS)
     options = parser.parse_args(argv)
     names = [name for name in options.detectors.split(",") if name]
     if options.detect_only:
@@ -122,7 +127,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         if not Path(detectors.__file__).resolve().is_relative_to(checkout):
             raise RuntimeError(f"imported {detectors.__file__}, not the checkout {checkout}")
-        found = detect_here(options.data, options.subset, options.verifier_held_out, names)
+        found = detect_here(options.data, options.subset, options.verifier_held_out, names, options.score_floor)
         sys.stdout.buffer.write(pickle.dumps(found))
         return 0
     sys.path.insert(0, str(ROOT))

@@ -16,6 +16,11 @@ import numpy as np
 from detectors.boxes import box_sides, pairwise_iou
 from detectors.datasets.sample import FaceSample
 
+#: Detections scoring at least this enter the precision-recall curves (``start.py evaluate``, the
+#: training loop's dev AP and the benchmarks that report AP): low enough that the tail of the curve
+#: no longer changes the AP.
+EVALUATION_SCORE_FLOOR = 0.05
+
 #: name -> [low, high) face size in pixels.
 SIZE_BUCKETS: dict[str, tuple[float, float]] = {
     "all": (0.0, float("inf")),

@@ -27,7 +27,7 @@ from torch.utils.data import DataLoader
 from detectors.datasets.errors import LabelError
 from detectors.datasets.folders import LabelFormat, read_face_folder
 from detectors.datasets.sample import FaceSample
-from detectors.evaluation.ap import evaluate_detections
+from detectors.evaluation.ap import EVALUATION_SCORE_FLOOR, evaluate_detections
 from detectors.inference import ScalePolicy, detect_frame
 from detectors.postprocess import PostprocessConfig
 from detectors.training.augment import AugmentConfig
@@ -104,7 +104,7 @@ def evaluate_model(
     min_side: int | None = None,
     vote_max_size: float | None = None,
 ) -> dict[str, dict[str, float]]:
-    """AP per size bucket of ``model`` on ``samples`` (score threshold 0.05, as for AP).
+    """AP per size bucket of ``model`` on ``samples`` (detections down to :data:`EVALUATION_SCORE_FLOOR`).
 
     Frames are scaled as :class:`ScalePolicy` with ``max_side`` and ``min_side`` does at inference;
     ``vote_max_size`` is the post-processing's (:class:`PostprocessConfig`).
@@ -113,7 +113,7 @@ def evaluate_model(
 
     was_training = model.training
     forward = family.forward(model)
-    post = PostprocessConfig(score_threshold=0.05, vote_max_size=vote_max_size)
+    post = PostprocessConfig(score_threshold=EVALUATION_SCORE_FLOOR, vote_max_size=vote_max_size)
     levels = family.levels(model)
     policy = ScalePolicy(max_side=max_side, min_side=min_side)
     detections = []
