@@ -16,9 +16,8 @@ import numpy as np
 from detectors.boxes import box_sides, pairwise_iou
 from detectors.datasets.sample import FaceSample
 
-#: Detections scoring at least this enter the precision-recall curves (``start.py evaluate``, the
-#: training loop's dev AP and the benchmarks that report AP): low enough that the tail of the curve
-#: no longer changes the AP.
+#: Detections scoring at least this enter the precision-recall curves of ``start.py evaluate``, the
+#: training loop's dev AP and the benchmarks that report AP, so that their figures agree.
 EVALUATION_SCORE_FLOOR = 0.05
 
 #: name -> [low, high) face size in pixels.
