@@ -3,9 +3,8 @@
 The detectors' networks now and then fire on blurred blotches, stripes, heavily compressed frames,
 textures, the back of a head. :class:`FaceVerifier` runs a tiny CNN (``verifier.onnx``, trained by
 :mod:`detectors.verifier`) on a 32 x 32 crop around each box, a little wider than the box, and drops
-the boxes it finds unlikely to be faces, as the second stage of a cascade; a second network, the
-rejecter, may take over the dropping so that the first only re-ranks (the shipped pair since verifier
-trial 17). All boxes of a frame go through a network in one call. Boxes too small to judge and boxes too weak to start a track are
+the boxes it finds unlikely to be faces, as the second stage of a cascade. All boxes of a frame go
+through the network in one call. Boxes too small to judge and boxes too weak to start a track are
 kept unchecked. numpy, OpenCV and ONNX Runtime only.
 """
 
