@@ -37,9 +37,6 @@ RANK_EXPONENT = 0.5
 
 #: Where the shipped verifier lives.
 SHIPPED_VERIFIER = Path(__file__).resolve().parent / "weights" / "verifier.onnx"
-#: Where the shipped rejecting verifier lives, when one ships: it then decides which faces are dropped
-#: and :data:`SHIPPED_VERIFIER` only re-ranks (``benchmarks/verifier_selection.md``, trial 17).
-SHIPPED_REJECTER = Path(__file__).resolve().parent / "weights" / "verifier_rejecter.onnx"
 
 
 def to_raw_scale(scores: np.ndarray, rescored_thresholds: tuple[float, float], raw_thresholds: tuple[float, float]) -> np.ndarray:
@@ -97,13 +94,10 @@ class FaceVerifier:
             chosen on held-out training images when it was exported).
         rank_exponent: Judged boxes' scores are multiplied by their face probability to this power
             (0: scores unchanged, rejection only; :data:`RANK_EXPONENT` to re-rank).
-        rejecter: Another verifier whose probability and threshold decide which judged boxes are
-            dropped; this one's probability then only re-ranks (None: this one does both).
     """
 
     def __init__(self, model_path: str | Path = SHIPPED_VERIFIER, threads: int | None = None,
-                 threshold: float | None = None, rank_exponent: float = 0.0,
-                 rejecter: FaceVerifier | None = None) -> None:
+                 threshold: float | None = None, rank_exponent: float = 0.0) -> None:
         import onnxruntime as ort
 
         path = Path(model_path)
@@ -122,8 +116,6 @@ class FaceVerifier:
         self.threshold = float(metadata["threshold"]) if threshold is None else float(threshold)
         #: Scores are multiplied by the face probability to this power (0: rejection only).
         self.rank_exponent = float(rank_exponent)
-        #: The verifier that drops boxes instead of this one (None: this one).
-        self.rejecter = rejecter
         self._input_name = self.session.get_inputs()[0].name
 
     def face_probabilities(self, frame: np.ndarray, boxes: np.ndarray) -> np.ndarray:
@@ -140,9 +132,8 @@ class FaceVerifier:
 
         Every box of :data:`MIN_CHECKED_SIDE` or more gets the score ``score * p ** rank_exponent``
         (p: its face probability), and those that scored :data:`MIN_CHECKED_SCORE` or more before
-        it are dropped when p is under the threshold (the :attr:`rejecter`'s probability and threshold
-        when there is one). Smaller boxes and rows with a value that is not a finite number keep their
-        score (the tracker drops the latter)."""
+        it are dropped when p is under the threshold. Smaller boxes and rows with a value that is not
+        a finite number keep their score (the tracker drops the latter)."""
         if len(faces) == 0:
             return faces
         with np.errstate(invalid="ignore"):
@@ -152,26 +143,11 @@ class FaceVerifier:
         if not self.rank_exponent:  # rejection only: weaker faces are never judged, so not looked at
             looked[looked] = faces[looked, 4] >= MIN_CHECKED_SCORE
         rows = np.flatnonzero(looked)
-        strong = faces[rows, 4] >= MIN_CHECKED_SCORE
-        judged = rows[strong]
-        probabilities = None
-        if self.rank_exponent or self.rejecter is None:
-            probabilities = self.face_probabilities(frame, faces[rows])
+        probabilities = self.face_probabilities(frame, faces[rows])
         keep = np.ones(len(faces), dtype=bool)
-        if self.rejecter is None:
-            keep[judged] = probabilities[strong] >= self.threshold
-        else:
-            keep[judged] = self.rejecter.face_probabilities(frame, faces[judged]) >= self.rejecter.threshold
+        keep[rows] = (faces[rows, 4] < MIN_CHECKED_SCORE) | (probabilities >= self.threshold)
         if self.rank_exponent:
             faces = faces.copy()
             faces[rows, 4] *= probabilities ** self.rank_exponent
         kept = faces[keep]
         return kept[np.argsort(-kept[:, 4], kind="stable")]
-
-
-def shipped_verifier(threads: int | None = None, rank_exponent: float = 0.0, model_path: str | Path = SHIPPED_VERIFIER,
-                     rejecter_path: Path = SHIPPED_REJECTER) -> FaceVerifier:
-    """The verifier at ``model_path`` (re-ranking with ``rank_exponent``), with the rejecting verifier
-    at ``rejecter_path`` when that file exists (:data:`SHIPPED_REJECTER`: when one ships)."""
-    rejecter = FaceVerifier(rejecter_path, threads=threads) if rejecter_path.is_file() else None
-    return FaceVerifier(model_path, threads=threads, rank_exponent=rank_exponent, rejecter=rejecter)
