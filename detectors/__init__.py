@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from detectors.runtime import DetectorLoadError, OnnxFaceDetector
-from detectors.verification import RANK_EXPONENT, SHIPPED_VERIFIER, FaceVerifier, VerifierLoadError
+from detectors.verification import RANK_EXPONENT, SHIPPED_VERIFIER, FaceVerifier, VerifierLoadError, shipped_verifier
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 
@@ -67,8 +67,7 @@ def load_detector(
         DetectorLoadError: If the model cannot be found or is not a FaceTrack detector.
         VerifierLoadError: If ``verify`` is set and the shipped verifier cannot be loaded.
     """
-    verifier = (FaceVerifier(SHIPPED_VERIFIER, threads=options.get("threads"), rank_exponent=RANK_EXPONENT if rerank else 0.0)
-                if verify else None)
+    verifier = shipped_verifier(options.get("threads"), RANK_EXPONENT if rerank else 0.0, SHIPPED_VERIFIER) if verify else None
     return OnnxFaceDetector(resolve_model_path(name_or_path), score_threshold=score_threshold, verifier=verifier, **options)
 
 

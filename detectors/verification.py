@@ -37,6 +37,9 @@ RANK_EXPONENT = 0.5
 
 #: Where the shipped verifier lives.
 SHIPPED_VERIFIER = Path(__file__).resolve().parent / "weights" / "verifier.onnx"
+#: Where the shipped rejecting verifier lives, when one ships: it then decides which faces are dropped
+#: and :data:`SHIPPED_VERIFIER` only re-ranks (``benchmarks/verifier_selection.md``, trial 17).
+SHIPPED_REJECTER = Path(__file__).resolve().parent / "weights" / "verifier_rejecter.onnx"
 
 
 def to_raw_scale(scores: np.ndarray, rescored_thresholds: tuple[float, float], raw_thresholds: tuple[float, float]) -> np.ndarray:
@@ -59,6 +62,17 @@ def to_rescored_scale(score: float, rescored_thresholds: tuple[float, float], ra
 
 class VerifierLoadError(RuntimeError):
     """The verifier model is missing, unreadable or not a FaceTrack verifier."""
+
+
+#: A box within this many pixels of the frame's border touches its edge.
+EDGE_MARGIN = 1.0
+
+
+def touches_frame_edge(boxes: np.ndarray, height: int, width: int) -> np.ndarray:
+    """(N,) whether each (N, 4+) box (x1, y1, x2, y2) comes within :data:`EDGE_MARGIN` of the border
+    of a ``height`` x ``width`` frame."""
+    return ((boxes[:, 0] <= EDGE_MARGIN) | (boxes[:, 1] <= EDGE_MARGIN)
+            | (boxes[:, 2] >= width - EDGE_MARGIN) | (boxes[:, 3] >= height - EDGE_MARGIN))
 
 
 def crop_square(frame: np.ndarray, box: np.ndarray, size: int = CROP_SIZE, context: float = CONTEXT) -> np.ndarray:
@@ -94,10 +108,13 @@ class FaceVerifier:
             chosen on held-out training images when it was exported).
         rank_exponent: Judged boxes' scores are multiplied by their face probability to this power
             (0: scores unchanged, rejection only; :data:`RANK_EXPONENT` to re-rank).
+        rejecter: Another verifier whose probability and threshold decide which judged boxes are
+            dropped; this one's probability then only re-ranks (None: this one does both).
     """
 
     def __init__(self, model_path: str | Path = SHIPPED_VERIFIER, threads: int | None = None,
-                 threshold: float | None = None, rank_exponent: float = 0.0) -> None:
+                 threshold: float | None = None, rank_exponent: float = 0.0,
+                 rejecter: FaceVerifier | None = None) -> None:
         import onnxruntime as ort
 
         path = Path(model_path)
@@ -116,6 +133,8 @@ class FaceVerifier:
         self.threshold = float(metadata["threshold"]) if threshold is None else float(threshold)
         #: Scores are multiplied by the face probability to this power (0: rejection only).
         self.rank_exponent = float(rank_exponent)
+        #: The verifier that drops boxes instead of this one (None: this one).
+        self.rejecter = rejecter
         self._input_name = self.session.get_inputs()[0].name
 
     def face_probabilities(self, frame: np.ndarray, boxes: np.ndarray) -> np.ndarray:
@@ -132,8 +151,10 @@ class FaceVerifier:
 
         Every box of :data:`MIN_CHECKED_SIDE` or more gets the score ``score * p ** rank_exponent``
         (p: its face probability), and those that scored :data:`MIN_CHECKED_SCORE` or more before
-        it are dropped when p is under the threshold. Smaller boxes and rows with a value that is not
-        a finite number keep their score (the tracker drops the latter)."""
+        it are dropped when p is under the threshold (the :attr:`rejecter`'s probability and threshold
+        when there is one, except for boxes that touch the frame's edge: faces cut by it, which the
+        rejecter takes for non-faces, ``benchmarks/verifier_selection.md`` trial 17). Smaller boxes and rows with a value that is not a finite number keep their
+        score (the tracker drops the latter)."""
         if len(faces) == 0:
             return faces
         with np.errstate(invalid="ignore"):
@@ -143,11 +164,24 @@ class FaceVerifier:
         if not self.rank_exponent:  # rejection only: weaker faces are never judged, so not looked at
             looked[looked] = faces[looked, 4] >= MIN_CHECKED_SCORE
         rows = np.flatnonzero(looked)
+        strong = faces[rows, 4] >= MIN_CHECKED_SCORE
+        judged = rows[strong]
         probabilities = self.face_probabilities(frame, faces[rows])
         keep = np.ones(len(faces), dtype=bool)
-        keep[rows] = (faces[rows, 4] < MIN_CHECKED_SCORE) | (probabilities >= self.threshold)
+        keep[judged] = probabilities[strong] >= self.threshold
+        if self.rejecter is not None:
+            inside = judged[~touches_frame_edge(faces[judged], frame.shape[0], frame.shape[1])]
+            keep[inside] = self.rejecter.face_probabilities(frame, faces[inside]) >= self.rejecter.threshold
         if self.rank_exponent:
             faces = faces.copy()
             faces[rows, 4] *= probabilities ** self.rank_exponent
         kept = faces[keep]
         return kept[np.argsort(-kept[:, 4], kind="stable")]
+
+
+def shipped_verifier(threads: int | None = None, rank_exponent: float = 0.0, model_path: str | Path = SHIPPED_VERIFIER,
+                     rejecter_path: Path = SHIPPED_REJECTER) -> FaceVerifier:
+    """The verifier at ``model_path`` (re-ranking with ``rank_exponent``), with the rejecting verifier
+    at ``rejecter_path`` when that file exists (:data:`SHIPPED_REJECTER`: when one ships)."""
+    rejecter = FaceVerifier(rejecter_path, threads=threads) if rejecter_path.is_file() else None
+    return FaceVerifier(model_path, threads=threads, rank_exponent=rank_exponent, rejecter=rejecter)

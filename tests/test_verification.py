@@ -10,12 +10,15 @@ import pytest
 from detectors import load_detector
 from detectors.featureless import BENCHMARK_KINDS, BENCHMARK_SIZES, benchmark_frame
 from detectors.verification import (
+    MIN_CHECKED_SCORE,
     MIN_CHECKED_SIDE,
     RANK_EXPONENT,
     SHIPPED_VERIFIER,
     FaceVerifier,
     VerifierLoadError,
     crop_square,
+    shipped_verifier,
+    touches_frame_edge,
 )
 
 
@@ -170,3 +173,38 @@ def test_still_image_commands_verify_and_rerank_unless_told_not_to(tmp_path: Pat
     target = [folder / "images", "-o", tmp_path / "out"] if command == "detect" else [folder]
     assert run_cli(command, *target, *flags).code == 0
     assert asked == [(verify, True)]
+
+
+def test_a_rejecter_decides_what_is_dropped_and_the_verifier_only_re_ranks() -> None:
+    skimage_data = pytest.importorskip("skimage.data")
+    photo = np.ascontiguousarray(skimage_data.astronaut()[:, :, ::-1])
+    faces = load_detector("faceboxes", verify=False).detect(photo)[:1]
+    assert len(faces) == 1 and faces[0, 4] >= MIN_CHECKED_SCORE
+    accepting = FaceVerifier(SHIPPED_VERIFIER, threshold=0.0)
+    rejecting = FaceVerifier(SHIPPED_VERIFIER, threshold=1.01)
+    # the ranking verifier would reject the face; the rejecter accepts it, so it stays, re-ranked by the first
+    ranked = FaceVerifier(SHIPPED_VERIFIER, threshold=1.01, rank_exponent=RANK_EXPONENT, rejecter=accepting)
+    kept = ranked.keep(photo, faces)
+    probability = ranked.face_probabilities(photo, faces)[0]
+    assert len(kept) == 1 and kept[0, 4] == pytest.approx(faces[0, 4] * probability ** RANK_EXPONENT)
+    # the ranking verifier accepts it; the rejecter drops it, with or without re-ranking
+    for exponent in (0.0, RANK_EXPONENT):
+        assert len(FaceVerifier(SHIPPED_VERIFIER, threshold=0.0, rank_exponent=exponent, rejecter=rejecting).keep(photo, faces)) == 0
+
+
+def test_the_shipped_rejecter_is_used_only_when_installed(tmp_path: Path) -> None:
+    assert shipped_verifier(rejecter_path=tmp_path / "absent.onnx").rejecter is None
+    installed = shipped_verifier(rejecter_path=SHIPPED_VERIFIER, rank_exponent=RANK_EXPONENT)
+    assert installed.rejecter is not None and installed.rejecter.rank_exponent == 0.0
+    assert installed.rank_exponent == RANK_EXPONENT
+
+
+def test_boxes_at_the_frame_edge_are_judged_by_the_verifier_not_the_rejecter() -> None:
+    frame = np.zeros((100, 100, 3), np.uint8)
+    faces = np.array([[0, 20, 60, 80, 0.9],  # touches the left edge
+                      [20, 20, 80, 80, 0.8]], np.float32)  # inside the frame
+    np.testing.assert_array_equal(touches_frame_edge(faces, 100, 100), [True, False])
+    rejecting = FaceVerifier(SHIPPED_VERIFIER, threshold=1.01)
+    verifier = FaceVerifier(SHIPPED_VERIFIER, threshold=0.0, rejecter=rejecting)
+    np.testing.assert_array_equal(verifier.keep(frame, faces), faces[:1])
+    assert len(FaceVerifier(SHIPPED_VERIFIER, threshold=1.01, rejecter=rejecting).keep(frame, faces)) == 0

@@ -29,7 +29,7 @@ import numpy as np
 from detectors.boxes import pairwise_iou
 from detectors.datasets.sample import FaceSample
 from detectors.runtime import OnnxFaceDetector
-from detectors.verification import RANK_EXPONENT, SHIPPED_VERIFIER, FaceVerifier
+from detectors.verification import RANK_EXPONENT, SHIPPED_VERIFIER, shipped_verifier
 from detectors.verifier.samples import POSITIVE_IOU, is_held_out
 
 #: Detections are collected down to this score (under every threshold to be matched).
@@ -63,8 +63,8 @@ def held_out_true_scores(detector: OnnxFaceDetector, samples: Sequence[FaceSampl
     threshold is lowered to :data:`COLLECT_SCORE` here.
     """
     detector.score_threshold = COLLECT_SCORE
-    rejecting = FaceVerifier(verifier_path, threads=threads)
-    reranking = FaceVerifier(verifier_path, threads=threads, rank_exponent=RANK_EXPONENT)
+    rejecting = shipped_verifier(threads, 0.0, verifier_path)
+    reranking = shipped_verifier(threads, RANK_EXPONENT, verifier_path)
     raw, rescored = [], []
     for sample in samples:
         if not is_held_out(sample.stem):
