@@ -79,14 +79,13 @@ def paired_bootstrap(samples: Sequence, baseline: Sequence[np.ndarray], candidat
     the difference over ``resamples`` draws of the images with replacement (the same draw for both).
     Each image is matched once; a draw pools the drawn images' matches."""
     from detectors.evaluation import SIZE_BUCKETS
-    from detectors.evaluation.ap import bucket_matches, matches_ap
+    from detectors.evaluation.ap import images_matches, matches_ap
 
     rng = np.random.default_rng(seed)
     draws = [rng.integers(0, len(samples), len(samples)) for _ in range(resamples)]
     results = {}
     for bucket, (low, high) in SIZE_BUCKETS.items():
-        before = [bucket_matches(sample, found, low, high) for sample, found in zip(samples, baseline)]
-        after = [bucket_matches(sample, found, low, high) for sample, found in zip(samples, candidate)]
+        before, after = images_matches(samples, baseline, low, high), images_matches(samples, candidate, low, high)
         first, second = matches_ap(before), matches_ap(after)
         differences = np.array([matches_ap([after[row] for row in rows]) - matches_ap([before[row] for row in rows])
                                 for rows in draws], np.float64)
@@ -121,6 +120,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     options = parser.parse_args(argv)
     names = [name for name in options.detectors.split(",") if name]
     if options.detect_only:
+        if options.score_floor is None:
+            parser.error("--detect-only needs --score-floor")
         checkout = options.baseline.resolve()
         sys.path.insert(0, str(checkout))
         import detectors

@@ -5,7 +5,11 @@ textures, the back of a head. :class:`FaceVerifier` runs a tiny CNN (``verifier.
 :mod:`detectors.verifier`) on a 32 x 32 crop around each box, a little wider than the box, and drops
 the boxes it finds unlikely to be faces, as the second stage of a cascade. All boxes of a frame go
 through the network in one call. Boxes too small to judge and boxes too weak to start a track are
-kept unchecked. numpy, OpenCV and ONNX Runtime only.
+kept unchecked. A verifier may hold a second network, a rejecter (the shipped one is
+``verifier_rejecter.onnx``): it then decides which boxes inside the frame are dropped, while the
+first network re-ranks every box and still judges the boxes that touch the frame's edge (the
+rejecter never saw faces cut by the edge; ``benchmarks/verifier_selection.md``, trials 17 and 18).
+numpy, OpenCV and ONNX Runtime only.
 """
 
 from __future__ import annotations
@@ -37,8 +41,8 @@ RANK_EXPONENT = 0.5
 
 #: Where the shipped verifier lives.
 SHIPPED_VERIFIER = Path(__file__).resolve().parent / "weights" / "verifier.onnx"
-#: Where the shipped rejecting verifier lives, when one ships: it then decides which faces are dropped
-#: and :data:`SHIPPED_VERIFIER` only re-ranks (``benchmarks/verifier_selection.md``, trial 17).
+#: Where the shipped rejecting verifier lives: it decides which faces inside the frame are dropped and
+#: :data:`SHIPPED_VERIFIER` re-ranks (``benchmarks/verifier_selection.md``, trials 17 and 18).
 SHIPPED_REJECTER = Path(__file__).resolve().parent / "weights" / "verifier_rejecter.onnx"
 
 
@@ -153,8 +157,9 @@ class FaceVerifier:
         (p: its face probability), and those that scored :data:`MIN_CHECKED_SCORE` or more before
         it are dropped when p is under the threshold (the :attr:`rejecter`'s probability and threshold
         when there is one, except for boxes that touch the frame's edge: faces cut by it, which the
-        rejecter takes for non-faces, ``benchmarks/verifier_selection.md`` trial 17). Smaller boxes and rows with a value that is not a finite number keep their
-        score (the tracker drops the latter)."""
+        shipped rejecter takes for non-faces, ``benchmarks/verifier_selection.md`` trial 17). Smaller
+        boxes and rows with a value that is not a finite number keep their score (the tracker drops
+        the latter)."""
         if len(faces) == 0:
             return faces
         with np.errstate(invalid="ignore"):
@@ -182,6 +187,7 @@ class FaceVerifier:
 def shipped_verifier(threads: int | None = None, rank_exponent: float = 0.0, model_path: str | Path = SHIPPED_VERIFIER,
                      rejecter_path: Path = SHIPPED_REJECTER) -> FaceVerifier:
     """The verifier at ``model_path`` (re-ranking with ``rank_exponent``), with the rejecting verifier
-    at ``rejecter_path`` when that file exists (:data:`SHIPPED_REJECTER`: when one ships)."""
+    at ``rejecter_path`` when that file exists (delete :data:`SHIPPED_REJECTER` to let a verifier of
+    your own at :data:`SHIPPED_VERIFIER` both reject and re-rank)."""
     rejecter = FaceVerifier(rejecter_path, threads=threads) if rejecter_path.is_file() else None
     return FaceVerifier(model_path, threads=threads, rank_exponent=rank_exponent, rejecter=rejecter)

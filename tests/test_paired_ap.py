@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -55,3 +56,11 @@ def test_the_command_compares_two_checkouts_each_in_its_own_process(tmp_path: Pa
     rows = [line for line in out.splitlines() if line.startswith("| >=") or line.startswith("| 32") or line.startswith("| 16")]
     assert rows and all("| +0.0000 | [+0.0000, +0.0000] |" in row for row in rows if "nan" not in row)
     assert paired_ap.main([str(tmp_path), str(ROOT), str(data)]) == 2
+
+
+def test_the_detection_step_refuses_to_run_without_its_score_floor(tmp_path: Path, capsys) -> None:
+    data = write_voc(tmp_path / "voc")
+    with pytest.raises(SystemExit) as exit_:
+        paired_ap.main([str(ROOT), str(ROOT), str(data), "--detect-only", "--detectors", "faceboxes"])
+    assert exit_.value.code == 2
+    assert "--score-floor" in capsys.readouterr().err

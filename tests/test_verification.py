@@ -13,6 +13,7 @@ from detectors.verification import (
     MIN_CHECKED_SCORE,
     MIN_CHECKED_SIDE,
     RANK_EXPONENT,
+    SHIPPED_REJECTER,
     SHIPPED_VERIFIER,
     FaceVerifier,
     VerifierLoadError,
@@ -197,6 +198,13 @@ def test_the_shipped_rejecter_is_used_only_when_installed(tmp_path: Path) -> Non
     installed = shipped_verifier(rejecter_path=SHIPPED_VERIFIER, rank_exponent=RANK_EXPONENT)
     assert installed.rejecter is not None and installed.rejecter.rank_exponent == 0.0
     assert installed.rank_exponent == RANK_EXPONENT
+
+
+def test_the_shipped_detectors_load_with_the_shipped_rejecter() -> None:
+    assert SHIPPED_REJECTER.is_file()
+    for name in ("faceboxes", "ainnoface"):
+        verifier = load_detector(name, threads=1).verifier
+        assert verifier.rejecter is not None and verifier.rejecter.threshold == pytest.approx(0.1528, abs=1e-4)
 
 
 def test_boxes_at_the_frame_edge_are_judged_by_the_verifier_not_the_rejecter() -> None:

@@ -82,6 +82,13 @@ def bucket_matches(
     return dets[keep, 4], image_labels[keep], len(faces)
 
 
+def images_matches(
+    samples: Sequence[FaceSample], detections: Sequence[np.ndarray], low: float, high: float, iou_threshold: float = 0.5
+) -> list[tuple[np.ndarray, np.ndarray, int]]:
+    """:func:`bucket_matches` of every image, ``detections`` in the order of ``samples``."""
+    return [bucket_matches(sample, dets, low, high, iou_threshold) for sample, dets in zip(samples, detections)]
+
+
 def pooled_curve(
     matches: Sequence[tuple[np.ndarray, np.ndarray, int]]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
@@ -107,7 +114,7 @@ def precision_recall_curve(
         ``scores``, ``recall``, ``precision`` (one entry per counted detection, in that order) and
         the number of faces in the bucket.
     """
-    return pooled_curve([bucket_matches(sample, dets, low, high, iou_threshold) for sample, dets in zip(samples, detections)])
+    return pooled_curve(images_matches(samples, detections, low, high, iou_threshold))
 
 
 def matches_ap(matches: Sequence[tuple[np.ndarray, np.ndarray, int]]) -> float:
@@ -133,6 +140,6 @@ def evaluate_detections(
         raise ValueError("one detection array per sample is required")
     results = {}
     for name, (low, high) in SIZE_BUCKETS.items():
-        matches = [bucket_matches(sample, dets, low, high, iou_threshold) for sample, dets in zip(samples, detections)]
+        matches = images_matches(samples, detections, low, high, iou_threshold)
         results[name] = {"ap": matches_ap(matches), "faces": sum(count for _, _, count in matches)}
     return results
