@@ -70,6 +70,9 @@ class VerifierLoadError(RuntimeError):
 
 #: A box within this many pixels of the frame's border touches its edge.
 EDGE_MARGIN = 1.0
+#: Metadata key of a verifier trained also on faces cut by the frame's edge ("1"): as a rejecter it
+#: then judges the boxes that touch the frame's edge too.
+EDGE_CUT_FACES_NOTE = "edge_cut_faces"
 
 
 def touches_frame_edge(boxes: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -139,6 +142,9 @@ class FaceVerifier:
         self.rank_exponent = float(rank_exponent)
         #: The verifier that drops boxes instead of this one (None: this one).
         self.rejecter = rejecter
+        #: Whether it was trained on faces cut by the frame's edge, so that as a rejecter it judges
+        #: the boxes touching the edge too (else those are left to the verifier it serves).
+        self.judges_frame_edge = metadata.get(EDGE_CUT_FACES_NOTE) == "1"
         self._input_name = self.session.get_inputs()[0].name
 
     def face_probabilities(self, frame: np.ndarray, boxes: np.ndarray) -> np.ndarray:
@@ -156,8 +162,9 @@ class FaceVerifier:
         Every box of :data:`MIN_CHECKED_SIDE` or more gets the score ``score * p ** rank_exponent``
         (p: its face probability), and those that scored :data:`MIN_CHECKED_SCORE` or more before
         it are dropped when p is under the threshold (the :attr:`rejecter`'s probability and threshold
-        when there is one, except for boxes that touch the frame's edge: faces cut by it, which the
-        shipped rejecter takes for non-faces, ``benchmarks/verifier_selection.md`` trial 17). Smaller
+        when there is one, except for boxes that touch the frame's edge, unless it
+        :attr:`judges_frame_edge`: faces cut by the edge, which a rejecter not trained on them takes
+        for non-faces, ``benchmarks/verifier_selection.md`` trial 17). Smaller
         boxes and rows with a value that is not a finite number keep their score (the tracker drops
         the latter)."""
         if len(faces) == 0:
@@ -175,8 +182,9 @@ class FaceVerifier:
         keep = np.ones(len(faces), dtype=bool)
         keep[judged] = probabilities[strong] >= self.threshold
         if self.rejecter is not None:
-            inside = judged[~touches_frame_edge(faces[judged], frame.shape[0], frame.shape[1])]
-            keep[inside] = self.rejecter.face_probabilities(frame, faces[inside]) >= self.rejecter.threshold
+            if not self.rejecter.judges_frame_edge:
+                judged = judged[~touches_frame_edge(faces[judged], frame.shape[0], frame.shape[1])]
+            keep[judged] = self.rejecter.face_probabilities(frame, faces[judged]) >= self.rejecter.threshold
         if self.rank_exponent:
             faces = faces.copy()
             faces[rows, 4] *= probabilities ** self.rank_exponent

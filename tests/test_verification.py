@@ -216,3 +216,5 @@ def test_boxes_at_the_frame_edge_are_judged_by_the_verifier_not_the_rejecter() -
     verifier = FaceVerifier(SHIPPED_VERIFIER, threshold=0.0, rejecter=rejecting)
     np.testing.assert_array_equal(verifier.keep(frame, faces), faces[:1])
     assert len(FaceVerifier(SHIPPED_VERIFIER, threshold=1.01, rejecter=rejecting).keep(frame, faces)) == 0
+    rejecting.judges_frame_edge = True  # a rejecter trained on faces cut by the edge judges them too
+    assert len(verifier.keep(frame, faces)) == 0

@@ -11,10 +11,12 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from detectors.datasets import read_face_folder  # noqa: E402
-from detectors.verification import FaceVerifier, crops_to_batch  # noqa: E402
+from detectors.verification import FaceVerifier, crops_to_batch, touches_frame_edge  # noqa: E402
 from detectors.verifier.samples import (  # noqa: E402
+    EDGE_CUT_KEPT,
     JITTERED_COPIES,
     CropSet,
+    edge_cut_view,
     is_held_out,
     jittered_boxes,
     mine_face_free_images,
@@ -355,3 +357,46 @@ def test_train_verifier_command_trains_members_of_the_width_asked_for(tmp_path: 
     assert sorted(path.name for path in run_dir.glob("*.pt")) == ["verifier-seed0.pt", "verifier-seed1.pt"]
     metadata = {entry.key: entry.value for entry in onnx.load(str(tmp_path / "verifier.onnx")).metadata_props}
     assert metadata["members"] == "2" and metadata["stage_channels"] == "8,12,16"
+
+
+def test_an_edge_cut_face_keeps_part_of_the_face_and_touches_the_new_frame_edge() -> None:
+    image = np.arange(300 * 400 * 3, dtype=np.uint32).reshape(300, 400, 3).astype(np.uint8)
+    box = np.array([100, 80, 200, 200], np.float32)
+    rng = np.random.default_rng(0)
+    sides = set()
+    for _ in range(40):
+        view, cut = edge_cut_view(image, box, rng)
+        height, width = view.shape[:2]
+        assert touches_frame_edge(cut[None], height, width)[0]
+        assert 0 <= cut[0] < cut[2] <= width and 0 <= cut[1] < cut[3] <= height
+        kept = (cut[2] - cut[0]) / 100 if width < 400 else (cut[3] - cut[1]) / 120
+        assert EDGE_CUT_KEPT[0] - 0.02 <= kept <= EDGE_CUT_KEPT[1] + 0.02
+        if width < 400:  # cut by a vertical edge: the view is the image's left or right part
+            sides.add("left" if cut[0] == 0 else "right")
+            offset = 400 - width if cut[0] == 0 else 0
+            np.testing.assert_array_equal(view, image[:, offset:offset + width])
+        else:
+            sides.add("top" if cut[1] == 0 else "bottom")
+            offset = 300 - height if cut[1] == 0 else 0
+            np.testing.assert_array_equal(view, image[offset:offset + height])
+    assert sides == {"left", "right", "top", "bottom"}
+
+
+def test_edge_cut_faces_join_training_and_let_the_model_judge_the_frame_edge(tmp_path: Path) -> None:
+    import onnx
+
+    from tests.cli_helpers import run_cli
+
+    run_dir = tmp_path / "run"
+    write_mined_cache(run_dir, np.random.default_rng(5), with_sides=True)
+    common = ("train-verifier", "--train-set", write_voc(tmp_path / "voc"), "--run-dir", run_dir, "--epochs", "1",
+              "--featureless-frames", "0", "--threads", "1")
+    plain = run_cli(*common, "--output", tmp_path / "plain.onnx")
+    assert plain.code == 0, plain.stderr + plain.stdout
+    assert not (run_dir / "edge_cut_faces.npz").exists() and not FaceVerifier(tmp_path / "plain.onnx").judges_frame_edge
+    result = run_cli(*common, "--output", tmp_path / "edge.onnx", "--edge-cut-faces")
+    assert result.code == 0, result.stderr + result.stdout
+    with np.load(run_dir / "edge_cut_faces.npz") as mined:
+        assert len(mined["labels"]) > 0 and set(mined["labels"]) == {1} and set(mined["sources"]) == {"edge label"}
+    metadata = {entry.key: entry.value for entry in onnx.load(str(tmp_path / "edge.onnx")).metadata_props}
+    assert metadata["edge_cut_faces"] == "1" and FaceVerifier(tmp_path / "edge.onnx").judges_frame_edge

@@ -1,7 +1,8 @@
 """Training crops for the face verifier, mined from labelled images, generated featureless frames and face-free images.
 
 Positives are labelled faces (jittered boxes) and the detectors' own detections that match a label
-(also from a folder whose labels are trusted only as faces, such as machine-labelled images);
+(also from a folder whose labels are trusted only as faces, such as machine-labelled images) and,
+when asked, labelled faces cut by a simulated frame edge;
 negatives are the detectors' detections that match none, random face-free squares of the same images,
 the detectors' detections on generated featureless frames (plus random squares of them) and, when
 given, their detections on a folder of images that hold no face (plus random squares of them). Every
@@ -39,6 +40,11 @@ FREE_SQUARES_PER_FRAME = 2
 #: Side range of the random face-free squares.
 FREE_SQUARE_SIDES = (16, 512)
 
+#: Copies of every labelled face cut by a simulated frame edge (a person walking into or out of the shot).
+EDGE_CUT_COPIES = 2
+#: Range of the part of a face's width or height that stays inside the frame when it is cut.
+EDGE_CUT_KEPT = (0.4, 0.9)
+
 #: A detector as the miner needs it: BGR frame -> (N, 5) boxes and scores.
 Detect = Callable[[np.ndarray], np.ndarray]
 
@@ -55,7 +61,7 @@ class CropSet:
     Attributes (as arrays after :meth:`arrays`): ``crops`` (N, S, S, 3) uint8 BGR, ``labels`` (N,)
     1 face / 0 not a face, ``held_out`` (N,) bool, ``sources`` (N,) str (``label``, ``detection <name>``,
     ``free``, ``featureless detection <name>``, ``featureless free``, ``face-free detection <name>``,
-    ``face-free free``, ``extra label``, ``extra detection <name>``), ``scores`` (N,) detector score
+    ``face-free free``, ``extra label``, ``extra detection <name>``, ``edge label``), ``scores`` (N,) detector score
     (NaN for crops no detector made), ``sides`` (N,) the box's size in its image, px (the square
     root of its area, as the AP buckets measure faces).
     """
@@ -150,6 +156,44 @@ def mine_labelled(samples: Sequence[FaceSample], detectors: dict[str, Detect], c
         if not faces_only:
             regions = np.concatenate([sample.boxes.reshape(-1, 4), sample.ignore.reshape(-1, 4)])
             crops.add(image, free_squares(*image.shape[:2], regions, FREE_SQUARES_PER_IMAGE, rng), 0, held_out, "free")
+
+
+def edge_cut_view(image: np.ndarray, box: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """``image`` cut along a line through ``box`` (x1, y1, x2, y2, inside the image) parallel to one of its
+    sides, chosen at random, so that only a random part (:data:`EDGE_CUT_KEPT`) of the face stays in the
+    frame, as when a person enters or leaves a shot; and the box of what stays, in the cut image's
+    coordinates (it touches the new frame's edge, as a detector's box of that face would)."""
+    x1, y1, x2, y2 = (float(value) for value in box[:4])
+    kept = rng.uniform(*EDGE_CUT_KEPT)
+    side = int(rng.integers(4))
+    if side < 2:  # a vertical frame edge crosses the face
+        cut = int(round(x2 - kept * (x2 - x1) if side == 0 else x1 + kept * (x2 - x1)))
+        cut = min(max(cut, 1), image.shape[1] - 1)
+        if side == 0:  # the left part of the face is outside
+            return image[:, cut:], np.array([0, y1, x2 - cut, y2], np.float32)
+        return image[:, :cut], np.array([x1, y1, cut, y2], np.float32)
+    cut = int(round(y2 - kept * (y2 - y1) if side == 2 else y1 + kept * (y2 - y1)))
+    cut = min(max(cut, 1), image.shape[0] - 1)
+    if side == 2:  # the top of the face is outside
+        return image[cut:], np.array([x1, 0, x2, y2 - cut], np.float32)
+    return image[:cut], np.array([x1, y1, x2, cut], np.float32)
+
+
+def mine_edge_cut_faces(samples: Sequence[FaceSample], crops: CropSet, seed: int = 2, copies: int = EDGE_CUT_COPIES) -> None:
+    """Add ``copies`` crops of every labelled face of :data:`MIN_CHECKED_SIDE` and up, each cut by a
+    simulated frame edge (:func:`edge_cut_view`), as faces with source ``edge label``; a cut face under
+    :data:`MIN_CHECKED_SIDE` is left out (the verifier never judges it)."""
+    for index, sample in enumerate(samples):
+        image = cv2.imread(str(sample.image_path), cv2.IMREAD_COLOR)
+        if image is None:
+            continue
+        rng = np.random.default_rng((seed, index))
+        height, width = image.shape[:2]
+        labels = sample.boxes[box_sides(sample.boxes) >= MIN_CHECKED_SIDE]
+        for box in np.repeat(labels[:, :4], copies, axis=0):
+            view, cut_box = edge_cut_view(image, np.clip(box, 0, [width, height, width, height]), rng)
+            if box_sides(cut_box[None])[0] >= MIN_CHECKED_SIDE:
+                crops.add(view, cut_box[None], 1, is_held_out(sample.stem), "edge label")
 
 
 def add_face_free(frame: np.ndarray, detectors: dict[str, Detect], crops: CropSet, held_out: bool, kind: str,

@@ -20,9 +20,9 @@ from torch import nn
 
 from detectors.runtime import OnnxFaceDetector
 from detectors.training.export import add_metadata
-from detectors.verification import CONTEXT, CROP_SIZE, MIN_CHECKED_SCORE, crops_to_batch
+from detectors.verification import CONTEXT, CROP_SIZE, EDGE_CUT_FACES_NOTE, MIN_CHECKED_SCORE, crops_to_batch
 from detectors.verifier.model import STAGE_CHANNELS, AveragedVerifier, FaceVerifierNet
-from detectors.verifier.samples import CropSet, mine_face_free_images, mine_featureless, mine_labelled
+from detectors.verifier.samples import CropSet, mine_edge_cut_faces, mine_face_free_images, mine_featureless, mine_labelled
 
 #: The threshold keeps this share of the held-out true detections that the verifier judges ...
 HELD_OUT_KEEP = 0.998
@@ -269,6 +269,20 @@ def extra_positives_or_load(folder: Path, cache: Path, log=print) -> dict[str, n
     return load_or_mine(cache, mine)
 
 
+def edge_cut_faces_or_load(train_folder: Path, cache: Path, log=print) -> dict[str, np.ndarray]:
+    """The labelled faces of ``train_folder`` cut by a simulated frame edge
+    (:func:`detectors.verifier.samples.mine_edge_cut_faces`), read from ``cache`` when it exists, else
+    mined and saved there."""
+    from detectors.datasets import read_face_folder
+
+    def mine(crops: CropSet) -> None:
+        samples = read_face_folder(train_folder)
+        log(f"cutting the faces of {len(samples)} labelled images by a frame edge")
+        mine_edge_cut_faces(samples, crops)
+
+    return load_or_mine(cache, mine)
+
+
 def concatenated(*parts: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """The crop arrays of every part, one after the other."""
     return {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
@@ -318,10 +332,12 @@ def trained_member(mined: dict[str, np.ndarray], recipe: VerifierTraining, run_d
 
 def train_and_export(train_folder: Path, run_dir: Path, output: Path, recipe: VerifierTraining = VerifierTraining(),
                      featureless_frames: int = FEATURELESS_FRAMES, log=print, negative_images: Path | None = None,
-                     extra_positives: Path | None = None) -> Path:
+                     extra_positives: Path | None = None, edge_cut_faces: bool = False) -> Path:
     """Mine (or reuse ``run_dir/mined.npz``; ``run_dir/face_free.npz`` for ``negative_images``, a
     folder of images that hold no face; ``run_dir/extra_positives.npz`` for ``extra_positives``, a
-    labelled folder whose faces only are used), train on the fitting split (or reuse
+    labelled folder whose faces only are used; ``run_dir/edge_cut_faces.npz`` with ``edge_cut_faces``:
+    the training faces cut by a simulated frame edge, so that the verifier may judge boxes at the
+    frame's edge), train on the fitting split (or reuse
     ``run_dir/verifier-seed*.pt``: :func:`trained_member`), set the threshold on the held-out split of ``train_folder``
     (:func:`choose_threshold`), log the held-out keep rates and write ``output``."""
     face_free = None if negative_images is None else face_free_or_load(negative_images, run_dir / "face_free.npz", log)
@@ -330,6 +346,8 @@ def train_and_export(train_folder: Path, run_dir: Path, output: Path, recipe: Ve
         parts.append(face_free)
     if extra_positives is not None:
         parts.append(extra_positives_or_load(extra_positives, run_dir / "extra_positives.npz", log))
+    if edge_cut_faces:
+        parts.append(edge_cut_faces_or_load(train_folder, run_dir / "edge_cut_faces.npz", log))
     mined = concatenated(*parts)
     fit = ~mined["held_out"]
     unsized = int(np.isnan(mined["sides"][mined["labels"] == 1]).sum())
@@ -353,6 +371,8 @@ def train_and_export(train_folder: Path, run_dir: Path, output: Path, recipe: Ve
         notes["negative_images"] = str(negative_images)
     if extra_positives is not None:
         notes["extra_positives"] = str(extra_positives)
+    if edge_cut_faces:
+        notes[EDGE_CUT_FACES_NOTE] = "1"
     if recipe.large_face_weight != 1.0:
         notes["large_face_weight"] = f"{recipe.large_face_weight:g}"
     return export_verifier(model, output, threshold, notes)
