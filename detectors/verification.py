@@ -7,9 +7,9 @@ the boxes it finds unlikely to be faces, as the second stage of a cascade. All b
 through the network in one call. Boxes too small to judge and boxes too weak to start a track are
 kept unchecked. A verifier may hold a second network, a rejecter (the shipped one is
 ``verifier_rejecter.onnx``): it then decides which boxes inside the frame are dropped, while the
-first network re-ranks every box and still judges the boxes that touch the frame's edge (the
-rejecter never saw faces cut by the edge; ``benchmarks/verifier_selection.md``, trials 17 and 18).
-numpy, OpenCV and ONNX Runtime only.
+first network re-ranks every box and still judges the boxes that touch the frame's edge, unless
+the rejecter was trained on faces cut by the edge too (``benchmarks/verifier_selection.md``, trials
+17 to 19). numpy, OpenCV and ONNX Runtime only.
 """
 
 from __future__ import annotations
