@@ -400,3 +400,30 @@ def test_edge_cut_faces_join_training_and_let_the_model_judge_the_frame_edge(tmp
         assert len(mined["labels"]) > 0 and set(mined["labels"]) == {1} and set(mined["sources"]) == {"edge label"}
     metadata = {entry.key: entry.value for entry in onnx.load(str(tmp_path / "edge.onnx")).metadata_props}
     assert metadata["edge_cut_faces"] == "1" and FaceVerifier(tmp_path / "edge.onnx").judges_frame_edge
+
+
+def test_members_can_start_from_an_earlier_runs_networks(tmp_path: Path) -> None:
+    from tests.cli_helpers import run_cli
+
+    earlier, later, fresh_run = tmp_path / "earlier", tmp_path / "later", tmp_path / "fresh"
+    for run_dir in (earlier, later, fresh_run):
+        write_mined_cache(run_dir, np.random.default_rng(6), with_sides=True)
+    common = ("train-verifier", "--train-set", tmp_path / "unused", "--epochs", "1", "--featureless-frames", "0",
+              "--threads", "1", "--stage-channels", "8,12,16")
+    first = run_cli(*common, "--run-dir", earlier, "--output", tmp_path / "earlier.onnx", "--seed", "3")
+    assert first.code == 0, first.stderr + first.stdout
+    missing = run_cli(*common, "--run-dir", later, "--output", tmp_path / "later.onnx", "--seed", "4",
+                      "--init-from-run", earlier)
+    assert missing.code == 2 and "verifier-seed4.pt" in missing.line("error:")
+    # at learning rate 0 the fine-tuned network keeps its starting weights (only BatchNorm's statistics move)
+    tuned = run_cli(*common, "--run-dir", later, "--output", tmp_path / "later.onnx", "--seed", "3",
+                    "--init-from-run", earlier, "--learning-rate", "0")
+    assert tuned.code == 0, tuned.stderr + tuned.stdout
+    start, end = (torch.load(run_dir / "verifier-seed3.pt", weights_only=True)["weights"] for run_dir in (earlier, later))
+    weights = [name for name in start if name.endswith("weight")]
+    assert weights and all(torch.equal(start[name], end[name]) for name in weights)
+    fresh = run_cli(*common, "--run-dir", fresh_run, "--output", tmp_path / "fresh.onnx", "--seed", "3",
+                    "--learning-rate", "0")
+    assert fresh.code == 0, fresh.stderr + fresh.stdout
+    random = torch.load(fresh_run / "verifier-seed3.pt", weights_only=True)["weights"]
+    assert not all(torch.equal(start[name], random[name]) for name in weights)

@@ -53,6 +53,9 @@ class VerifierTraining:
     large_face_weight: float = 1.0
     #: How many verifiers are trained (seeds ``seed``, ``seed + 1``, ...) and averaged into one.
     members: int = 1
+    #: A run folder whose ``verifier-seedS.pt`` gives each member (seed S) its starting weights (None:
+    #: random ones): fine-tuning a trained verifier on more data.
+    init_run_dir: str | None = None
 
     def member_seeds(self) -> list[int]:
         """The seed of each member."""
@@ -110,14 +113,15 @@ def balanced_order(labels: np.ndarray, rng: np.random.Generator, face_weights: n
 
 
 def train_verifier(crops: np.ndarray, labels: np.ndarray, recipe: VerifierTraining = VerifierTraining(),
-                   log=print, sides: np.ndarray | None = None) -> FaceVerifierNet:
+                   log=print, sides: np.ndarray | None = None, initial: FaceVerifierNet | None = None) -> FaceVerifierNet:
     """Train a verifier on (N, S, S, 3) uint8 BGR ``crops`` with 1/0 ``labels`` (and box ``sides`` in
-    px, needed when the recipe draws large faces more often); returns it in eval mode."""
+    px, needed when the recipe draws large faces more often), starting from ``initial`` when given
+    (trained further in place); returns it in eval mode."""
     torch.manual_seed(recipe.seed)
     torch.set_num_threads(recipe.threads)
     rng = np.random.default_rng(recipe.seed)
     generator = torch.Generator().manual_seed(recipe.seed)
-    model = FaceVerifierNet(recipe.stage_channels)
+    model = FaceVerifierNet(recipe.stage_channels) if initial is None else initial
     optimizer = torch.optim.AdamW(model.parameters(), lr=recipe.learning_rate, weight_decay=recipe.weight_decay)
     steps = recipe.epochs * math.ceil(len(labels) / recipe.batch_size)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps)
@@ -306,26 +310,44 @@ def member_checkpoint(run_dir: Path, seed: int) -> Path:
     return run_dir / f"verifier-seed{seed}.pt"
 
 
-def trained_member(mined: dict[str, np.ndarray], recipe: VerifierTraining, run_dir: Path, log=print) -> FaceVerifierNet:
-    """The verifier ``recipe`` (its ``seed``) trains on the fitting split of ``mined``: reused from
-    :func:`member_checkpoint` when saved there, else trained and saved.
+def saved_member(path: Path, stage_channels: tuple[int, ...]) -> FaceVerifierNet:
+    """The verifier saved at ``path`` by :func:`trained_member`, in eval mode.
 
     Raises:
-        ValueError: If the saved one has other stage channels than ``recipe``.
+        ValueError: If it has other stage channels than ``stage_channels``.
+    """
+    saved = torch.load(path, weights_only=True)
+    channels = tuple(saved["recipe"]["stage_channels"])
+    if channels != tuple(stage_channels):
+        raise ValueError(f"{path} was trained with stage channels {channels}, not {tuple(stage_channels)}: "
+                         "delete it to train again, or ask for its channels")
+    model = FaceVerifierNet(channels)
+    model.load_state_dict(saved["weights"])
+    return model.eval()
+
+
+def trained_member(mined: dict[str, np.ndarray], recipe: VerifierTraining, run_dir: Path, log=print) -> FaceVerifierNet:
+    """The verifier ``recipe`` (its ``seed``) trains on the fitting split of ``mined``: reused from
+    :func:`member_checkpoint` when saved there, else trained (from the same seed's member of the
+    recipe's ``init_run_dir`` when it names one) and saved.
+
+    Raises:
+        ValueError: If a saved one has other stage channels than ``recipe``, or ``init_run_dir`` has
+            no member of the seed.
     """
     path = member_checkpoint(run_dir, recipe.seed)
     if path.is_file():
-        saved = torch.load(path, weights_only=True)
-        channels = tuple(saved["recipe"]["stage_channels"])
-        if channels != tuple(recipe.stage_channels):
-            raise ValueError(f"{path} was trained with stage channels {channels}, not {tuple(recipe.stage_channels)}: "
-                             "delete it to train again, or ask for its channels")
         log(f"reusing the trained weights of {path}")
-        model = FaceVerifierNet(channels)
-        model.load_state_dict(saved["weights"])
-        return model.eval()
+        return saved_member(path, recipe.stage_channels)
+    initial = None
+    if recipe.init_run_dir is not None:
+        start = member_checkpoint(Path(recipe.init_run_dir), recipe.seed)
+        if not start.is_file():
+            raise ValueError(f"no {start.name} in {recipe.init_run_dir} to start seed {recipe.seed} from")
+        log(f"starting from the weights of {start}")
+        initial = saved_member(start, recipe.stage_channels)
     fit = ~mined["held_out"]
-    model = train_verifier(mined["crops"][fit], mined["labels"][fit], recipe, log, mined["sides"][fit])
+    model = train_verifier(mined["crops"][fit], mined["labels"][fit], recipe, log, mined["sides"][fit], initial)
     torch.save({"weights": model.state_dict(), "recipe": recipe.__dict__}, path)
     return model
 
@@ -367,6 +389,10 @@ def train_and_export(train_folder: Path, run_dir: Path, output: Path, recipe: Ve
              "stage_channels": ",".join(map(str, recipe.stage_channels))}
     if recipe.members != 1:
         notes["members"] = str(recipe.members)
+    if recipe.init_run_dir is not None:
+        notes["init_run_dir"] = recipe.init_run_dir
+    if recipe.learning_rate != VerifierTraining.learning_rate:
+        notes["learning_rate"] = f"{recipe.learning_rate:g}"
     if negative_images is not None:
         notes["negative_images"] = str(negative_images)
     if extra_positives is not None:
