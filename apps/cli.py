@@ -450,6 +450,7 @@ def train_verifier(
     negative_images: Annotated[Optional[Path], typer.Option("--negative-images", help="Folder of images that hold no face (your empty scenes, objects, animals): the detectors' detections on them and random squares become negatives too (mined once, cached as face_free.npz in the run folder).")] = None,
     extra_positives: Annotated[Optional[Path], typer.Option("--extra-positives", help="Folder of labelled images whose labels are trusted only as faces (machine-labelled images, where a missed face must not become a negative): their faces become faces too, nothing else of them is used (mined once, cached as extra_positives.npz).")] = None,
     edge_cut_faces: Annotated[bool, typer.Option("--edge-cut-faces", help="Also train on the labelled faces cut by a simulated frame edge (people entering or leaving a shot; mined once, cached as edge_cut_faces.npz): as the shipped rejecter (verifier_rejecter.onnx) such a verifier judges boxes at the frame's edge too.")] = False,
+    calibrate_edge: Annotated[bool, typer.Option("--calibrate-edge", help="Without training on them, use the held-out labelled faces cut by a simulated frame edge (cached as edge_cut_faces.npz) to set a threshold of its own for boxes at the frame's edge (99.8 % of those faces kept): as the shipped rejecter (verifier_rejecter.onnx) such a verifier also drops the edge boxes it is surest hold no face. Not with --edge-cut-faces.")] = False,
     large_face_weight: Annotated[float, typer.Option("--large-face-weight", min=1.0, help="Draw faces of 64 px or more this many times as often as smaller ones (large faces are few in most training sets).")] = 1.0,
     seed: Annotated[int, typer.Option("--seed")] = 0,
     members: Annotated[int, typer.Option("--members", min=1, help="Train this many verifiers (seeds SEED, SEED+1, ...) and write the mean of their logits as one (steadier than one training; costs as many times the time a face).")] = 1,
@@ -475,7 +476,7 @@ def train_verifier(
         path = train_and_export(train_set, run_dir, output, recipe, featureless_frames,
                                 log=lambda line: console.print(line, markup=False, highlight=False),
                                 negative_images=negative_images, extra_positives=extra_positives,
-                                edge_cut_faces=edge_cut_faces)
+                                edge_cut_faces=edge_cut_faces, calibrate_edge=calibrate_edge)
     except (LabelError, ValueError) as error:
         _usage_error(str(error))
     console.print(f"wrote {path}; the shipped one is detectors/weights/verifier.onnx", markup=False, highlight=False)

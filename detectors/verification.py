@@ -8,8 +8,9 @@ through the network in one call. Boxes too small to judge and boxes too weak to 
 kept unchecked. A verifier may hold a second network, a rejecter (the shipped one is
 ``verifier_rejecter.onnx``): it then decides which boxes inside the frame are dropped, while the
 first network re-ranks every box and still judges the boxes that touch the frame's edge, unless
-the rejecter was trained on faces cut by the edge too (``benchmarks/verifier_selection.md``, trials
-17 to 19). numpy, OpenCV and ONNX Runtime only.
+the rejecter was trained on faces cut by the edge too; a rejecter that stores a threshold of its own
+for edge boxes also drops those it is surest hold no face (``benchmarks/verifier_selection.md``,
+trials 17 to 21). numpy, OpenCV and ONNX Runtime only.
 """
 
 from __future__ import annotations
@@ -73,6 +74,8 @@ EDGE_MARGIN = 1.0
 #: Metadata key of a verifier trained also on faces cut by the frame's edge ("1"): as a rejecter it
 #: then judges the boxes that touch the frame's edge too.
 EDGE_CUT_FACES_NOTE = "edge_cut_faces"
+#: Metadata key of a rejecter's own threshold for the boxes that touch the frame's edge.
+EDGE_THRESHOLD_NOTE = "edge_threshold"
 
 
 def touches_frame_edge(boxes: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -145,6 +148,9 @@ class FaceVerifier:
         #: Whether it was trained on faces cut by the frame's edge, so that as a rejecter it judges
         #: the boxes touching the edge too (else those are left to the verifier it serves).
         self.judges_frame_edge = metadata.get(EDGE_CUT_FACES_NOTE) == "1"
+        #: As a rejecter that does not :attr:`judges_frame_edge`: boxes touching the frame's edge whose
+        #: probability is under this are dropped too (None: those are left to the verifier it serves).
+        self.edge_threshold = float(metadata[EDGE_THRESHOLD_NOTE]) if EDGE_THRESHOLD_NOTE in metadata else None
         self._input_name = self.session.get_inputs()[0].name
 
     def face_probabilities(self, frame: np.ndarray, boxes: np.ndarray) -> np.ndarray:
@@ -162,9 +168,7 @@ class FaceVerifier:
         Every box of :data:`MIN_CHECKED_SIDE` or more gets the score ``score * p ** rank_exponent``
         (p: its face probability), and those that scored :data:`MIN_CHECKED_SCORE` or more before
         it are dropped when p is under the threshold (the :attr:`rejecter`'s probability and threshold
-        when there is one, except for boxes that touch the frame's edge, unless it
-        :attr:`judges_frame_edge`: faces cut by the edge, which a rejecter not trained on them takes
-        for non-faces, ``benchmarks/verifier_selection.md`` trial 17). Smaller
+        when there is one: :meth:`rejects`). Smaller
         boxes and rows with a value that is not a finite number keep their score (the tracker drops
         the latter)."""
         if len(faces) == 0:
@@ -182,14 +186,30 @@ class FaceVerifier:
         keep = np.ones(len(faces), dtype=bool)
         keep[judged] = probabilities[strong] >= self.threshold
         if self.rejecter is not None:
-            if not self.rejecter.judges_frame_edge:
-                judged = judged[~touches_frame_edge(faces[judged], frame.shape[0], frame.shape[1])]
-            keep[judged] = self.rejecter.face_probabilities(frame, faces[judged]) >= self.rejecter.threshold
+            keep[judged] = ~self.rejecter.rejects(frame, faces[judged], ~keep[judged])
         if self.rank_exponent:
             faces = faces.copy()
             faces[rows, 4] *= probabilities ** self.rank_exponent
         kept = faces[keep]
         return kept[np.argsort(-kept[:, 4], kind="stable")]
+
+
+    def rejects(self, frame: np.ndarray, boxes: np.ndarray, served_rejects: np.ndarray) -> np.ndarray:
+        """As the rejecter of another verifier, which had rejected ``served_rejects`` of ``boxes``: which
+        it drops. A box inside the frame is dropped when its probability is under :attr:`threshold`.
+        A box touching the frame's edge is judged so too when the rejecter :attr:`judges_frame_edge`;
+        else it keeps the served verifier's verdict (faces cut by the edge, which a rejecter not
+        trained on them takes for non-faces, ``benchmarks/verifier_selection.md`` trial 17) and is
+        dropped as well when its probability is under :attr:`edge_threshold` (trial 21)."""
+        at_edge = (np.zeros(len(boxes), dtype=bool) if self.judges_frame_edge
+                   else touches_frame_edge(boxes, frame.shape[0], frame.shape[1]))
+        asked = np.ones(len(boxes), dtype=bool) if self.edge_threshold is not None else ~at_edge
+        probabilities = np.full(len(boxes), np.inf, dtype=np.float32)
+        probabilities[asked] = self.face_probabilities(frame, boxes[asked])
+        dropped = np.where(at_edge, served_rejects, probabilities < self.threshold)
+        if self.edge_threshold is not None:
+            dropped |= at_edge & (probabilities < self.edge_threshold)
+        return dropped
 
 
 def shipped_verifier(threads: int | None = None, rank_exponent: float = 0.0, model_path: str | Path = SHIPPED_VERIFIER,

@@ -218,3 +218,19 @@ def test_boxes_at_the_frame_edge_are_judged_by_the_verifier_not_the_rejecter() -
     assert len(FaceVerifier(SHIPPED_VERIFIER, threshold=1.01, rejecter=rejecting).keep(frame, faces)) == 0
     rejecting.judges_frame_edge = True  # a rejecter trained on faces cut by the edge judges them too
     assert len(verifier.keep(frame, faces)) == 0
+
+
+def test_a_rejecters_edge_threshold_only_ever_drops_more_edge_boxes() -> None:
+    frame = np.zeros((100, 100, 3), np.uint8)
+    faces = np.array([[0, 20, 60, 80, 0.9],  # touches the left edge
+                      [20, 20, 80, 80, 0.8]], np.float32)  # inside the frame
+    rejecter = FaceVerifier(SHIPPED_VERIFIER, threshold=0.0)
+    probability = rejecter.face_probabilities(frame, faces[:1])[0]
+    accepting, refusing = (FaceVerifier(SHIPPED_VERIFIER, threshold=threshold, rejecter=rejecter) for threshold in (0.0, 1.01))
+    rejecter.edge_threshold = float(probability) + 1e-3  # the edge box is under it: dropped, whatever the first verifier says
+    np.testing.assert_array_equal(accepting.keep(frame, faces), faces[1:])
+    rejecter.edge_threshold = float(probability) - 1e-3  # over it: the first verifier's verdict stands
+    np.testing.assert_array_equal(accepting.keep(frame, faces), faces)
+    np.testing.assert_array_equal(refusing.keep(frame, faces), faces[1:])
+    rejecter.threshold = 1.01  # the boxes inside the frame are the rejecter's own threshold's alone
+    np.testing.assert_array_equal(accepting.keep(frame, faces), faces[:1])

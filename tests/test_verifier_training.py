@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from detectors.verifier.samples import (  # noqa: E402
     split_detections,
 )
 from detectors.verifier.train import (  # noqa: E402
+    HELD_OUT_KEEP,
     LARGE_FACE_SIDE,
     MAX_THRESHOLD,
     VerifierTraining,
@@ -400,6 +402,43 @@ def test_edge_cut_faces_join_training_and_let_the_model_judge_the_frame_edge(tmp
         assert len(mined["labels"]) > 0 and set(mined["labels"]) == {1} and set(mined["sources"]) == {"edge label"}
     metadata = {entry.key: entry.value for entry in onnx.load(str(tmp_path / "edge.onnx")).metadata_props}
     assert metadata["edge_cut_faces"] == "1" and FaceVerifier(tmp_path / "edge.onnx").judges_frame_edge
+
+
+def test_calibrate_edge_sets_an_edge_threshold_from_held_out_edge_cut_faces_without_fitting_them(tmp_path: Path) -> None:
+    from tests.cli_helpers import run_cli
+
+    voc = write_voc(tmp_path / "voc")
+    stem = next(iter(FACES))  # one image more, under a name the held-out split takes
+    held_out_stem = next(name for name in (f"held-{index}" for index in range(100)) if is_held_out(name))
+    for folder, suffix in (("images", ".jpg"), ("annotations", ".xml")):
+        shutil.copy(voc / folder / f"{stem}{suffix}", voc / folder / f"{held_out_stem}{suffix}")
+    for run_dir in (tmp_path / "plain", tmp_path / "calibrated"):
+        write_mined_cache(run_dir, np.random.default_rng(7), with_sides=True)
+    common = ("train-verifier", "--train-set", voc, "--epochs", "1", "--featureless-frames", "0", "--threads", "1")
+    plain = run_cli(*common, "--run-dir", tmp_path / "plain", "--output", tmp_path / "plain.onnx")
+    assert plain.code == 0, plain.stderr + plain.stdout
+    assert FaceVerifier(tmp_path / "plain.onnx").edge_threshold is None
+    calibrated = run_cli(*common, "--run-dir", tmp_path / "calibrated", "--output", tmp_path / "calibrated.onnx",
+                         "--calibrate-edge")
+    assert calibrated.code == 0, calibrated.stderr + calibrated.stdout
+    with np.load(tmp_path / "calibrated" / "edge_cut_faces.npz") as mined:
+        held_out_cuts = mined["crops"][mined["held_out"]]
+    assert len(held_out_cuts) > 0
+    verifiers = FaceVerifier(tmp_path / "plain.onnx"), FaceVerifier(tmp_path / "calibrated.onnx")
+
+    def probabilities(verifier: FaceVerifier, crops: np.ndarray) -> np.ndarray:
+        (logits,) = verifier.session.run(None, {verifier.session.get_inputs()[0].name: crops_to_batch(crops)})
+        return 1.0 / (1.0 + np.exp(-logits.reshape(-1)))
+
+    # the edge-cut faces were not fitted on: the same seed trains the same network as without them
+    np.testing.assert_allclose(probabilities(verifiers[0], held_out_cuts), probabilities(verifiers[1], held_out_cuts),
+                               atol=1e-5)
+    expected = min(np.quantile(probabilities(verifiers[1], held_out_cuts), 1 - HELD_OUT_KEEP), verifiers[1].threshold)
+    assert verifiers[1].edge_threshold == pytest.approx(expected, abs=1e-5)
+    assert verifiers[1].threshold == pytest.approx(verifiers[0].threshold, abs=1e-5)
+    both = run_cli(*common, "--run-dir", tmp_path / "calibrated", "--output", tmp_path / "both.onnx",
+                   "--calibrate-edge", "--edge-cut-faces")
+    assert both.code == 2 and "edge" in both.line("error:")
 
 
 def test_members_can_start_from_an_earlier_runs_networks(tmp_path: Path) -> None:

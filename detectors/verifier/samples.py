@@ -34,6 +34,8 @@ POSITIVE_IOU = 0.5
 NEGATIVE_IOU = 0.3
 #: Jittered copies of every labelled face: centre moved by up to 10 % of the side, side x 0.85-1.15.
 JITTERED_COPIES = 3
+#: Source of the crops of labelled faces cut by a simulated frame edge.
+EDGE_LABEL_SOURCE = "edge label"
 #: Random face-free squares per training image and per featureless frame.
 FREE_SQUARES_PER_IMAGE = 4
 FREE_SQUARES_PER_FRAME = 2
@@ -181,7 +183,7 @@ def edge_cut_view(image: np.ndarray, box: np.ndarray, rng: np.random.Generator) 
 
 def mine_edge_cut_faces(samples: Sequence[FaceSample], crops: CropSet, seed: int = 2, copies: int = EDGE_CUT_COPIES) -> None:
     """Add ``copies`` crops of every labelled face of :data:`MIN_CHECKED_SIDE` and up, each cut by a
-    simulated frame edge (:func:`edge_cut_view`), as faces with source ``edge label``; a cut face under
+    simulated frame edge (:func:`edge_cut_view`), as faces of source :data:`EDGE_LABEL_SOURCE`; a cut face under
     :data:`MIN_CHECKED_SIDE` is left out (the verifier never judges it)."""
     for index, sample in enumerate(samples):
         image = cv2.imread(str(sample.image_path), cv2.IMREAD_COLOR)
@@ -193,7 +195,7 @@ def mine_edge_cut_faces(samples: Sequence[FaceSample], crops: CropSet, seed: int
         for box in np.repeat(labels[:, :4], copies, axis=0):
             view, cut_box = edge_cut_view(image, np.clip(box, 0, [width, height, width, height]), rng)
             if box_sides(cut_box[None])[0] >= MIN_CHECKED_SIDE:
-                crops.add(view, cut_box[None], 1, is_held_out(sample.stem), "edge label")
+                crops.add(view, cut_box[None], 1, is_held_out(sample.stem), EDGE_LABEL_SOURCE)
 
 
 def add_face_free(frame: np.ndarray, detectors: dict[str, Detect], crops: CropSet, held_out: bool, kind: str,

@@ -20,9 +20,9 @@ from torch import nn
 
 from detectors.runtime import OnnxFaceDetector
 from detectors.training.export import add_metadata
-from detectors.verification import CONTEXT, CROP_SIZE, EDGE_CUT_FACES_NOTE, MIN_CHECKED_SCORE, crops_to_batch
+from detectors.verification import CONTEXT, CROP_SIZE, EDGE_CUT_FACES_NOTE, EDGE_THRESHOLD_NOTE, MIN_CHECKED_SCORE, crops_to_batch
 from detectors.verifier.model import STAGE_CHANNELS, AveragedVerifier, FaceVerifierNet
-from detectors.verifier.samples import CropSet, mine_edge_cut_faces, mine_face_free_images, mine_featureless, mine_labelled
+from detectors.verifier.samples import EDGE_LABEL_SOURCE, CropSet, mine_edge_cut_faces, mine_face_free_images, mine_featureless, mine_labelled
 
 #: The threshold keeps this share of the held-out true detections that the verifier judges ...
 HELD_OUT_KEEP = 0.998
@@ -354,12 +354,14 @@ def trained_member(mined: dict[str, np.ndarray], recipe: VerifierTraining, run_d
 
 def train_and_export(train_folder: Path, run_dir: Path, output: Path, recipe: VerifierTraining = VerifierTraining(),
                      featureless_frames: int = FEATURELESS_FRAMES, log=print, negative_images: Path | None = None,
-                     extra_positives: Path | None = None, edge_cut_faces: bool = False) -> Path:
+                     extra_positives: Path | None = None, edge_cut_faces: bool = False, calibrate_edge: bool = False) -> Path:
     """Mine (or reuse ``run_dir/mined.npz``; ``run_dir/face_free.npz`` for ``negative_images``, a
     folder of images that hold no face; ``run_dir/extra_positives.npz`` for ``extra_positives``, a
     labelled folder whose faces only are used; ``run_dir/edge_cut_faces.npz`` with ``edge_cut_faces``:
     the training faces cut by a simulated frame edge, so that the verifier may judge boxes at the
-    frame's edge), train on the fitting split (or reuse
+    frame's edge; with ``calibrate_edge`` instead, only the held-out ones of them set the
+    ``edge_threshold`` a rejecter judges edge boxes with, :func:`choose_threshold` on their probabilities,
+    at most the threshold), train on the fitting split (or reuse
     ``run_dir/verifier-seed*.pt``: :func:`trained_member`), set the threshold on the held-out split of ``train_folder``
     (:func:`choose_threshold`), log the held-out keep rates and write ``output``."""
     face_free = None if negative_images is None else face_free_or_load(negative_images, run_dir / "face_free.npz", log)
@@ -368,8 +370,12 @@ def train_and_export(train_folder: Path, run_dir: Path, output: Path, recipe: Ve
         parts.append(face_free)
     if extra_positives is not None:
         parts.append(extra_positives_or_load(extra_positives, run_dir / "extra_positives.npz", log))
-    if edge_cut_faces:
-        parts.append(edge_cut_faces_or_load(train_folder, run_dir / "edge_cut_faces.npz", log))
+    if edge_cut_faces and calibrate_edge:
+        raise ValueError("a verifier trained on edge-cut faces judges edge boxes at its threshold: "
+                         "calibrating an edge threshold as well makes no sense")
+    if edge_cut_faces or calibrate_edge:
+        cut = edge_cut_faces_or_load(train_folder, run_dir / "edge_cut_faces.npz", log)
+        parts.append(cut if edge_cut_faces else {key: values[cut["held_out"]] for key, values in cut.items()})
     mined = concatenated(*parts)
     fit = ~mined["held_out"]
     unsized = int(np.isnan(mined["sides"][mined["labels"] == 1]).sum())
@@ -385,8 +391,17 @@ def train_and_export(train_folder: Path, run_dir: Path, output: Path, recipe: Ve
     log(f"threshold {threshold:.4f}")
     for line in held_out_report(mined, probabilities, threshold):
         log(line)
-    notes = {"trained_on": str(train_folder), "epochs": str(recipe.epochs), "seed": str(recipe.seed),
-             "stage_channels": ",".join(map(str, recipe.stage_channels))}
+    notes = {}
+    if calibrate_edge:
+        edge_cut = np.flatnonzero(mined["held_out"] & (mined["sources"] == EDGE_LABEL_SOURCE))
+        if len(edge_cut) == 0:
+            raise ValueError("no held-out edge-cut faces to set the edge threshold on (the train set's held-out images "
+                             "hold no face of 16 px or more)")
+        edge_threshold = min(choose_threshold(probabilities[edge_cut]), threshold)
+        log(f"edge threshold {edge_threshold:.4f} (from {len(edge_cut)} held-out edge-cut faces)")
+        notes[EDGE_THRESHOLD_NOTE] = f"{edge_threshold:.6f}"
+    notes |= {"trained_on": str(train_folder), "epochs": str(recipe.epochs), "seed": str(recipe.seed),
+              "stage_channels": ",".join(map(str, recipe.stage_channels))}
     if recipe.members != 1:
         notes["members"] = str(recipe.members)
     if recipe.init_run_dir is not None:
