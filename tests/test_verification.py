@@ -205,6 +205,7 @@ def test_the_shipped_detectors_load_with_the_shipped_rejecter() -> None:
     for name in ("faceboxes", "ainnoface"):
         verifier = load_detector(name, threads=1).verifier
         assert verifier.rejecter is not None and verifier.rejecter.threshold == pytest.approx(0.1528, abs=1e-4)
+        assert verifier.rejecter.edge_threshold == pytest.approx(0.0018, abs=1e-4)  # verifier trial 21
 
 
 def test_boxes_at_the_frame_edge_are_judged_by_the_verifier_not_the_rejecter() -> None:
