@@ -182,34 +182,39 @@ class FaceVerifier:
         rows = np.flatnonzero(looked)
         strong = faces[rows, 4] >= MIN_CHECKED_SCORE
         judged = rows[strong]
-        probabilities = self.face_probabilities(frame, faces[rows])
+        if self.rejecter is None:
+            dropped, deferred = np.zeros(len(judged), dtype=bool), np.ones(len(judged), dtype=bool)
+        else:
+            dropped, deferred = self.rejecter.rejects(frame, faces[judged])
+        if self.rank_exponent:
+            probabilities = self.face_probabilities(frame, faces[rows])
+            own = probabilities[strong]
+        else:  # rejection only: this network looks at the boxes left to it alone
+            own = np.full(len(judged), np.inf, dtype=np.float32)
+            own[deferred] = self.face_probabilities(frame, faces[judged[deferred]])
         keep = np.ones(len(faces), dtype=bool)
-        keep[judged] = probabilities[strong] >= self.threshold
-        if self.rejecter is not None:
-            keep[judged] = ~self.rejecter.rejects(frame, faces[judged], ~keep[judged])
+        keep[judged] = ~(dropped | (deferred & (own < self.threshold)))
         if self.rank_exponent:
             faces = faces.copy()
             faces[rows, 4] *= probabilities ** self.rank_exponent
         kept = faces[keep]
         return kept[np.argsort(-kept[:, 4], kind="stable")]
 
-
-    def rejects(self, frame: np.ndarray, boxes: np.ndarray, served_rejects: np.ndarray) -> np.ndarray:
-        """As the rejecter of another verifier, which had rejected ``served_rejects`` of ``boxes``: which
-        it drops. A box inside the frame is dropped when its probability is under :attr:`threshold`.
-        A box touching the frame's edge is judged so too when the rejecter :attr:`judges_frame_edge`;
-        else it keeps the served verifier's verdict (faces cut by the edge, which a rejecter not
-        trained on them takes for non-faces, ``benchmarks/verifier_selection.md`` trial 17) and is
-        dropped as well when its probability is under :attr:`edge_threshold` (trial 21)."""
+    def rejects(self, frame: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """As the rejecter of another verifier: which of ``boxes`` it drops, and which it leaves to that
+        verifier's judgement. A box inside the frame is dropped when its probability is under
+        :attr:`threshold`. A box touching the frame's edge is judged so too when the rejecter
+        :attr:`judges_frame_edge`; else it is left to the served verifier (faces cut by the edge, which a
+        rejecter not trained on them takes for non-faces, ``benchmarks/verifier_selection.md`` trial 17)
+        unless its probability is under :attr:`edge_threshold`: then it is dropped (trial 21)."""
         at_edge = (np.zeros(len(boxes), dtype=bool) if self.judges_frame_edge
                    else touches_frame_edge(boxes, frame.shape[0], frame.shape[1]))
         asked = np.ones(len(boxes), dtype=bool) if self.edge_threshold is not None else ~at_edge
         probabilities = np.full(len(boxes), np.inf, dtype=np.float32)
         probabilities[asked] = self.face_probabilities(frame, boxes[asked])
-        dropped = np.where(at_edge, served_rejects, probabilities < self.threshold)
-        if self.edge_threshold is not None:
-            dropped |= at_edge & (probabilities < self.edge_threshold)
-        return dropped
+        edge_threshold = -np.inf if self.edge_threshold is None else self.edge_threshold
+        dropped = probabilities < np.where(at_edge, edge_threshold, self.threshold)
+        return dropped, at_edge & ~dropped
 
 
 def shipped_verifier(threads: int | None = None, rank_exponent: float = 0.0, model_path: str | Path = SHIPPED_VERIFIER,

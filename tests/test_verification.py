@@ -235,3 +235,20 @@ def test_a_rejecters_edge_threshold_only_ever_drops_more_edge_boxes() -> None:
     np.testing.assert_array_equal(refusing.keep(frame, faces), faces[1:])
     rejecter.threshold = 1.01  # the boxes inside the frame are the rejecter's own threshold's alone
     np.testing.assert_array_equal(accepting.keep(frame, faces), faces[:1])
+
+
+def test_rejecting_only_the_first_network_looks_at_the_boxes_the_rejecter_leaves_to_it() -> None:
+    frame = np.zeros((100, 100, 3), np.uint8)
+    faces = np.array([[0, 20, 60, 80, 0.9],  # touches the left edge
+                      [20, 20, 80, 80, 0.8]], np.float32)  # inside the frame
+    verifier = FaceVerifier(SHIPPED_VERIFIER, threshold=0.0, rejecter=FaceVerifier(SHIPPED_VERIFIER, threshold=0.0))
+    looked_at: list[np.ndarray] = []
+    network = verifier.face_probabilities
+    verifier.face_probabilities = lambda image, boxes: looked_at.append(boxes.copy()) or network(image, boxes)
+    np.testing.assert_array_equal(verifier.keep(frame, faces), faces)
+    assert len(looked_at) == 1
+    np.testing.assert_array_equal(looked_at[0], faces[:1])
+    verifier.rejecter.judges_frame_edge = True  # then nothing is left to the first network
+    assert len(verifier.keep(frame, faces)) == 2 and len(looked_at) == 2 and len(looked_at[1]) == 0
+    verifier.rank_exponent = RANK_EXPONENT  # re-ranking: it looks at every box
+    assert len(verifier.keep(frame, faces)) == 2 and len(looked_at[2]) == 2
