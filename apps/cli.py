@@ -455,6 +455,7 @@ def train_verifier(
     seed: Annotated[int, typer.Option("--seed")] = 0,
     members: Annotated[int, typer.Option("--members", min=1, help="Train this many verifiers (seeds SEED, SEED+1, ...) and write the mean of their logits as one (steadier than one training; costs as many times the time a face).")] = 1,
     stage_channels: Annotated[str, typer.Option("--stage-channels", help="Channels of the network's three stages, comma-separated (24,48,96 is twice as wide).")] = "16,32,64",
+    crop_size: Annotated[int, typer.Option("--crop-size", min=16, max=128, help="Side of the square crop the verifier judges, px (32 by default; a larger crop shows more detail and costs more time a face). Crops are mined at this size: a run folder holds one size.")] = 32,
     init_from_run: Annotated[Optional[Path], typer.Option("--init-from-run", help="Start each network from the one of the same seed saved in this earlier run folder (verifier-seedN.pt): fine-tune a trained verifier on more data, e.g. with --edge-cut-faces, a few --epochs and a lower --learning-rate.")] = None,
     learning_rate: Annotated[float, typer.Option("--learning-rate", min=0.0, help="AdamW's starting learning rate (cosine decay to 0).")] = 1e-3,
     threads: Annotated[int, typer.Option("--threads", min=1, help="Torch CPU threads.")] = 2,
@@ -472,7 +473,7 @@ def train_verifier(
     try:
         recipe = VerifierTraining(epochs=epochs, seed=seed, threads=threads, large_face_weight=large_face_weight,
                                   members=members, stage_channels=_stage_channels(stage_channels), learning_rate=learning_rate,
-                                  init_run_dir=None if init_from_run is None else str(init_from_run))
+                                  init_run_dir=None if init_from_run is None else str(init_from_run), crop_size=crop_size)
         path = train_and_export(train_set, run_dir, output, recipe, featureless_frames,
                                 log=lambda line: console.print(line, markup=False, highlight=False),
                                 negative_images=negative_images, extra_positives=extra_positives,

@@ -34,6 +34,7 @@ from detectors.verifier.train import (  # noqa: E402
     choose_threshold,
     export_verifier,
     face_free_or_load,
+    load_or_mine,
     positive_weights,
     shuffle_colours,
     train_and_export,
@@ -43,12 +44,13 @@ from detectors.verifier.train import (  # noqa: E402
 from tests.label_layouts import FACES, write_voc  # noqa: E402
 
 
-def write_mined_cache(run_dir: Path, rng: np.random.Generator, with_sides: bool, count: int = 64) -> dict[str, np.ndarray]:
+def write_mined_cache(run_dir: Path, rng: np.random.Generator, with_sides: bool, count: int = 64,
+                      side: int = 32) -> dict[str, np.ndarray]:
     """Write ``run_dir/mined.npz`` as a run reuses it: ``count`` "faces" (a bright square) and as many
-    dark noise crops, a quarter held out; returns the arrays."""
-    faces = np.full((count, 32, 32, 3), 40, np.uint8)
-    faces[:, 8:24, 8:24] = 200
-    cached = {"crops": np.concatenate([faces, rng.integers(0, 80, (count, 32, 32, 3), dtype=np.uint8)]),
+    dark noise crops of ``side`` px, a quarter held out; returns the arrays."""
+    faces = np.full((count, side, side, 3), 40, np.uint8)
+    faces[:, side // 4 : 3 * side // 4, side // 4 : 3 * side // 4] = 200
+    cached = {"crops": np.concatenate([faces, rng.integers(0, 80, (count, side, side, 3), dtype=np.uint8)]),
               "labels": np.array([1] * count + [0] * count), "held_out": np.arange(2 * count) % 4 == 0,
               "sources": np.array(["detection fake"] * (2 * count)), "scores": np.full(2 * count, 0.9, np.float32)}
     if with_sides:
@@ -404,14 +406,21 @@ def test_edge_cut_faces_join_training_and_let_the_model_judge_the_frame_edge(tmp
     assert metadata["edge_cut_faces"] == "1" and FaceVerifier(tmp_path / "edge.onnx").judges_frame_edge
 
 
+def write_voc_with_held_out_image(folder: Path) -> Path:
+    """:func:`write_voc` plus a copy of its first image under a name the held-out split takes (its four
+    images are all in the fitting split)."""
+    voc = write_voc(folder)
+    stem = next(iter(FACES))
+    held_out_stem = next(name for name in (f"held-{index}" for index in range(100)) if is_held_out(name))
+    for subfolder, suffix in (("images", ".jpg"), ("annotations", ".xml")):
+        shutil.copy(voc / subfolder / f"{stem}{suffix}", voc / subfolder / f"{held_out_stem}{suffix}")
+    return voc
+
+
 def test_calibrate_edge_sets_an_edge_threshold_from_held_out_edge_cut_faces_without_fitting_them(tmp_path: Path) -> None:
     from tests.cli_helpers import run_cli
 
-    voc = write_voc(tmp_path / "voc")
-    stem = next(iter(FACES))  # one image more, under a name the held-out split takes
-    held_out_stem = next(name for name in (f"held-{index}" for index in range(100)) if is_held_out(name))
-    for folder, suffix in (("images", ".jpg"), ("annotations", ".xml")):
-        shutil.copy(voc / folder / f"{stem}{suffix}", voc / folder / f"{held_out_stem}{suffix}")
+    voc = write_voc_with_held_out_image(tmp_path / "voc")
     for run_dir in (tmp_path / "plain", tmp_path / "calibrated"):
         write_mined_cache(run_dir, np.random.default_rng(7), with_sides=True)
     common = ("train-verifier", "--train-set", voc, "--epochs", "1", "--featureless-frames", "0", "--threads", "1")
@@ -439,6 +448,35 @@ def test_calibrate_edge_sets_an_edge_threshold_from_held_out_edge_cut_faces_with
     both = run_cli(*common, "--run-dir", tmp_path / "calibrated", "--output", tmp_path / "both.onnx",
                    "--calibrate-edge", "--edge-cut-faces")
     assert both.code == 2 and "edge" in both.line("error:")
+
+
+def test_crops_are_mined_at_the_verifiers_size_and_a_cache_of_another_size_is_refused(tmp_path: Path) -> None:
+    image = np.random.default_rng(1).integers(0, 255, (100, 120, 3), dtype=np.uint8)
+    cache = tmp_path / "run" / "mined.npz"
+    mined = load_or_mine(cache, lambda crops: crops.add(image, np.array([[10, 10, 60, 70]], np.float32), 1, False, "label"),
+                         crop_size=48)
+    assert mined["crops"].shape == (1, 48, 48, 3) and CropSet(crop_size=48).arrays()["crops"].shape == (0, 48, 48, 3)
+    assert load_or_mine(cache, lambda crops: None, crop_size=48)["crops"].shape == (1, 48, 48, 3)
+    with pytest.raises(ValueError, match="48 px crops, not 32 px"):
+        load_or_mine(cache, lambda crops: None)
+
+
+def test_a_verifier_can_judge_larger_crops(tmp_path: Path) -> None:
+    from tests.cli_helpers import run_cli
+
+    run_dir = tmp_path / "run"
+    write_mined_cache(run_dir, np.random.default_rng(8), with_sides=True, side=48)
+    common = ("train-verifier", "--train-set", tmp_path / "unused", "--run-dir", run_dir, "--epochs", "1",
+              "--featureless-frames", "0", "--threads", "1", "--stage-channels", "8,12,16")
+    result = run_cli(*common, "--crop-size", "48", "--output", tmp_path / "large.onnx")
+    assert result.code == 0, result.stderr + result.stdout
+    verifier = FaceVerifier(tmp_path / "large.onnx")
+    assert verifier.crop_size == 48
+    frame = np.random.default_rng(0).integers(0, 255, (120, 160, 3), dtype=np.uint8)
+    probabilities = verifier.face_probabilities(frame, np.array([[20, 20, 80, 90]], np.float32))
+    assert probabilities.shape == (1,) and 0.0 <= probabilities[0] <= 1.0
+    mixed = run_cli(*common, "--output", tmp_path / "small.onnx")  # 32 px, but the run folder's crops are 48
+    assert mixed.code == 2 and "48 px crops, not 32 px" in mixed.line("error:")
 
 
 def test_members_can_start_from_an_earlier_runs_networks(tmp_path: Path) -> None:

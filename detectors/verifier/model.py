@@ -1,5 +1,5 @@
-"""The face verifier network: a small CNN from a 32 x 32 crop to one face logit, and the mean of
-several such networks (needs torch)."""
+"""The face verifier network: a small CNN from a square crop (32 x 32 by default; any side, the
+features are pooled globally) to one face logit, and the mean of several such networks (needs torch)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ def conv_stage(inputs: int, outputs: int) -> nn.Sequential:
 
 
 class FaceVerifierNet(nn.Module):
-    """(N, 3, 32, 32) BGR crops in [0, 1] -> (N, 1) face logits. About 0.06 M parameters with the
+    """(N, 3, S, S) BGR crops in [0, 1] -> (N, 1) face logits. About 0.06 M parameters with the
     default ``stage_channels``."""
 
     def __init__(self, stage_channels: tuple[int, ...] = STAGE_CHANNELS) -> None:
@@ -41,7 +41,7 @@ class FaceVerifierNet(nn.Module):
 
 
 class AveragedVerifier(nn.Module):
-    """Several :class:`FaceVerifierNet` (trained with different seeds) as one: (N, 3, 32, 32) crops ->
+    """Several :class:`FaceVerifierNet` (trained with different seeds) as one: (N, 3, S, S) crops ->
     (N, 1) the mean of their logits. One training is one noisy draw; the mean of several is steadier."""
 
     def __init__(self, members: list[FaceVerifierNet]) -> None:

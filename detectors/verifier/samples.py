@@ -74,12 +74,14 @@ class CropSet:
     sources: list[str] = field(default_factory=list)
     scores: list[float] = field(default_factory=list)
     sides: list[float] = field(default_factory=list)
+    #: Side of the square crops, px (the verifier's input).
+    crop_size: int = CROP_SIZE
 
     def add(self, frame: np.ndarray, boxes: np.ndarray, label: int, held_out: bool, source: str,
             scores: np.ndarray | None = None) -> None:
         """Cut and append one crop per (N, 4+) box of ``frame``."""
         for index, box in enumerate(boxes):
-            self.crops.append(crop_square(frame, box))
+            self.crops.append(crop_square(frame, box, self.crop_size))
             self.labels.append(label)
             self.held_out.append(held_out)
             self.sources.append(source)
@@ -89,7 +91,7 @@ class CropSet:
     def arrays(self) -> dict[str, np.ndarray]:
         """The set as arrays (see the class docstring), ready for ``np.savez``."""
         return {
-            "crops": np.stack(self.crops) if self.crops else np.zeros((0, CROP_SIZE, CROP_SIZE, 3), np.uint8),
+            "crops": np.stack(self.crops) if self.crops else np.zeros((0, self.crop_size, self.crop_size, 3), np.uint8),
             "labels": np.array(self.labels, np.int64),
             "held_out": np.array(self.held_out, bool),
             "sources": np.array(self.sources),

@@ -56,6 +56,8 @@ class VerifierTraining:
     #: A run folder whose ``verifier-seedS.pt`` gives each member (seed S) its starting weights (None:
     #: random ones): fine-tuning a trained verifier on more data.
     init_run_dir: str | None = None
+    #: Side of the square crops the verifier judges, px (crops are mined at this size).
+    crop_size: int = CROP_SIZE
 
     def member_seeds(self) -> list[int]:
         """The seed of each member."""
@@ -179,17 +181,18 @@ def true_detection_rows(mined: dict[str, np.ndarray]) -> np.ndarray:
     return np.flatnonzero(mined["held_out"] & (mined["labels"] == 1) & detections & judged)
 
 
-def export_verifier(model: nn.Module, path: str | Path, threshold: float, notes: dict[str, str]) -> Path:
-    """Write ``model`` as ONNX (``crops`` (N, 3, S, S) -> ``logits`` (N, 1), dynamic batch axis) with
-    the metadata :class:`detectors.verification.FaceVerifier` reads."""
+def export_verifier(model: nn.Module, path: str | Path, threshold: float, notes: dict[str, str],
+                    crop_size: int = CROP_SIZE) -> Path:
+    """Write ``model`` as ONNX (``crops`` (N, 3, S, S) -> ``logits`` (N, 1), S = ``crop_size``, dynamic
+    batch axis) with the metadata :class:`detectors.verification.FaceVerifier` reads."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    example = torch.rand(2, 3, CROP_SIZE, CROP_SIZE)
+    example = torch.rand(2, 3, crop_size, crop_size)
     with torch.no_grad():
         torch.onnx.export(model.eval(), (example,), str(path), input_names=["crops"],
                           output_names=["logits"], dynamic_axes={"crops": {0: "batch"}, "logits": {0: "batch"}},
                           opset_version=17, dynamo=False)
-    return add_metadata(path, {"facetrack_verifier": "cnn32", "crop_size": str(CROP_SIZE), "context": str(CONTEXT),
+    return add_metadata(path, {"facetrack_verifier": "cnn32", "crop_size": str(crop_size), "context": str(CONTEXT),
                                "threshold": f"{threshold:.6f}", **notes})
 
 
@@ -201,15 +204,23 @@ def shipped_detectors(score_threshold: float) -> dict[str, OnnxFaceDetector]:
             for name in detectors.BUILTIN_DETECTORS}
 
 
-def load_or_mine(cache: Path, mine: Callable[[CropSet], None]) -> dict[str, np.ndarray]:
-    """The crop arrays saved in ``cache``, or those ``mine`` adds to an empty set (then saved there)."""
+def load_or_mine(cache: Path, mine: Callable[[CropSet], None], crop_size: int = CROP_SIZE) -> dict[str, np.ndarray]:
+    """The crop arrays saved in ``cache``, or those ``mine`` adds to an empty set of ``crop_size`` px
+    crops (then saved there).
+
+    Raises:
+        ValueError: If ``cache`` holds crops of another size.
+    """
     if cache.is_file():
         with np.load(cache) as stored:
             mined = {key: stored[key] for key in stored.files}
+        if mined["crops"].shape[1] != crop_size:
+            raise ValueError(f"{cache} holds {mined['crops'].shape[1]} px crops, not {crop_size} px: "
+                             "use another --run-dir (or delete it to mine again)")
         if "sides" not in mined:  # mined before crops kept their sizes
             mined["sides"] = np.full(len(mined["labels"]), np.nan, np.float32)
         return mined
-    crops = CropSet()
+    crops = CropSet(crop_size=crop_size)
     mine(crops)
     mined = crops.arrays()
     cache.parent.mkdir(parents=True, exist_ok=True)
@@ -217,7 +228,8 @@ def load_or_mine(cache: Path, mine: Callable[[CropSet], None]) -> dict[str, np.n
     return mined
 
 
-def mine_or_load(train_folder: Path, cache: Path, featureless_frames: int, log=print) -> dict[str, np.ndarray]:
+def mine_or_load(train_folder: Path, cache: Path, featureless_frames: int, log=print,
+                 crop_size: int = CROP_SIZE) -> dict[str, np.ndarray]:
     """The mined crops of ``train_folder`` and of ``featureless_frames`` generated frames (see
     :mod:`detectors.verifier.samples`), read from ``cache`` when it exists, else mined with the shipped
     detectors and saved there."""
@@ -233,10 +245,10 @@ def mine_or_load(train_folder: Path, cache: Path, featureless_frames: int, log=p
         log(f"mining {featureless_frames} featureless frames")
         mine_featureless(featureless_frames, {name: detector.detect for name, detector in found.items()}, crops)
 
-    return load_or_mine(cache, mine)
+    return load_or_mine(cache, mine, crop_size)
 
 
-def face_free_or_load(folder: Path, cache: Path, log=print) -> dict[str, np.ndarray]:
+def face_free_or_load(folder: Path, cache: Path, log=print, crop_size: int = CROP_SIZE) -> dict[str, np.ndarray]:
     """The non-face crops mined from the images of ``folder``, which hold no face (the shipped detectors'
     detections down to :data:`MINED_FEATURELESS_SCORE` and random squares), read from ``cache`` when it
     exists, else mined and saved there.
@@ -256,10 +268,10 @@ def face_free_or_load(folder: Path, cache: Path, log=print) -> dict[str, np.ndar
         if mine_face_free_images(paths, {name: detector.detect for name, detector in found.items()}, crops) == 0:
             raise ValueError(f"no readable image in {folder} (--negative-images)")
 
-    return load_or_mine(cache, mine)
+    return load_or_mine(cache, mine, crop_size)
 
 
-def extra_positives_or_load(folder: Path, cache: Path, log=print) -> dict[str, np.ndarray]:
+def extra_positives_or_load(folder: Path, cache: Path, log=print, crop_size: int = CROP_SIZE) -> dict[str, np.ndarray]:
     """The face crops of the labelled images of ``folder`` (jittered labels and the shipped detectors'
     matches; nothing there becomes a negative), read from ``cache`` when it exists, else mined and saved there."""
     from detectors.datasets import read_face_folder
@@ -270,10 +282,10 @@ def extra_positives_or_load(folder: Path, cache: Path, log=print) -> dict[str, n
         log(f"mining the faces of {len(samples)} labelled images of {folder}")
         mine_labelled(samples, {name: detector.detect for name, detector in found.items()}, crops, seed=1, faces_only=True)
 
-    return load_or_mine(cache, mine)
+    return load_or_mine(cache, mine, crop_size)
 
 
-def edge_cut_faces_or_load(train_folder: Path, cache: Path, log=print) -> dict[str, np.ndarray]:
+def edge_cut_faces_or_load(train_folder: Path, cache: Path, log=print, crop_size: int = CROP_SIZE) -> dict[str, np.ndarray]:
     """The labelled faces of ``train_folder`` cut by a simulated frame edge
     (:func:`detectors.verifier.samples.mine_edge_cut_faces`), read from ``cache`` when it exists, else
     mined and saved there."""
@@ -284,7 +296,7 @@ def edge_cut_faces_or_load(train_folder: Path, cache: Path, log=print) -> dict[s
         log(f"cutting the faces of {len(samples)} labelled images by a frame edge")
         mine_edge_cut_faces(samples, crops)
 
-    return load_or_mine(cache, mine)
+    return load_or_mine(cache, mine, crop_size)
 
 
 def concatenated(*parts: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -364,17 +376,18 @@ def train_and_export(train_folder: Path, run_dir: Path, output: Path, recipe: Ve
     at most the threshold), train on the fitting split (or reuse
     ``run_dir/verifier-seed*.pt``: :func:`trained_member`), set the threshold on the held-out split of ``train_folder``
     (:func:`choose_threshold`), log the held-out keep rates and write ``output``."""
-    face_free = None if negative_images is None else face_free_or_load(negative_images, run_dir / "face_free.npz", log)
-    parts = [mine_or_load(train_folder, run_dir / "mined.npz", featureless_frames, log)]
+    size = recipe.crop_size
+    face_free = None if negative_images is None else face_free_or_load(negative_images, run_dir / "face_free.npz", log, size)
+    parts = [mine_or_load(train_folder, run_dir / "mined.npz", featureless_frames, log, size)]
     if face_free is not None:
         parts.append(face_free)
     if extra_positives is not None:
-        parts.append(extra_positives_or_load(extra_positives, run_dir / "extra_positives.npz", log))
+        parts.append(extra_positives_or_load(extra_positives, run_dir / "extra_positives.npz", log, size))
     if edge_cut_faces and calibrate_edge:
         raise ValueError("a verifier trained on edge-cut faces judges edge boxes at its threshold: "
                          "calibrating an edge threshold as well makes no sense")
     if edge_cut_faces or calibrate_edge:
-        cut = edge_cut_faces_or_load(train_folder, run_dir / "edge_cut_faces.npz", log)
+        cut = edge_cut_faces_or_load(train_folder, run_dir / "edge_cut_faces.npz", log, size)
         parts.append(cut if edge_cut_faces else {key: values[cut["held_out"]] for key, values in cut.items()})
     mined = concatenated(*parts)
     fit = ~mined["held_out"]
@@ -416,4 +429,4 @@ def train_and_export(train_folder: Path, run_dir: Path, output: Path, recipe: Ve
         notes[EDGE_CUT_FACES_NOTE] = "1"
     if recipe.large_face_weight != 1.0:
         notes["large_face_weight"] = f"{recipe.large_face_weight:g}"
-    return export_verifier(model, output, threshold, notes)
+    return export_verifier(model, output, threshold, notes, size)
