@@ -448,6 +448,13 @@ def test_calibrate_edge_sets_an_edge_threshold_from_held_out_edge_cut_faces_with
     both = run_cli(*common, "--run-dir", tmp_path / "calibrated", "--output", tmp_path / "both.onnx",
                    "--calibrate-edge", "--edge-cut-faces")
     assert both.code == 2 and "edge" in both.line("error:")
+    # without a held-out image there is nothing to calibrate on: refused before any training
+    write_mined_cache(tmp_path / "no-held-out", np.random.default_rng(7), with_sides=True)
+    lacking = run_cli("train-verifier", "--train-set", write_voc(tmp_path / "voc-fit-only"), "--run-dir",
+                      tmp_path / "no-held-out", "--output", tmp_path / "lacking.onnx", "--epochs", "1",
+                      "--featureless-frames", "0", "--threads", "1", "--calibrate-edge")
+    assert lacking.code == 2 and "no held-out edge-cut faces" in lacking.line("error:")
+    assert not list((tmp_path / "no-held-out").glob("verifier-seed*.pt"))
 
 
 def test_crops_are_mined_at_the_verifiers_size_and_a_cache_of_another_size_is_refused(tmp_path: Path) -> None:

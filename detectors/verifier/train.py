@@ -376,6 +376,9 @@ def train_and_export(train_folder: Path, run_dir: Path, output: Path, recipe: Ve
     at most the threshold), train on the fitting split (or reuse
     ``run_dir/verifier-seed*.pt``: :func:`trained_member`), set the threshold on the held-out split of ``train_folder``
     (:func:`choose_threshold`), log the held-out keep rates and write ``output``."""
+    if edge_cut_faces and calibrate_edge:
+        raise ValueError("a verifier trained on edge-cut faces judges edge boxes at its threshold: "
+                         "calibrating an edge threshold as well makes no sense")
     size = recipe.crop_size
     face_free = None if negative_images is None else face_free_or_load(negative_images, run_dir / "face_free.npz", log, size)
     parts = [mine_or_load(train_folder, run_dir / "mined.npz", featureless_frames, log, size)]
@@ -383,13 +386,14 @@ def train_and_export(train_folder: Path, run_dir: Path, output: Path, recipe: Ve
         parts.append(face_free)
     if extra_positives is not None:
         parts.append(extra_positives_or_load(extra_positives, run_dir / "extra_positives.npz", log, size))
-    if edge_cut_faces and calibrate_edge:
-        raise ValueError("a verifier trained on edge-cut faces judges edge boxes at its threshold: "
-                         "calibrating an edge threshold as well makes no sense")
     if edge_cut_faces or calibrate_edge:
         cut = edge_cut_faces_or_load(train_folder, run_dir / "edge_cut_faces.npz", log, size)
         parts.append(cut if edge_cut_faces else {key: values[cut["held_out"]] for key, values in cut.items()})
     mined = concatenated(*parts)
+    edge_cut = np.flatnonzero(mined["held_out"] & (mined["sources"] == EDGE_LABEL_SOURCE)) if calibrate_edge else None
+    if edge_cut is not None and len(edge_cut) == 0:
+        raise ValueError("no held-out edge-cut faces to set the edge threshold on (the train set's held-out images "
+                         "hold no face of 16 px or more)")
     fit = ~mined["held_out"]
     unsized = int(np.isnan(mined["sides"][mined["labels"] == 1]).sum())
     if recipe.large_face_weight != 1.0 and unsized:
@@ -404,17 +408,8 @@ def train_and_export(train_folder: Path, run_dir: Path, output: Path, recipe: Ve
     log(f"threshold {threshold:.4f}")
     for line in held_out_report(mined, probabilities, threshold):
         log(line)
-    notes = {}
-    if calibrate_edge:
-        edge_cut = np.flatnonzero(mined["held_out"] & (mined["sources"] == EDGE_LABEL_SOURCE))
-        if len(edge_cut) == 0:
-            raise ValueError("no held-out edge-cut faces to set the edge threshold on (the train set's held-out images "
-                             "hold no face of 16 px or more)")
-        edge_threshold = min(choose_threshold(probabilities[edge_cut]), threshold)
-        log(f"edge threshold {edge_threshold:.4f} (from {len(edge_cut)} held-out edge-cut faces)")
-        notes[EDGE_THRESHOLD_NOTE] = f"{edge_threshold:.6f}"
-    notes |= {"trained_on": str(train_folder), "epochs": str(recipe.epochs), "seed": str(recipe.seed),
-              "stage_channels": ",".join(map(str, recipe.stage_channels))}
+    notes = {"trained_on": str(train_folder), "epochs": str(recipe.epochs), "seed": str(recipe.seed),
+             "stage_channels": ",".join(map(str, recipe.stage_channels))}
     if recipe.members != 1:
         notes["members"] = str(recipe.members)
     if recipe.init_run_dir is not None:
@@ -427,6 +422,10 @@ def train_and_export(train_folder: Path, run_dir: Path, output: Path, recipe: Ve
         notes["extra_positives"] = str(extra_positives)
     if edge_cut_faces:
         notes[EDGE_CUT_FACES_NOTE] = "1"
+    if calibrate_edge:
+        edge_threshold = min(choose_threshold(probabilities[edge_cut]), threshold)
+        log(f"edge threshold {edge_threshold:.4f} (from {len(edge_cut)} held-out edge-cut faces)")
+        notes[EDGE_THRESHOLD_NOTE] = f"{edge_threshold:.6f}"
     if recipe.large_face_weight != 1.0:
         notes["large_face_weight"] = f"{recipe.large_face_weight:g}"
     return export_verifier(model, output, threshold, notes, size)
