@@ -458,6 +458,7 @@ def train_verifier(
     crop_size: Annotated[int, typer.Option("--crop-size", min=16, max=128, help="Side of the square crop the verifier judges, px (32 by default; a larger crop shows more detail and costs more time a face). Crops are mined at this size: a run folder holds one size.")] = 32,
     init_from_run: Annotated[Optional[Path], typer.Option("--init-from-run", help="Start each network from the one of the same seed saved in this earlier run folder (verifier-seedN.pt): fine-tune a trained verifier on more data, e.g. with --edge-cut-faces, a few --epochs and a lower --learning-rate.")] = None,
     learning_rate: Annotated[float, typer.Option("--learning-rate", min=0.0, help="AdamW's starting learning rate (cosine decay to 0).")] = 1e-3,
+    add_members: Annotated[Optional[Path], typer.Option("--add-members", help="Average this run's networks with every network saved in an earlier run folder (verifier-seedN.pt, any stage channels; one trained at another --crop-size sees the crop resized to its own): the threshold is set on the mean.")] = None,
     threads: Annotated[int, typer.Option("--threads", min=1, help="Torch CPU threads.")] = 2,
 ) -> None:
     """Train the face verifier (the second look at every scan detection) on labelled images (needs the 'train' extra).
@@ -477,7 +478,7 @@ def train_verifier(
         path = train_and_export(train_set, run_dir, output, recipe, featureless_frames,
                                 log=lambda line: console.print(line, markup=False, highlight=False),
                                 negative_images=negative_images, extra_positives=extra_positives,
-                                edge_cut_faces=edge_cut_faces, calibrate_edge=calibrate_edge)
+                                edge_cut_faces=edge_cut_faces, calibrate_edge=calibrate_edge, add_members=add_members)
     except (LabelError, ValueError) as error:
         _usage_error(str(error))
     console.print(f"wrote {path}; the shipped one is detectors/weights/verifier.onnx", markup=False, highlight=False)

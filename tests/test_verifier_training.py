@@ -511,3 +511,53 @@ def test_members_can_start_from_an_earlier_runs_networks(tmp_path: Path) -> None
     assert fresh.code == 0, fresh.stderr + fresh.stdout
     random = torch.load(fresh_run / "verifier-seed3.pt", weights_only=True)["weights"]
     assert not all(torch.equal(start[name], random[name]) for name in weights)
+
+
+def test_a_network_of_another_crop_size_sees_the_crop_resized_to_its_own() -> None:
+    import cv2
+
+    from detectors.verifier.model import FaceVerifierNet, ResizedInput
+
+    torch.manual_seed(1)
+    member = FaceVerifierNet((8, 8, 8)).eval()
+    crops = np.random.default_rng(2).integers(0, 255, (4, 48, 48, 3), dtype=np.uint8)
+    resized = np.stack([cv2.resize(crop, (32, 32), interpolation=cv2.INTER_LINEAR) for crop in crops])
+    with torch.no_grad():
+        judged = ResizedInput(member, 32).eval()(torch.from_numpy(crops_to_batch(crops)))
+        expected = member(torch.from_numpy(crops_to_batch(resized)))
+    np.testing.assert_allclose(judged.numpy(), expected.numpy(), rtol=1e-3, atol=1e-3)
+
+
+def test_an_earlier_runs_networks_of_another_crop_size_join_the_mean(tmp_path: Path) -> None:
+    import onnx
+
+    from detectors.verifier.model import ResizedInput
+    from detectors.verifier.train import load_member
+    from tests.cli_helpers import run_cli
+
+    earlier, later = tmp_path / "earlier", tmp_path / "later"
+    write_mined_cache(earlier, np.random.default_rng(9), with_sides=True)
+    cached = write_mined_cache(later, np.random.default_rng(10), with_sides=True, side=48)
+    common = ("train-verifier", "--train-set", tmp_path / "unused", "--epochs", "1", "--featureless-frames", "0",
+              "--threads", "1")
+    first = run_cli(*common, "--run-dir", earlier, "--output", tmp_path / "earlier.onnx", "--stage-channels", "8,12,16")
+    assert first.code == 0, first.stderr + first.stdout
+    result = run_cli(*common, "--run-dir", later, "--output", tmp_path / "mean.onnx", "--crop-size", "48",
+                     "--stage-channels", "8,8,8", "--add-members", earlier)
+    assert result.code == 0, result.stderr + result.stdout
+    metadata = {entry.key: entry.value for entry in onnx.load(str(tmp_path / "mean.onnx")).metadata_props}
+    assert metadata["members"] == "2" and metadata["added_members"] == str(earlier) and metadata["crop_size"] == "48"
+    own, small = load_member(later / "verifier-seed0.pt")[0], load_member(earlier / "verifier-seed0.pt")[0]
+    crops = cached["crops"][:6]
+    with torch.no_grad():
+        batch = torch.from_numpy(crops_to_batch(crops))
+        expected = torch.sigmoid((own(batch) + ResizedInput(small, 32)(batch)) / 2).squeeze(1).numpy()
+    verifier = FaceVerifier(tmp_path / "mean.onnx")
+    (logits,) = verifier.session.run(None, {verifier.session.get_inputs()[0].name: crops_to_batch(crops)})
+    np.testing.assert_allclose(1.0 / (1.0 + np.exp(-logits.reshape(-1))), expected, rtol=1e-4, atol=1e-5)
+    for folder, message in ((tmp_path / "empty", "no trained network"), (later, "the run folder itself")):
+        folder.mkdir(exist_ok=True)
+        refused = run_cli(*common, "--run-dir", later, "--output", tmp_path / "refused.onnx", "--crop-size", "48",
+                          "--stage-channels", "8,8,8", "--add-members", folder)
+        assert refused.code == 2 and message in refused.line("error:")
+        assert not (tmp_path / "refused.onnx").exists()

@@ -1,9 +1,11 @@
 """The face verifier network: a small CNN from a square crop (32 x 32 by default; any side, the
-features are pooled globally) to one face logit, and the mean of several such networks (needs torch)."""
+features are pooled globally) to one face logit, the mean of several such networks, and a network
+trained on crops of one size judging crops of another (needs torch)."""
 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 #: Channels of the three conv + pool stages; the last conv keeps the third stage's width.
@@ -44,7 +46,7 @@ class AveragedVerifier(nn.Module):
     """Several :class:`FaceVerifierNet` (trained with different seeds) as one: (N, 3, S, S) crops ->
     (N, 1) the mean of their logits. One training is one noisy draw; the mean of several is steadier."""
 
-    def __init__(self, members: list[FaceVerifierNet]) -> None:
+    def __init__(self, members: list[nn.Module]) -> None:
         super().__init__()
         if not members:
             raise ValueError("an averaged verifier needs at least one member")
@@ -52,3 +54,16 @@ class AveragedVerifier(nn.Module):
 
     def forward(self, crops: torch.Tensor) -> torch.Tensor:
         return torch.stack([member(crops) for member in self.members]).mean(dim=0)
+
+
+class ResizedInput(nn.Module):
+    """A verifier trained on ``size`` x ``size`` crops judging crops of another side: each crop is
+    resized to ``size`` (bilinear) before it sees it. Lets networks trained at different crop sizes
+    be averaged (:class:`AveragedVerifier`) on one crop."""
+
+    def __init__(self, member: nn.Module, size: int) -> None:
+        super().__init__()
+        self.member, self.size = member, size
+
+    def forward(self, crops: torch.Tensor) -> torch.Tensor:
+        return self.member(F.interpolate(crops, size=(self.size, self.size), mode="bilinear", align_corners=False))

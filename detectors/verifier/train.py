@@ -21,7 +21,7 @@ from torch import nn
 from detectors.runtime import OnnxFaceDetector
 from detectors.training.export import add_metadata
 from detectors.verification import CONTEXT, CROP_SIZE, EDGE_CUT_FACES_NOTE, EDGE_THRESHOLD_NOTE, MIN_CHECKED_SCORE, crops_to_batch
-from detectors.verifier.model import STAGE_CHANNELS, AveragedVerifier, FaceVerifierNet
+from detectors.verifier.model import STAGE_CHANNELS, AveragedVerifier, FaceVerifierNet, ResizedInput
 from detectors.verifier.samples import EDGE_LABEL_SOURCE, CropSet, mine_edge_cut_faces, mine_face_free_images, mine_featureless, mine_labelled
 
 #: The threshold keeps this share of the held-out true detections that the verifier judges ...
@@ -322,20 +322,45 @@ def member_checkpoint(run_dir: Path, seed: int) -> Path:
     return run_dir / f"verifier-seed{seed}.pt"
 
 
+def load_member(path: Path) -> tuple[FaceVerifierNet, dict]:
+    """The verifier saved at ``path`` by :func:`trained_member` (in eval mode) and its recipe (a dict)."""
+    saved = torch.load(path, weights_only=True)
+    model = FaceVerifierNet(tuple(saved["recipe"]["stage_channels"]))
+    model.load_state_dict(saved["weights"])
+    return model.eval(), saved["recipe"]
+
+
 def saved_member(path: Path, stage_channels: tuple[int, ...]) -> FaceVerifierNet:
     """The verifier saved at ``path`` by :func:`trained_member`, in eval mode.
 
     Raises:
         ValueError: If it has other stage channels than ``stage_channels``.
     """
-    saved = torch.load(path, weights_only=True)
-    channels = tuple(saved["recipe"]["stage_channels"])
+    model, recipe = load_member(path)
+    channels = tuple(recipe["stage_channels"])
     if channels != tuple(stage_channels):
         raise ValueError(f"{path} was trained with stage channels {channels}, not {tuple(stage_channels)}: "
                          "delete it to train again, or ask for its channels")
-    model = FaceVerifierNet(channels)
-    model.load_state_dict(saved["weights"])
-    return model.eval()
+    return model
+
+
+def added_members(run_dir: Path, crop_size: int) -> list[nn.Module]:
+    """Every network saved in an earlier ``run_dir`` (``verifier-seed*.pt``, each with its own stage
+    channels), judging ``crop_size`` px crops: one trained at another size sees them resized to its own
+    (:class:`~detectors.verifier.model.ResizedInput`).
+
+    Raises:
+        ValueError: If ``run_dir`` holds no saved network.
+    """
+    paths = sorted(Path(run_dir).glob("verifier-seed*.pt"))
+    if not paths:
+        raise ValueError(f"{run_dir} holds no trained network (verifier-seedN.pt) to add")
+    members: list[nn.Module] = []
+    for path in paths:
+        model, recipe = load_member(path)
+        size = int(recipe.get("crop_size", CROP_SIZE))
+        members.append(model if size == crop_size else ResizedInput(model, size).eval())
+    return members
 
 
 def trained_member(mined: dict[str, np.ndarray], recipe: VerifierTraining, run_dir: Path, log=print) -> FaceVerifierNet:
@@ -366,7 +391,8 @@ def trained_member(mined: dict[str, np.ndarray], recipe: VerifierTraining, run_d
 
 def train_and_export(train_folder: Path, run_dir: Path, output: Path, recipe: VerifierTraining = VerifierTraining(),
                      featureless_frames: int = FEATURELESS_FRAMES, log=print, negative_images: Path | None = None,
-                     extra_positives: Path | None = None, edge_cut_faces: bool = False, calibrate_edge: bool = False) -> Path:
+                     extra_positives: Path | None = None, edge_cut_faces: bool = False, calibrate_edge: bool = False,
+                     add_members: Path | None = None) -> Path:
     """Mine (or reuse ``run_dir/mined.npz``; ``run_dir/face_free.npz`` for ``negative_images``, a
     folder of images that hold no face; ``run_dir/extra_positives.npz`` for ``extra_positives``, a
     labelled folder whose faces only are used; ``run_dir/edge_cut_faces.npz`` with ``edge_cut_faces``:
@@ -374,12 +400,16 @@ def train_and_export(train_folder: Path, run_dir: Path, output: Path, recipe: Ve
     frame's edge; with ``calibrate_edge`` instead, only the held-out ones of them set the
     ``edge_threshold`` a rejecter judges edge boxes with, :func:`choose_threshold` on their probabilities,
     at most the threshold), train on the fitting split (or reuse
-    ``run_dir/verifier-seed*.pt``: :func:`trained_member`), set the threshold on the held-out split of ``train_folder``
+    ``run_dir/verifier-seed*.pt``: :func:`trained_member`), average them with the networks of an earlier run folder
+    ``add_members`` when given (:func:`added_members`), set the threshold on the held-out split of ``train_folder``
     (:func:`choose_threshold`), log the held-out keep rates and write ``output``."""
     if edge_cut_faces and calibrate_edge:
         raise ValueError("a verifier trained on edge-cut faces judges edge boxes at its threshold: "
                          "calibrating an edge threshold as well makes no sense")
+    if add_members is not None and Path(add_members).resolve() == Path(run_dir).resolve():
+        raise ValueError("--add-members names the run folder itself: its networks are members already")
     size = recipe.crop_size
+    added = [] if add_members is None else added_members(add_members, size)
     face_free = None if negative_images is None else face_free_or_load(negative_images, run_dir / "face_free.npz", log, size)
     parts = [mine_or_load(train_folder, run_dir / "mined.npz", featureless_frames, log, size)]
     if face_free is not None:
@@ -400,7 +430,7 @@ def train_and_export(train_folder: Path, run_dir: Path, output: Path, recipe: Ve
         log(f"{unsized} face crops have no size (cached before crops kept theirs; delete the run folder's .npz "
             "files to mine again): they are drawn as small faces")
     log(f"{int(fit.sum())} crops to fit ({int(mined['labels'][fit].sum())} faces), {int((~fit).sum())} held out")
-    members = [trained_member(mined, replace(recipe, seed=seed), run_dir, log) for seed in recipe.member_seeds()]
+    members = [trained_member(mined, replace(recipe, seed=seed), run_dir, log) for seed in recipe.member_seeds()] + added
     model = members[0] if len(members) == 1 else AveragedVerifier(members).eval()
     probabilities = np.zeros(len(fit), np.float32)
     probabilities[~fit] = face_probabilities(model, mined["crops"][~fit])
@@ -410,8 +440,10 @@ def train_and_export(train_folder: Path, run_dir: Path, output: Path, recipe: Ve
         log(line)
     notes = {"trained_on": str(train_folder), "epochs": str(recipe.epochs), "seed": str(recipe.seed),
              "stage_channels": ",".join(map(str, recipe.stage_channels))}
-    if recipe.members != 1:
-        notes["members"] = str(recipe.members)
+    if len(members) != 1:
+        notes["members"] = str(len(members))
+    if add_members is not None:
+        notes["added_members"] = str(add_members)
     if recipe.init_run_dir is not None:
         notes["init_run_dir"] = recipe.init_run_dir
     if recipe.learning_rate != VerifierTraining.learning_rate:
