@@ -43,8 +43,9 @@ class FaceVerifierNet(nn.Module):
 
 
 class AveragedVerifier(nn.Module):
-    """Several :class:`FaceVerifierNet` (trained with different seeds) as one: (N, 3, S, S) crops ->
-    (N, 1) the mean of their logits. One training is one noisy draw; the mean of several is steadier."""
+    """Several verifiers (:class:`FaceVerifierNet`, trained with different seeds, or :class:`ResizedInput`) as
+    one: (N, 3, S, S) crops -> (N, 1) the mean of their logits. One training is one noisy draw; the mean of several is
+    steadier."""
 
     def __init__(self, members: list[nn.Module]) -> None:
         super().__init__()
